@@ -1,0 +1,36 @@
+// Package isolayout places a file tree in the sectors of a bootable ISO 9660
+// image (ECMA-119 with Rock Ridge and El Torito) without writing it anywhere.
+//
+// It sits between the packer (which produces the initrd) and the readers of
+// the image (liveiso build, the FUSE mount): Plan takes a tree of Nodes whose
+// file contents are io.ReaderAt sources and returns a Layout, an ordered list
+// of extents. The generated structures (volume descriptors, path tables,
+// directories, Rock Ridge continuation areas, the boot catalog, the patched
+// loader) are small byte slices built at Plan time; file data is read from
+// its source only when that range of the image is read. Planning does no I/O.
+//
+// Sector map, in order:
+//
+//	0-15      system area (zeros)
+//	16        primary volume descriptor
+//	17        El Torito boot record volume descriptor (when bootable)
+//	next      volume descriptor set terminator
+//	          L path table, M path table
+//	          directory extents, in path table order
+//	          Rock Ridge continuation areas
+//	          boot catalog, boot loader
+//	          other file data, in directory order
+//	last      file data of Volatile nodes (the initrd)
+//
+// Everything before the volatile data depends only on the tree's structure,
+// names, metadata and non-volatile file sizes, so a new initrd changes only
+// its own extent, its directory record (size, location, TF times) and the
+// volume space size in the primary volume descriptor.
+//
+// ISO 9660 names: d-characters only (A-Z, 0-9, _), at most 30 characters of
+// file name plus extension and 31 for directories (the level 2 limits),
+// version ";1", made unique within each directory. The real names, modes,
+// owners, times and symlinks travel in Rock Ridge (RRIP 1.12). Files of
+// 4 GiB or more are recorded as multi-extent files (ISO 9660 level 3), so
+// the image is level 3.
+package isolayout
