@@ -10,4 +10,4 @@ require (
 	github.com/klauspost/pgzip v1.3.0
 )
 
-require golang.org/x/sys v0.28.0 // indirect
+require golang.org/x/sys v0.28.0

@@ -1,0 +1,149 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Open opens a regular file of the tree for reading, relative to an fd of
+// the root, never following a symlink in any component (openat2 with
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS, or a walk of
+// O_NOFOLLOW openat calls on kernels without openat2), and checks that it is
+// still the file the scan saw (dev/ino); a mismatch, or a path that no
+// longer leads to a regular file, is an error wrapping ErrChanged.
+//
+// Open holds no fd between calls: it opens the root each time (and checks
+// that the root is still the directory scanned), so a Tree needs no Close
+// and stays usable for as long as anything refers to it.
+//
+// The file is first opened with O_PATH and checked before it is opened for
+// reading (through /proc/self/fd), so a FIFO or device node swapped in for
+// the file is never opened for reading, which could block or have effects.
+func (t *Tree) Open(e *Entry) (*os.File, error) {
+	name := t.abs(e.Path)
+	if e.Mode&sIFMT != sIFREG {
+		return nil, fmt.Errorf("open %s: %w", name, ErrNotRegular)
+	}
+	rootfd, err := t.openRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(rootfd)
+
+	pfd, err := openBeneath(rootfd, e.Path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, openError(name, err)
+	}
+	defer unix.Close(pfd)
+	if err := checkFile(pfd, e, name); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) { // no /proc: open directly, without blocking on a FIFO
+		fd, err = openBeneath(rootfd, e.Path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC)
+	}
+	if err != nil {
+		return nil, openError(name, err)
+	}
+	if err := checkFile(fd, e, name); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+func (t *Tree) abs(rel string) string {
+	if rel == "." {
+		return t.Root
+	}
+	return t.Root + "/" + rel
+}
+
+// openRoot opens the root as a path fd and checks it is the scanned one.
+func (t *Tree) openRoot() (int, error) {
+	fd, err := unix.Open(t.Root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("rootfs %s: %w: %w", t.Root, ErrChanged, err)
+	}
+	if err := checkFile(fd, &t.Entries[0], t.Root); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+func checkFile(fd int, e *Entry, name string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", name, err)
+	}
+	if !sameFile(&st, e) {
+		return fmt.Errorf("open %s: %w: now inode %d:%d mode %#o, scanned %d:%d mode %#o",
+			name, ErrChanged, st.Dev, st.Ino, st.Mode, e.Dev, e.Ino, e.Mode)
+	}
+	return nil
+}
+
+// openError classifies a failed open of a scanned path: a symlink or a
+// non-directory in the way, or the file gone, means the tree changed.
+func openError(name string, err error) error {
+	switch {
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.EXDEV), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("open %s: %w: %w", name, ErrChanged, err)
+	}
+	return fmt.Errorf("open %s: %w", name, err)
+}
+
+// openBeneath opens rel below dirfd without following any symlink.
+func openBeneath(dirfd int, rel string, flags int) (int, error) {
+	how := unix.OpenHow{
+		Flags:   uint64(flags),
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for attempt := 0; ; attempt++ {
+		fd, err := unix.Openat2(dirfd, rel, &how)
+		switch {
+		case err == nil:
+			return fd, nil
+		case errors.Is(err, unix.ENOSYS):
+			return openWalk(dirfd, rel, flags)
+		case errors.Is(err, unix.EAGAIN) && attempt < raceRetries:
+			continue // a concurrent rename; the kernel asks to retry
+		case errors.Is(err, unix.EINTR):
+			continue
+		}
+		return -1, err
+	}
+}
+
+// openWalk opens rel below dirfd one component at a time, each with
+// O_NOFOLLOW, for kernels without openat2.
+func openWalk(dirfd int, rel string, flags int) (int, error) {
+	parts := strings.Split(rel, "/")
+	for _, p := range parts {
+		if p == "" || p == "." || p == ".." {
+			return -1, fmt.Errorf("path %q: %w", rel, unix.EXDEV)
+		}
+	}
+	cur := dirfd
+	for i, p := range parts {
+		f := unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		if i == len(parts)-1 {
+			f = flags
+		}
+		fd, err := unix.Openat(cur, p, f, 0)
+		if cur != dirfd {
+			unix.Close(cur)
+		}
+		if err != nil {
+			return -1, err
+		}
+		cur = fd
+	}
+	return cur, nil
+}

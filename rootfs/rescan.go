@@ -1,0 +1,205 @@
+package rootfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Rescan re-reads only what changed and returns a new Tree equal to what a
+// full Scan would return now; prev is not modified.
+//
+// changed lists rootfs-relative paths that may have changed since prev was
+// scanned ("." is the root; nil means everything). For each changed path
+// Rescan re-lists its parent directory, re-lstats the path and, if it is a
+// directory, rescans its whole subtree; the directories on the way down are
+// re-opened (O_NOFOLLOW, checked against prev) and re-stated. Everything else
+// is copied from prev without a system call: the cost is the change plus a
+// copy of the entry slice. A path below something prev does not hold as a
+// directory (new, excluded, or not a directory then) is handled by rescanning
+// from the highest such ancestor; a directory on the way down that is no
+// longer the one prev saw is rescanned whole.
+func Rescan(ctx context.Context, prev *Tree, changed []string, opts Options) (*Tree, error) {
+	if prev == nil {
+		return nil, errors.New("rescan: no previous tree")
+	}
+	if changed == nil || !slices.Equal(prev.excludes, opts.Excludes) {
+		return Scan(ctx, prev.Root, opts)
+	}
+	ex, err := compileExcludes(opts.Excludes)
+	if err != nil {
+		return nil, err
+	}
+	r := &rescanner{prev: prev, full: map[string]bool{}, relist: map[string]bool{}, pass: map[string]bool{}}
+	for _, c := range changed {
+		rel, ok := cleanRel(c)
+		if !ok {
+			return nil, fmt.Errorf("rescan %s: changed path %q is not inside the rootfs", prev.Root, c)
+		}
+		if rel == "." {
+			return Scan(ctx, prev.Root, opts)
+		}
+		r.mark(rel)
+	}
+	if len(r.full) == 0 {
+		return prev, nil
+	}
+
+	fd, rootEntry, err := openRoot(prev.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	if rootEntry.Dev != prev.Entries[0].Dev || rootEntry.Ino != prev.Entries[0].Ino {
+		return Scan(ctx, prev.Root, opts) // a different directory now: nothing to reuse
+	}
+	r.s = scanner{ctx: ctx, root: prev.Root, ex: ex}
+	r.s.out = make([]Entry, 0, len(prev.Entries)+16)
+	r.s.out = append(r.s.out, rootEntry)
+	if err := r.merge(fd, ".", 0); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(r.s.warns, func(a, b warning) int { return comparePaths(a.path, b.path) })
+	return r.s.tree(opts), nil
+}
+
+type rescanner struct {
+	prev   *Tree
+	s      scanner
+	full   map[string]bool // rescan the path and its subtree
+	relist map[string]bool // re-read the directory's listing
+	pass   map[string]bool // directories on the way down to the above
+}
+
+// cleanRel turns a changed path as a watcher reports it into the form of
+// Entry.Path.
+func cleanRel(p string) (string, bool) {
+	p = path.Clean(strings.TrimLeft(p, "/"))
+	return p, !strings.HasPrefix(p, "../") && p != ".."
+}
+
+// mark plans the rescan of rel: from the highest ancestor that prev does not
+// hold as a directory (or rel itself), rescan the subtree, re-list its parent,
+// and pass through every directory above.
+func (r *rescanner) mark(rel string) {
+	es := r.prev.Entries
+	for i := 0; i < len(rel); i++ {
+		if rel[i] != '/' {
+			continue
+		}
+		if j := findEntry(es, rel[:i]); j < 0 || es[j].Mode&sIFMT != sIFDIR {
+			rel = rel[:i]
+			break
+		}
+	}
+	r.full[rel] = true
+	for d := parentPath(rel); ; d = parentPath(d) {
+		if r.pass[d] {
+			break
+		}
+		r.pass[d] = true
+		if d == "." {
+			break
+		}
+	}
+	r.relist[parentPath(rel)] = true
+}
+
+// merge appends the children of directory dir, open at fd, whose entry is
+// prev.Entries[i] (already appended, refreshed).
+func (r *rescanner) merge(fd int, dir string, i int) error {
+	if err := r.s.ctx.Err(); err != nil {
+		return err
+	}
+	es := r.prev.Entries
+	// The children prev holds, by index, in name order.
+	var kids []int
+	for j, end := i+1, subtreeEnd(es, i); j < end; j = subtreeEnd(es, j) {
+		kids = append(kids, j)
+	}
+	var names []string
+	if r.relist[dir] {
+		var err error
+		if names, err = r.s.list(fd, dir); err != nil {
+			return err
+		}
+	} else {
+		names = make([]string, len(kids))
+		for k, j := range kids {
+			names[k] = baseName(es[j].Path)
+		}
+		r.keepWarnings(dir, false)
+	}
+	k := 0
+	for _, name := range names {
+		for k < len(kids) && baseName(es[kids[k]].Path) < name {
+			k++
+		}
+		rel := joinPath(dir, name)
+		j := -1
+		if k < len(kids) && baseName(es[kids[k]].Path) == name {
+			j = kids[k]
+		}
+		var err error
+		switch {
+		case j < 0 || r.full[rel]:
+			err = r.s.child(fd, dir, name)
+		case r.pass[rel]:
+			err = r.passDir(fd, rel, j)
+		default:
+			end := subtreeEnd(es, j)
+			r.s.out = append(r.s.out, es[j:end]...)
+			if end > j+1 {
+				r.keepWarnings(rel, true)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// passDir re-opens the directory rel on the way to a change, checks it is
+// the one prev holds at index j, refreshes its entry and merges its children.
+// Anything else there now is scanned afresh.
+func (r *rescanner) passDir(dirfd int, rel string, j int) error {
+	e := r.prev.Entries[j]
+	fd, err := unix.Openat(dirfd, baseName(rel), openDirFlags, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil // gone
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+		return r.s.child(dirfd, parentPath(rel), baseName(rel))
+	case err != nil:
+		return fmt.Errorf("open directory %s: %w", r.s.abs(rel), err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat directory %s: %w", r.s.abs(rel), err)
+	}
+	if !sameFile(&st, &e) {
+		return r.s.child(dirfd, parentPath(rel), baseName(rel))
+	}
+	r.s.out = append(r.s.out, entryOf(rel, &st))
+	return r.merge(fd, rel, j)
+}
+
+// keepWarnings carries prev's warnings over for a listing that is reused:
+// the whole subtree of dir, or (subtree false) only dir's own children.
+func (r *rescanner) keepWarnings(dir string, subtree bool) {
+	ws := r.prev.warns
+	lo := sort.Search(len(ws), func(k int) bool { return comparePaths(ws[k].path, dir) > 0 })
+	for k := lo; k < len(ws) && isUnder(ws[k].path, dir); k++ {
+		if subtree || parentPath(ws[k].path) == dir {
+			r.s.warns = append(r.s.warns, ws[k])
+		}
+	}
+}
