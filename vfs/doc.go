@@ -1,0 +1,20 @@
+// Package vfs serves a live image over FUSE: a read-only directory holding
+// image.iso, initrd.img and status.json, whose bytes come from immutable
+// snapshots (io.ReaderAt values) that a Source hands out. It is the last step
+// of the pipeline: generation builds snapshots, live swaps them in and calls
+// Server.Notify, and vfs adapts them to the kernel. It knows nothing of
+// ISO 9660; the only format knowledge it is given is a byte range
+// (Options.RepinRange) at which an open image.iso may move on to a newer
+// snapshot.
+//
+// Consistency: every open file handle pins the snapshot that was current when
+// it was opened, so a sequential reader gets exactly one generation and a new
+// open sees the newest. An image.iso handle moves on to the newest snapshot
+// only when a read touches Options.RepinRange out of sequence (not as part of
+// a copy from offset 0); the caller sets it to the sectors every reader of
+// the image starts over with (the volume descriptors), so that a virtual
+// machine that keeps the file open across a reset boots the newest
+// generation. Files are served with direct I/O so that the kernel's
+// page cache, which is per inode and not per handle, can never hand one
+// handle the bytes of another's generation.
+package vfs

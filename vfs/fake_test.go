@@ -1,0 +1,197 @@
+package vfs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Test images are made of 8-byte little-endian words that name their
+// generation and their position: word k of generation g is g<<48 | k (the
+// initrd uses g<<48 | 1<<40 | k). Any aligned piece of a read tells which
+// generation it came from.
+
+const testSectorSize = 2048
+
+// safePoint is what the lead passes: ISO 9660's volume descriptors.
+var safePoint = ByteRange{Off: 16 * testSectorSize, Len: 2 * testSectorSize}
+
+type pattern struct {
+	tag  uint64 // generation<<48, plus 1<<40 for an initrd
+	size int64
+}
+
+func (p pattern) word(k int64) uint64 { return p.tag | uint64(k) }
+
+func (p pattern) ReadAt(b []byte, off int64) (int, error) {
+	if off >= p.size {
+		return 0, errors.New("pattern: read past the end")
+	}
+	var w [8]byte
+	n := 0
+	for n < len(b) && off+int64(n) < p.size {
+		o := off + int64(n)
+		binary.LittleEndian.PutUint64(w[:], p.word(o/8))
+		n += copy(b[n:], w[o%8:])
+	}
+	if n < len(b) {
+		return n, errors.New("pattern: short read at the end")
+	}
+	return n, nil
+}
+
+// bytesAt is what a reader of the image of gen should see at off (zeros past
+// imageSize).
+func imageBytes(gen uint64, imageSize, off int64, n int) []byte {
+	b := make([]byte, n)
+	if off < imageSize {
+		m := min(int64(n), imageSize-off)
+		if _, err := (pattern{tag: gen << 48, size: imageSize}).ReadAt(b[:m], off); err != nil {
+			panic(err)
+		}
+	}
+	return b
+}
+
+func initrdBytes(gen uint64, size int64) []byte {
+	b := make([]byte, size)
+	if size > 0 {
+		if _, err := initrdPattern(gen, size).ReadAt(b, 0); err != nil {
+			panic(err)
+		}
+	}
+	return b
+}
+
+func initrdPattern(gen uint64, size int64) pattern {
+	return pattern{tag: gen<<48 | 1<<40, size: size}
+}
+
+// generationsIn returns the generations that the 8-byte-aligned words of b
+// (read at off, a multiple of 8) name, ignoring zero words and the word cut
+// by the end of an image (which looks like generation 0: tests start at 1).
+func generationsIn(b []byte, off int64) map[uint64]bool {
+	gens := map[uint64]bool{}
+	for i := 0; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if w == 0 {
+			continue
+		}
+		if int64(w&(1<<40-1)) != (off+int64(i))/8 {
+			gens[^uint64(0)] = true // not a pattern word at its place
+			continue
+		}
+		if w>>48 != 0 {
+			gens[w>>48] = true
+		}
+	}
+	return gens
+}
+
+// fakeSource publishes generations with an atomic swap, as live does.
+type fakeSource struct {
+	cur      atomic.Pointer[Snapshot]
+	capacity atomic.Int64
+}
+
+func newFakeSource(capacity int64) *fakeSource {
+	s := &fakeSource{}
+	s.capacity.Store(capacity)
+	return s
+}
+
+// publish makes generation gen current, with an image and an initrd of the
+// given sizes.
+func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *Snapshot {
+	snap := &Snapshot{
+		Generation: gen,
+		Image:      pattern{tag: gen << 48, size: imageSize},
+		ImageSize:  imageSize,
+		Initrd:     initrdPattern(gen, initrdSize),
+		InitrdSize: initrdSize,
+	}
+	s.cur.Store(snap)
+	return snap
+}
+
+func (s *fakeSource) Current() *Snapshot { return s.cur.Load() }
+func (s *fakeSource) Capacity() int64    { return s.capacity.Load() }
+func (s *fakeSource) Status() []byte {
+	gen := uint64(0)
+	if snap := s.cur.Load(); snap != nil {
+		gen = snap.Generation
+	}
+	return fmt.Appendf(nil, `{"generation": %d, "state": "ready"}`+"\n", gen)
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("LIVEISO_VFS_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// mountT mounts src on a fresh directory and unmounts it when the test ends,
+// however it ends.
+func mountT(t testing.TB, src Source, opts Options) (*Server, string) {
+	t.Helper()
+	requireFUSE(t)
+	dir := t.TempDir()
+	s, err := Mount(dir, src, opts, testLogger(t))
+	if err != nil {
+		t.Fatalf("Mount: %v", err)
+	}
+	t.Cleanup(func() { unmountT(t, s, dir) })
+	return s, dir
+}
+
+// unmountT unmounts cleanly, or else by force, so that no test leaves a
+// mount behind.
+func unmountT(t testing.TB, s *Server, dir string) {
+	t.Helper()
+	if err := s.Unmount(); err != nil {
+		t.Errorf("Unmount: %v", err)
+		if out, err := exec.Command("fusermount3", "-u", dir).CombinedOutput(); err != nil {
+			t.Logf("fusermount3 -u: %v: %s", err, out)
+			if out, err := exec.Command("fusermount3", "-uz", dir).CombinedOutput(); err != nil {
+				t.Logf("fusermount3 -uz: %v: %s", err, out)
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() { s.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("server did not stop within 10s of unmounting %s", dir)
+	}
+}
+
+func requireFUSE(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("no FUSE: %v", err)
+	}
+	if _, err := exec.LookPath("fusermount3"); err != nil {
+		if os.Geteuid() != 0 {
+			t.Skipf("no fusermount3: %v", err)
+		}
+	}
+}
+
+func readFileAt(t testing.TB, f *os.File, off int64, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	got, err := f.ReadAt(b, off)
+	if got != n {
+		t.Fatalf("ReadAt(%s, off %d, %d bytes) = %d, %v", filepath.Base(f.Name()), off, n, got, err)
+	}
+	return b
+}

@@ -1,0 +1,94 @@
+package vfs
+
+import (
+	"context"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// imageFile is image.iso: the snapshot's Image, then zeros up to the capacity.
+type imageFile struct {
+	fs.Inode
+	srv *Server
+}
+
+var (
+	_ = (fs.NodeOpener)((*imageFile)(nil))
+	_ = (fs.NodeGetattrer)((*imageFile)(nil))
+)
+
+func (f *imageFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if errno := readOnly(flags); errno != 0 {
+		return nil, 0, errno
+	}
+	h := &imageHandle{srv: f.srv}
+	h.snap.Store(f.srv.current())
+	h.runEnd.Store(-1)
+	return h, f.srv.openFlags(), 0
+}
+
+func (f *imageFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	f.srv.fileAttr(&out.Attr, f.srv.capacity.Load())
+	out.SetTimeout(imageAttrTimeout)
+	return 0
+}
+
+// imageHandle is an open image.iso, pinned to a snapshot until a read touches
+// Options.RepinRange, unless that read continues a copy: a run of reads, each
+// starting where the one before ended, that began at offset 0. A copy made
+// in small blocks (dd bs=4k, a 32 KiB sha256sum) reaches the safe point only
+// in its second or ninth read, and must not move on there; a machine that
+// starts over (a BIOS reading sector 17 after a reset, a guest kernel
+// mounting the disc) reads the safe point out of sequence, or starts at 0
+// with a read that covers it.
+type imageHandle struct {
+	srv    *Server
+	snap   atomic.Pointer[Snapshot]
+	runEnd atomic.Int64 // where the copy in progress continues; -1: none
+}
+
+var _ = (fs.FileReader)((*imageHandle)(nil))
+
+func (h *imageHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	s := h.srv
+	snap := h.snap.Load()
+	continues := off != 0 && off == h.runEnd.Load()
+	if !continues && s.opts.RepinRange.overlaps(off, int64(len(dest))) {
+		snap = h.moveOn(snap)
+	}
+	// The image is never cut short, even if Notify has not yet told us
+	// about a capacity that grew.
+	end := max(s.capacity.Load(), snap.ImageSize)
+	if off >= end {
+		return fuse.ReadResultData(nil), 0
+	}
+	p := dest[:min(int64(len(dest)), end-off)]
+	if continues || off == 0 {
+		h.runEnd.Store(off + int64(len(p)))
+	} else {
+		h.runEnd.Store(-1)
+	}
+	if err := readPadded(snap.Image, snap.ImageSize, p, off); err != nil {
+		s.log.Error("read image.iso", "generation", snap.Generation, "offset", off, "bytes", len(p), "err", err)
+		return nil, syscall.EIO
+	}
+	// dest is go-fuse's request buffer: no allocation per read.
+	return fuse.ReadResultData(p), 0
+}
+
+// moveOn pins the newest snapshot, if there is a newer one than old.
+func (h *imageHandle) moveOn(old *Snapshot) *Snapshot {
+	cur := h.srv.src.Current()
+	if cur == nil || cur == old {
+		return old
+	}
+	if !h.snap.CompareAndSwap(old, cur) {
+		// A concurrent read of the same range moved on first.
+		return h.snap.Load()
+	}
+	h.srv.log.Info("image.iso reader moved on to a new generation", "generation", cur.Generation, "from", old.Generation)
+	return cur
+}
