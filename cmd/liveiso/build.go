@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/liveiso/liveiso/generation"
+)
+
+func runBuild(args []string) error {
+	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	var img imageFlags
+	var logs logFlags
+	var out string
+	img.register(fs)
+	logs.register(fs)
+	fs.StringVar(&out, "o", "", "write the image to `FILE` (required)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: liveiso build --rootfs DIR -o FILE [options]\n\nWrites the bootable image of DIR to FILE.\n\nOptions:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+	}
+	if out == "" {
+		return usageError{"-o FILE is required"}
+	}
+	opts, err := img.options()
+	if err != nil {
+		return err
+	}
+	log := logs.logger()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	b, err := generation.NewBuilder(opts, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	done := showProgress("packing "+opts.Rootfs, start)
+	g, err := b.Build(ctx, nil)
+	done()
+	if err != nil {
+		return err
+	}
+	for _, w := range g.Stats.Warnings {
+		log.Warn(w)
+	}
+	if err := writeImage(ctx, out, g); err != nil {
+		return err
+	}
+	s := g.Stats
+	fmt.Printf("%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s, %.2f s\n",
+		out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
+		humanBytes(g.Initrd.Size()), time.Since(start).Seconds())
+	return nil
+}
+
+// writeImage writes the generation's image to path atomically: a reader of
+// path sees the old file or the new one, never a part.
+func writeImage(ctx context.Context, path string, g *generation.Generation) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write image: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	defer tmp.Close()
+	size := g.Image.Size()
+	src := io.NewSectionReader(g.Image, 0, size)
+	buf := make([]byte, 1<<20)
+	var n int64
+	for n < size {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := io.CopyBuffer(tmp, io.LimitReader(src, 64<<20), buf)
+		n += m
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// showProgress prints what is being done and the time it has taken, once a
+// second, while the output is a terminal. It returns the function that
+// clears the line.
+func showProgress(what string, start time.Time) func() {
+	fi, err := os.Stderr.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				fmt.Fprint(os.Stderr, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprintf(os.Stderr, "\r\033[K%s: %ds", what, int(time.Since(start).Seconds()))
+			}
+		}
+	}()
+	return func() { close(stop); <-finished }
+}

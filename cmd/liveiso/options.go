@@ -1,0 +1,173 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/liveiso/liveiso/cache"
+	"github.com/liveiso/liveiso/generation"
+)
+
+// imageFlags are the options build and mount share: what goes into the image.
+type imageFlags struct {
+	rootfs, kernel, appendLine, extra  string
+	isolinux, isolinuxCfg, volumeID    string
+	compression, cacheDir, cacheMemory string
+	level                              int
+	rootOwner, noAutoInit              bool
+	excludes                           []string
+}
+
+func (f *imageFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.rootfs, "rootfs", "", "root file system `DIR` to pack as the initrd (required)")
+	fs.StringVar(&f.kernel, "kernel", "", "kernel image `FILE` (default: the newest DIR/boot/vmlinuz-*)")
+	fs.StringVar(&f.appendLine, "append", "", "kernel command line, after initrd=initrd.img")
+	fs.StringVar(&f.extra, "extra", "", "`DIR` of extra files to put at the root of the CD")
+	fs.StringVar(&f.isolinux, "isolinux", "", "isolinux.bin `FILE` (default: search the usual Debian, Fedora and Arch places)")
+	fs.StringVar(&f.isolinuxCfg, "isolinux-cfg", "", "your own isolinux.cfg `FILE` instead of the generated one")
+	fs.StringVar(&f.volumeID, "volume-id", generation.DefaultVolumeID, "ISO 9660 volume `ID`")
+	fs.StringVar(&f.compression, "compression", string(cache.Gzip), "initrd compression: gzip, zstd or none")
+	fs.IntVar(&f.level, "level", 0, "compression `LEVEL` (default: the compression's default)")
+	fs.BoolVar(&f.rootOwner, "root-owner", false, "store every rootfs entry as owned by uid 0, gid 0")
+	fs.Func("exclude", "leave out rootfs paths matching `GLOB` (repeatable; /var/cache/apt/*, *.pyc)", func(s string) error {
+		f.excludes = append(f.excludes, s)
+		return nil
+	})
+	fs.BoolVar(&f.noAutoInit, "no-auto-init", false, "do not add an /init that runs /sbin/init when the rootfs has none")
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "`DIR` of the persistent chunk cache (default $XDG_CACHE_HOME/liveiso)")
+	fs.StringVar(&f.cacheMemory, "cache-memory", "", "bound on compressed chunks held in memory, e.g. 256M (default: the cache's own)")
+}
+
+// options turns the flags into generation options.
+func (f *imageFlags) options() (generation.Options, error) {
+	var o generation.Options
+	if f.rootfs == "" {
+		return o, usageError{"--rootfs DIR is required"}
+	}
+	comp := cache.Compression(f.compression)
+	switch comp {
+	case cache.Gzip, cache.Zstd, cache.None:
+	default:
+		return o, usageError{fmt.Sprintf("--compression %q: want gzip, zstd or none", f.compression)}
+	}
+	cacheDir := f.cacheDir
+	if cacheDir == "" {
+		d, err := cache.DefaultCacheDir()
+		if err != nil {
+			return o, fmt.Errorf("cache directory: %w (pass --cache-dir)", err)
+		}
+		cacheDir = d
+	}
+	var memLimit int64
+	if f.cacheMemory != "" {
+		n, err := parseSize(f.cacheMemory)
+		if err != nil {
+			return o, usageError{"--cache-memory: " + err.Error()}
+		}
+		memLimit = n
+	}
+	sde, err := generation.ParseSourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH"))
+	if err != nil {
+		return o, err
+	}
+	return generation.Options{
+		Rootfs:          f.rootfs,
+		Kernel:          f.kernel,
+		Append:          f.appendLine,
+		Extra:           f.extra,
+		Isolinux:        f.isolinux,
+		IsolinuxCfg:     f.isolinuxCfg,
+		VolumeID:        f.volumeID,
+		SourceDateEpoch: sde,
+		Initramfs: cache.Options{
+			Compression:      comp,
+			Level:            f.level,
+			RootOwner:        f.rootOwner,
+			Excludes:         f.excludes,
+			NoAutoInit:       f.noAutoInit,
+			CacheDir:         cacheDir,
+			MemoryLimitBytes: memLimit,
+		},
+	}, nil
+}
+
+// logFlags choose how much the command logs.
+type logFlags struct{ quiet, verbose bool }
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&l.quiet, "quiet", false, "log only warnings and errors")
+	fs.BoolVar(&l.verbose, "verbose", false, "log debugging detail")
+}
+
+func (l *logFlags) logger() *slog.Logger {
+	level := slog.LevelInfo
+	switch {
+	case l.verbose:
+		level = slog.LevelDebug
+	case l.quiet:
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// parseSize reads a byte count with an optional binary suffix: 4096, 512K,
+// 700M, 2G, 1T (K, M, G, T are powers of 1024; "iB" or "B" may follow).
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(s), "B"), "i")
+	mult := int64(1)
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'k', 'K':
+			mult = 1 << 10
+		case 'm', 'M':
+			mult = 1 << 20
+		case 'g', 'G':
+			mult = 1 << 30
+		case 't', 'T':
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			t = t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size (like 700M or 2G)", s)
+	}
+	return n * mult, nil
+}
+
+// parseFlags parses args and returns the positional arguments. Unlike the
+// flag package alone, it accepts options after the positional arguments
+// (liveiso mount MOUNTPOINT --rootfs DIR), as users of mount(8) expect.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// humanBytes formats n for people.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

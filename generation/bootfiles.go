@@ -1,0 +1,130 @@
+package generation
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// ErrNoKernel is returned when no kernel was given and the rootfs has no
+// boot/vmlinuz-*.
+var ErrNoKernel = errors.New("no kernel")
+
+// ErrNoIsolinux is returned when isolinux.bin or ldlinux.c32 cannot be found.
+var ErrNoIsolinux = errors.New("isolinux not found")
+
+// isolinuxDirs are where distributions install isolinux.bin, each with the
+// directories where the matching ldlinux.c32 lives. Debian splits the two
+// across packages (isolinux, syslinux-common); Fedora and Arch keep them
+// side by side.
+var isolinuxDirs = []struct{ loader, modules string }{
+	{"/usr/lib/ISOLINUX", "/usr/lib/syslinux/modules/bios"}, // Debian, Ubuntu
+	{"/usr/share/syslinux", "/usr/share/syslinux"},          // Fedora, openSUSE
+	{"/usr/lib/syslinux/bios", "/usr/lib/syslinux/bios"},    // Arch
+	{"/usr/lib/syslinux", "/usr/lib/syslinux/modules/bios"}, // older Debian
+	{"/usr/share/syslinux/bios", "/usr/share/syslinux/bios"},
+}
+
+// findIsolinux returns the paths of isolinux.bin and ldlinux.c32. With an
+// explicit loader, ldlinux.c32 is looked for beside it first, then in the
+// usual module directories.
+func findIsolinux(loader string) (string, string, error) {
+	var looked []string
+	if loader != "" {
+		if _, err := os.Stat(loader); err != nil {
+			return "", "", fmt.Errorf("isolinux %s: %w", loader, err)
+		}
+		cands := []string{filepath.Join(filepath.Dir(loader), "ldlinux.c32")}
+		for _, d := range isolinuxDirs {
+			cands = append(cands, filepath.Join(d.modules, "ldlinux.c32"))
+		}
+		for _, c := range cands {
+			if isFile(c) {
+				return loader, c, nil
+			}
+			looked = append(looked, c)
+		}
+		return "", "", fmt.Errorf("%w: ldlinux.c32 (needed beside %s by isolinux 6) is in none of: %s",
+			ErrNoIsolinux, loader, strings.Join(looked, ", "))
+	}
+	for _, d := range isolinuxDirs {
+		bin := filepath.Join(d.loader, "isolinux.bin")
+		looked = append(looked, bin)
+		if !isFile(bin) {
+			continue
+		}
+		for _, m := range []string{d.modules, d.loader} {
+			if ld := filepath.Join(m, "ldlinux.c32"); isFile(ld) {
+				return bin, ld, nil
+			}
+		}
+	}
+	return "", "", fmt.Errorf("%w: looked for isolinux.bin and ldlinux.c32 in %s; install isolinux and syslinux-common (Debian), syslinux (Fedora, Arch), or pass --isolinux",
+		ErrNoIsolinux, strings.Join(looked, ", "))
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// newestKernel picks the highest-versioned regular file boot/vmlinuz-* in
+// the rootfs. Symlinks are ignored: the rootfs is not trusted, and a link
+// could point outside it.
+func newestKernel(rootfs string) (string, error) {
+	dir := filepath.Join(rootfs, "boot")
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("look for a kernel in %s: %w", dir, err)
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "vmlinuz-") && e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("%w: %s has no regular file vmlinuz-*; pass --kernel FILE", ErrNoKernel, dir)
+	}
+	slices.SortFunc(names, compareVersions)
+	return filepath.Join("boot", names[len(names)-1]), nil
+}
+
+// compareVersions orders strings like sort -V: runs of digits compare as
+// numbers, everything else bytewise.
+func compareVersions(a, b string) int {
+	for a != "" && b != "" {
+		da, ra := splitRun(a)
+		db, rb := splitRun(b)
+		if isDigit(da[0]) && isDigit(db[0]) {
+			// Without leading zeros, a longer number is larger.
+			na, nb := strings.TrimLeft(da, "0"), strings.TrimLeft(db, "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+		} else if c := strings.Compare(da, db); c != 0 {
+			return c
+		}
+		a, b = ra, rb
+	}
+	return strings.Compare(a, b)
+}
+
+// splitRun splits s after its leading run of digits or of non-digits.
+func splitRun(s string) (string, string) {
+	d := isDigit(s[0])
+	i := 1
+	for i < len(s) && isDigit(s[i]) == d {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -1,0 +1,110 @@
+package generation
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestCompareVersions(t *testing.T) {
+	// Sorted as sort -V sorts kernel file names.
+	want := []string{
+		"vmlinuz-5.10.0-9-amd64",
+		"vmlinuz-5.10.0-10-amd64",
+		"vmlinuz-6.1.0-9-amd64",
+		"vmlinuz-6.1.0-28-amd64",
+		"vmlinuz-6.1.0-028-rt",
+		"vmlinuz-6.10.0-1-amd64",
+	}
+	got := slices.Clone(want)
+	slices.Reverse(got)
+	slices.SortFunc(got, compareVersions)
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestNewestKernel(t *testing.T) {
+	root := t.TempDir()
+	boot := filepath.Join(root, "boot")
+	if _, err := newestKernel(root); !errors.Is(err, ErrNoKernel) {
+		t.Fatalf("no boot dir: got %v, want ErrNoKernel", err)
+	}
+	if err := os.Mkdir(boot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vmlinuz-6.1.0-9-amd64", "vmlinuz-6.1.0-10-amd64", "config-6.1.0-99-amd64"} {
+		if err := os.WriteFile(filepath.Join(boot, name), []byte("k"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A symlink is never picked, however new: it could point outside the rootfs.
+	if err := os.Symlink("/etc/shadow", filepath.Join(boot, "vmlinuz-9.9.9")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := newestKernel(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "boot/vmlinuz-6.1.0-10-amd64" {
+		t.Errorf("newestKernel = %q, want boot/vmlinuz-6.1.0-10-amd64", got)
+	}
+}
+
+func TestOpenBeneathRefusesSymlinks(t *testing.T) {
+	root := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(outside, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "boot"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "boot", "vmlinuz-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Dir(outside), filepath.Join(root, "linkdir")); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"boot/vmlinuz-1", "linkdir/secret", "../" + filepath.Base(root) + "/boot/vmlinuz-1"} {
+		if _, _, err := openBeneath(root, rel); err == nil {
+			t.Errorf("openBeneath(%q) followed a symlink out of the rootfs", rel)
+		}
+	}
+}
+
+func TestFindIsolinuxErrorListsPlaces(t *testing.T) {
+	_, _, err := findIsolinux(filepath.Join(t.TempDir(), "isolinux.bin"))
+	if err == nil || !strings.Contains(err.Error(), "isolinux.bin") {
+		t.Errorf("missing --isolinux file: got %v", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "isolinux.bin")
+	if err := os.WriteFile(bin, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/usr/lib/syslinux/modules/bios/ldlinux.c32"); err == nil {
+		// With Debian's syslinux-common installed, ldlinux.c32 is found there.
+		_, ld, err := findIsolinux(bin)
+		if err != nil || ld != "/usr/lib/syslinux/modules/bios/ldlinux.c32" {
+			t.Errorf("findIsolinux(%s) = %q, %v", bin, ld, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ldlinux.c32"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ld, err := findIsolinux(bin); err != nil || ld != filepath.Join(dir, "ldlinux.c32") {
+		t.Errorf("ldlinux.c32 beside the loader is preferred: got %q, %v", ld, err)
+	}
+}
+
+func TestIsolinuxCfg(t *testing.T) {
+	got := isolinuxCfg("  console=ttyS0 quiet ")
+	want := "default linux\nlabel linux\n  kernel vmlinuz\n  append initrd=initrd.img console=ttyS0 quiet\n"
+	if got != want {
+		t.Errorf("isolinuxCfg:\n%s\nwant:\n%s", got, want)
+	}
+}

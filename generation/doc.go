@@ -1,0 +1,11 @@
+// Package generation builds one immutable generation of the image: it packs
+// the rootfs into an initrd (package cache), gathers the boot files (kernel,
+// isolinux.bin, ldlinux.c32, isolinux.cfg) and the extra files, and plans the
+// ISO 9660 layout over them (package isolayout). It is the one place that
+// knows what goes where on the CD; `liveiso build` copies a Generation's image
+// into a file and `liveiso mount` serves a sequence of them.
+//
+// Nothing here reads file contents except the small loader, which the
+// El Torito boot-info-table patch needs; every other byte is read on demand
+// through the sources the layout refers to.
+package generation

@@ -1,0 +1,294 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/liveiso/liveiso/generation"
+	"github.com/liveiso/liveiso/vfs"
+	"github.com/liveiso/liveiso/watch"
+)
+
+// MiB is the unit of the automatic capacity.
+const MiB = 1 << 20
+
+// headroomBytes is the least headroom the automatic capacity leaves beyond
+// the first image, so that ordinary edits (a package or two) never change the
+// size a running QEMU or loop device has seen.
+const headroomBytes = 256 * MiB
+
+// maxCancels bounds how often a build in progress is abandoned for a newer
+// edit. Under a never-ending stream of edits the build must finish sometimes,
+// or no generation would ever be published.
+const maxCancels = 3
+
+// Options tune the daemon.
+type Options struct {
+	// CapacityBytes is the size of image.iso; 0 chooses it from the first
+	// image (the larger of twice its size and its size plus 256 MiB).
+	CapacityBytes int64
+	Rootfs        string // for status.json
+}
+
+// Builder is what the daemon needs of generation.Builder.
+type Builder interface {
+	Build(ctx context.Context, changed []string) (*generation.Generation, error)
+}
+
+// Daemon publishes generations. Its read side (Current, Capacity, Status) is
+// lock-free: every value is an atomically swapped immutable pointer.
+type Daemon struct {
+	builder Builder
+	opts    Options
+	log     *slog.Logger
+
+	current  atomic.Pointer[vfs.Snapshot]
+	capacity atomic.Int64
+	status   atomic.Pointer[[]byte]
+
+	// Only the Run goroutine touches these.
+	st      Status
+	notify  func()
+	cancels int
+}
+
+var _ vfs.Source = (*Daemon)(nil)
+
+// New makes a daemon. Call First, then mount, then Run.
+func New(b Builder, opts Options, log *slog.Logger) *Daemon {
+	d := &Daemon{builder: b, opts: opts, log: log}
+	d.st = Status{State: StateBuilding, Rootfs: opts.Rootfs}
+	d.publishStatus()
+	return d
+}
+
+// Current is the newest ready generation's snapshot.
+func (d *Daemon) Current() *vfs.Snapshot { return d.current.Load() }
+
+// Capacity is the size of image.iso.
+func (d *Daemon) Capacity() int64 { return d.capacity.Load() }
+
+// Status is the contents of status.json.
+func (d *Daemon) Status() []byte { return *d.status.Load() }
+
+// First builds and publishes the first generation. Its error is fatal: there
+// is nothing to serve yet.
+func (d *Daemon) First(ctx context.Context) (*generation.Generation, error) {
+	g, err := d.builder.Build(ctx, nil)
+	if err != nil {
+		d.fail(err)
+		return nil, err
+	}
+	d.publish(g)
+	return g, nil
+}
+
+// Run turns batches into generations until ctx ends or the watcher closes.
+// notify is called after each publication (the FUSE server's cache
+// invalidation).
+func (d *Daemon) Run(ctx context.Context, batches <-chan watch.Batch, notify func()) {
+	d.notify = notify
+	var p pending
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b, ok := <-batches:
+			if !ok {
+				return
+			}
+			p.add(b)
+		}
+		for p.fresh && ctx.Err() == nil {
+			if !d.buildOnce(ctx, batches, &p) {
+				return
+			}
+		}
+	}
+}
+
+// buildOnce builds from everything pending. A batch that arrives during the
+// build cancels it (up to maxCancels times in a row) so the next build starts
+// from the newest tree. It reports false when the batches channel closed.
+func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *pending) bool {
+	changed, full := p.take()
+	if full {
+		changed = nil
+	}
+	d.st.State = StateBuilding
+	d.publishStatus()
+
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		g   *generation.Generation
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		g, err := d.builder.Build(bctx, changed)
+		done <- result{g, err}
+	}()
+
+	open := true
+	for {
+		select {
+		case r := <-done:
+			switch {
+			case r.err == nil:
+				d.cancels = 0
+				d.publish(r.g)
+			case bctx.Err() != nil:
+				// Cancelled for a newer edit or shutdown: everything it was
+				// to cover is still pending.
+				d.cancels++
+				p.restore(changed, full)
+			default:
+				// Keep the paths: the next build must look at them again,
+				// or a fixed file would stay missing from the image.
+				p.restore(changed, full)
+				d.fail(r.err)
+			}
+			return open
+		case b, ok := <-batches:
+			if !ok {
+				open, batches = false, nil
+				cancel()
+				continue
+			}
+			p.add(b)
+			if d.cancels < maxCancels {
+				d.log.Debug("newer edit, restarting build", "paths", len(b.Paths))
+				cancel()
+			}
+		}
+	}
+}
+
+// publish makes g the current generation.
+func (d *Daemon) publish(g *generation.Generation) {
+	size := g.Image.Size()
+	capacity := d.capacity.Load()
+	switch {
+	case capacity == 0 && d.opts.CapacityBytes > 0:
+		capacity = d.opts.CapacityBytes
+		if capacity < size {
+			d.log.Warn("--capacity is smaller than the image; using the image's size",
+				"capacity", d.opts.CapacityBytes, "image_size", size)
+			capacity = autoCapacity(size)
+		}
+	case capacity == 0:
+		capacity = autoCapacity(size)
+	case size > capacity:
+		grown := autoCapacity(size)
+		d.log.Warn("image outgrew its capacity; image.iso grows, and readers that opened it before (QEMU, loop devices) must reopen it to see the new size",
+			"generation", g.Number, "image_size", size, "old_capacity", capacity, "capacity", grown)
+		capacity = grown
+		d.st.CapacityGrown++
+	}
+	d.capacity.Store(capacity)
+	d.current.Store(&vfs.Snapshot{
+		Generation: g.Number,
+		Image:      g.Image,
+		ImageSize:  size,
+		Initrd:     g.Initrd,
+		InitrdSize: g.Initrd.Size(),
+	})
+
+	s := g.Stats
+	d.st = Status{
+		Generation:      g.Number,
+		State:           StateReady,
+		ImageSize:       size,
+		Capacity:        capacity,
+		CapacityGrown:   d.st.CapacityGrown,
+		InitrdSize:      g.Initrd.Size(),
+		ChunksTotal:     s.ChunksTotal,
+		ChunksRebuilt:   s.ChunksRebuilt,
+		BytesCompressed: s.BytesCompressed,
+		Entries:         s.Entries,
+		Files:           g.Files,
+		BuildMs:         g.Took.Milliseconds(),
+		ReadyAt:         time.Now().UTC().Format(time.RFC3339Nano),
+		Rootfs:          d.opts.Rootfs,
+		Warnings:        s.Warnings,
+	}
+	d.publishStatus()
+	d.log.Info("generation ready", "generation", g.Number, "ms", g.Took.Milliseconds(),
+		"chunks_rebuilt", s.ChunksRebuilt, "chunks_total", s.ChunksTotal,
+		"image_size", size, "initrd_size", g.Initrd.Size())
+	if d.notify != nil {
+		d.notify()
+	}
+}
+
+// fail records a build failure. The current generation stays.
+func (d *Daemon) fail(err error) {
+	d.st.State = StateError
+	d.st.Error = err.Error()
+	d.publishStatus()
+	d.log.Error("build failed; still serving the last good generation", "generation", d.st.Generation, "err", err)
+}
+
+func (d *Daemon) publishStatus() {
+	b, err := json.MarshalIndent(d.st, "", "  ")
+	if err != nil {
+		panic(err) // Status has only plain fields
+	}
+	b = append(b, '\n')
+	d.status.Store(&b)
+}
+
+// autoCapacity is the default size of image.iso for an image of size bytes.
+func autoCapacity(size int64) int64 {
+	c := max(2*size, size+headroomBytes)
+	return (c + MiB - 1) / MiB * MiB
+}
+
+// pending accumulates changed paths between successful builds.
+type pending struct {
+	paths map[string]bool
+	full  bool
+	// fresh says a batch came since the last build started. A failed build
+	// is not retried until then: retrying an unreadable file in a loop
+	// would only repeat the error.
+	fresh bool
+}
+
+func (p *pending) add(b watch.Batch) {
+	p.fresh = true
+	p.merge(b)
+}
+
+func (p *pending) merge(b watch.Batch) {
+	if b.Full {
+		p.full = true
+	}
+	if p.paths == nil {
+		p.paths = make(map[string]bool)
+	}
+	for _, path := range b.Paths {
+		p.paths[path] = true
+	}
+}
+
+// take empties p and returns what it held, sorted.
+func (p *pending) take() ([]string, bool) {
+	paths := make([]string, 0, len(p.paths))
+	for path := range p.paths {
+		paths = append(paths, path)
+	}
+	slices.Sort(paths)
+	full := p.full
+	p.paths, p.full, p.fresh = nil, false, false
+	return paths, full
+}
+
+// restore puts back what a build that did not succeed had taken.
+func (p *pending) restore(paths []string, full bool) {
+	p.merge(watch.Batch{Paths: paths, Full: full})
+}

@@ -1,0 +1,191 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/liveiso/liveiso/cache"
+	"github.com/liveiso/liveiso/generation"
+	"github.com/liveiso/liveiso/watch"
+)
+
+func TestAutoCapacity(t *testing.T) {
+	for _, tc := range []struct{ size, want int64 }{
+		{1, 256*MiB + MiB},         // plus 256 MiB, rounded up to a MiB
+		{100 * MiB, 356 * MiB},     // plus 256 MiB beats doubling
+		{256 * MiB, 512 * MiB},     // equal
+		{300*MiB + 1, 601 * MiB},   // doubling, rounded up
+		{2048 * MiB, 4096 * MiB},   // doubling
+		{10 * MiB, 266 * MiB},      // small images still get room for a package or two
+		{256*MiB - 1, 512 * MiB},   // rounding up lands on the MiB
+		{MiB * 1000, MiB * 2000},   // doubling
+		{MiB*1000 + 7, MiB * 2001}, // rounded up
+	} {
+		if got := autoCapacity(tc.size); got != tc.want {
+			t.Errorf("autoCapacity(%d) = %d MiB + %d, want %d MiB", tc.size, got/MiB, got%MiB, tc.want/MiB)
+		}
+	}
+}
+
+func TestPending(t *testing.T) {
+	var p pending
+	p.add(watch.Batch{Paths: []string{"etc/b", "etc/a"}})
+	p.add(watch.Batch{Paths: []string{"etc/a", "usr"}})
+	if !p.fresh {
+		t.Fatal("a batch must make the pending set fresh")
+	}
+	paths, full := p.take()
+	if full || !slices.Equal(paths, []string{"etc/a", "etc/b", "usr"}) {
+		t.Fatalf("take = %v, %v", paths, full)
+	}
+	if p.fresh || len(p.paths) != 0 {
+		t.Fatal("take must empty the set")
+	}
+	// A failed build puts its paths back without asking for an immediate retry.
+	p.restore(paths, false)
+	if p.fresh {
+		t.Error("restore must not ask for a rebuild by itself")
+	}
+	p.add(watch.Batch{Full: true})
+	paths, full = p.take()
+	if !full || len(paths) != 3 {
+		t.Errorf("after restore and a full batch: take = %v, %v", paths, full)
+	}
+}
+
+// testBuilder makes a generation builder over a tiny rootfs, with a stand-in
+// kernel file: these tests exercise publication, not booting.
+func testBuilder(t *testing.T) (*generation.Builder, string) {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"etc", "sbin", "dev"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(root, "etc/marker"), "one")
+	write(t, filepath.Join(root, "sbin/init"), "#!/bin/sh\n")
+	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	write(t, kernel, strings.Repeat("k", 5000))
+	b, err := generation.NewBuilder(generation.Options{
+		Rootfs: root,
+		Kernel: kernel,
+		Initramfs: cache.Options{
+			CacheDir: t.TempDir(),
+		},
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b, root
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readStatus(t *testing.T, d *Daemon) Status {
+	t.Helper()
+	var s Status
+	if err := json.Unmarshal(d.Status(), &s); err != nil {
+		t.Fatalf("status.json: %v\n%s", err, d.Status())
+	}
+	return s
+}
+
+// waitStatus polls status.json until cond holds.
+func waitStatus(t *testing.T, d *Daemon, what string, cond func(Status) bool) Status {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := readStatus(t, d)
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; status.json:\n%s", what, d.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDaemonPublishesAndSurvivesFailure(t *testing.T) {
+	b, root := testBuilder(t)
+	d := New(b, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
+	if d.Current() != nil {
+		t.Fatal("a snapshot before the first build")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g1, err := d.First(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := readStatus(t, d)
+	if s.State != StateReady || s.Generation != 1 || s.ImageSize != g1.Image.Size() || s.Capacity != autoCapacity(g1.Image.Size()) {
+		t.Fatalf("after the first build: %+v", s)
+	}
+	capacity := d.Capacity()
+
+	batches := make(chan watch.Batch)
+	notified := make(chan struct{}, 10)
+	go d.Run(ctx, batches, func() { notified <- struct{}{} })
+
+	// An edit: a new generation with the new bytes, the same capacity.
+	write(t, filepath.Join(root, "etc/marker"), "two")
+	batches <- watch.Batch{Paths: []string{"etc/marker"}}
+	s = waitStatus(t, d, "generation 2", func(s Status) bool { return s.Generation == 2 && s.State == StateReady })
+	<-notified
+	if s.ChunksRebuilt == 0 || d.Capacity() != capacity {
+		t.Errorf("generation 2: %+v, capacity %d (was %d)", s, d.Capacity(), capacity)
+	}
+	good := d.Current()
+
+	// A file newc cannot store (4 GiB): the build fails, the last good
+	// generation stays served, and the error names the file.
+	big := filepath.Join(root, "big")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(4 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	batches <- watch.Batch{Paths: []string{"big"}}
+	s = waitStatus(t, d, "the error", func(s Status) bool { return s.State == StateError })
+	if !strings.Contains(s.Error, "big") || s.Generation != 2 {
+		t.Errorf("failed build: status %+v", s)
+	}
+	if d.Current() != good {
+		t.Error("a failed build replaced the served generation")
+	}
+
+	// Fixing it (an unrelated edit comes first: the fix must still be seen,
+	// because the failed build's paths stay pending).
+	if err := os.Remove(big); err != nil {
+		t.Fatal(err)
+	}
+	batches <- watch.Batch{Paths: []string{"etc"}}
+	s = waitStatus(t, d, "recovery", func(s Status) bool { return s.State == StateReady })
+	if s.Generation != 3 || s.Error != "" {
+		t.Errorf("after the fix: %+v", s)
+	}
+	cur := d.Current()
+	buf := make([]byte, cur.InitrdSize)
+	if _, err := cur.Initrd.ReadAt(buf, 0); err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+}
