@@ -1,0 +1,20 @@
+// Package cache packs a rootfs directory into an initramfs and remembers
+// what it packed: the last step before the image layout in liveiso's
+// pipeline (rootfs -> newc -> cache -> isolayout).
+//
+// A Packer scans the rootfs (rootfs.Scan, then rootfs.Rescan of what
+// changed), turns the entries into items (newc headers with inode numbers
+// that are stable under edits, hard-link groups, synthetic /init and
+// /dev/console), cuts them into chunks whose boundaries an edit does not
+// move (chunker.go), and encodes and compresses each chunk as an independent
+// member (member.go, compress.go) on a pool of workers. Members are keyed by
+// everything their bytes depend on (key.go) and kept in a bounded in-memory
+// cache (memcache.go) and a persistent, checksummed disk store (store.go),
+// so a Pack after an edit compresses only the chunks the edit touched and a
+// restart on an unchanged tree reads no file content at all.
+//
+// The result, an Initrd, is an io.ReaderAt over the members, the padding
+// between them and the one trailer (initrd.go), laid out so that both the
+// kernel's unpacker and host `gzip -dc | cpio -i` / `zstd -dc | cpio -i`
+// read it. It is immutable and stays readable after later Packs.
+package cache

@@ -1,0 +1,103 @@
+package cache
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+
+	"github.com/liveiso/liveiso/newc"
+)
+
+// Inode numbers.
+//
+// The kernel links an entry to an earlier one with the same (c_ino,
+// c_devmajor, c_devminor, c_mode) when c_nlink >= 2, and its link table lives
+// until the one trailer, across all members. So the numbers of hard-link
+// groups must be unique over the whole initrd, and, for the cache to reuse a
+// chunk, they must not move when the tree changes elsewhere: a running
+// counter would renumber every chunk after an insert. Every entry's number is
+// derived from a hash of its path instead; a hard-link group's from its first
+// path (in archive order), with collisions between groups resolved by
+// rehashing the later group (deterministic, and it only ever moves a group
+// whose number collides, about one in 2^32/groups). Entries that are not in a
+// group (c_nlink 1) may share a number with anything: neither the kernel nor
+// GNU cpio looks at it for them.
+
+// assignInodes sets Ino, Nlink and the data placement of every item.
+// Regular files, device nodes and FIFOs whose host inode has several links
+// inside the tree form a group: all its entries carry the group's number and
+// the group's size in the tree as c_nlink, and, following the newc package's
+// convention, only the last entry in archive order carries the data (the
+// others have c_filesize 0). A file whose other links are outside the tree or
+// excluded is stored as a plain file (c_nlink 1). Symlinks are never linked:
+// the kernel's unpacker creates each one on its own.
+func assignInodes(items []item) {
+	type devIno struct{ dev, ino uint64 }
+	groups := map[devIno][]int{}
+	var order []devIno
+	for i := range items {
+		it := &items[i]
+		it.hdr.Ino = pathInode(it.hdr.Name, 0)
+		if it.synth || it.e.Nlink < 2 {
+			continue
+		}
+		switch it.hdr.Mode & newc.TypeMask {
+		case newc.TypeReg, newc.TypeChar, newc.TypeBlock, newc.TypeFifo:
+			k := devIno{it.e.Dev, it.e.Ino}
+			if _, ok := groups[k]; !ok {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], i)
+		}
+	}
+	taken := map[uint32]bool{}
+	for _, k := range order {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		first := items[g[0]].hdr.Name
+		var ino uint32
+		for n := uint32(1); ; n++ {
+			ino = pathInode(first, n)
+			if !taken[ino] {
+				break
+			}
+		}
+		taken[ino] = true
+		for j, i := range g {
+			h := &items[i].hdr
+			h.Ino = ino
+			h.Nlink = uint32(len(g))
+			if j < len(g)-1 {
+				h.Size = 0
+			}
+		}
+	}
+}
+
+// pathInode derives an inode number from a path; salt 0 is for entries
+// outside link groups, 1, 2, ... for a group's successive candidates. Never 0
+// (the trailer's number).
+func pathInode(path string, salt uint32) uint32 {
+	h := fnv.New64a()
+	var s [4]byte
+	binary.LittleEndian.PutUint32(s[:], salt)
+	h.Write(s[:])
+	h.Write([]byte(path))
+	v := uint32(mix64(h.Sum64()))
+	if v == 0 {
+		v = 1
+	}
+	return v
+}
+
+// mix64 is the splitmix64 finaliser: FNV's low bits are weak for paths that
+// differ only at their end.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}

@@ -1,0 +1,68 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+)
+
+// memberKey identifies a member: a hash of everything its bytes depend on.
+// That is the encoding options and, for every entry of its chunk, the path,
+// the full stat data the scan saw (a file's content is trusted to be the
+// same while size, mtime, ctime, dev and ino are, which is what makes a
+// restart on an unchanged tree instant; see racy in packer.go for when it is
+// not trusted), the symlink target, the header decisions made for the whole
+// tree (inode number, link count, whether the entry carries the data) and a
+// synthetic file's content.
+type memberKey [sha256.Size]byte
+
+func (k memberKey) String() string { return hex.EncodeToString(k[:]) }
+
+// keyVersion changes whenever the encoding of a member changes, so that an
+// old disk store is never served.
+const keyVersion = "liveiso member v1\n"
+
+// chunkKey computes the key of a chunk's member.
+func chunkKey(opts *Options, items []item) memberKey {
+	h := sha256.New()
+	var b []byte
+	b = append(b, keyVersion...)
+	b = appendString(b, string(opts.Compression))
+	b = binary.LittleEndian.AppendUint64(b, uint64(opts.Level))
+	b = appendBool(b, opts.RootOwner)
+	for i := range items {
+		it := &items[i]
+		e := it.e
+		b = appendString(b, e.Path)
+		for _, v := range []uint64{
+			uint64(e.Mode), uint64(e.UID), uint64(e.GID), uint64(e.Nlink), uint64(e.Size),
+			uint64(e.MtimeNs), uint64(e.CtimeNs), e.Dev, e.Ino, e.Rdev,
+			uint64(it.hdr.Ino), uint64(it.hdr.Nlink), uint64(it.hdr.Size),
+		} {
+			b = binary.LittleEndian.AppendUint64(b, v)
+		}
+		b = appendString(b, e.Target)
+		b = appendBool(b, it.synth)
+		b = appendString(b, string(it.content))
+		if len(b) > 32<<10 {
+			h.Write(b)
+			b = b[:0]
+		}
+	}
+	h.Write(b)
+	var k memberKey
+	h.Sum(k[:0])
+	return k
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}

@@ -1,0 +1,211 @@
+package cache
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/liveiso/liveiso/newc"
+	"github.com/liveiso/liveiso/rootfs"
+)
+
+// member is one chunk encoded as newc entries (no trailer) and compressed:
+// a gzip member, a zstd frame or plain newc bytes. Its bytes never change;
+// where they are kept may (memory, then the disk store's file once the
+// memory cache lets go of them), so readers load the backing atomically.
+type member struct {
+	key       memberKey
+	comp      Compression
+	sizeBytes int64 // compressed size
+	rawBytes  int64 // uncompressed newc size
+	backing   atomic.Pointer[backing]
+}
+
+// backing holds a member's bytes: in memory, or at off in an open file
+// (the store's file, which stays readable through the fd even if the store
+// replaces or deletes it).
+type backing struct {
+	data []byte
+	f    *os.File
+	off  int64
+}
+
+func newMemoryMember(k memberKey, comp Compression, raw int64, data []byte) *member {
+	m := &member{key: k, comp: comp, sizeBytes: int64(len(data)), rawBytes: raw}
+	m.backing.Store(&backing{data: data})
+	return m
+}
+
+// ReadAt reads the member's bytes; safe for concurrent use.
+func (m *member) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("member: negative offset %d", off)
+	}
+	if off >= m.sizeBytes {
+		return 0, io.EOF
+	}
+	short := false
+	if rest := m.sizeBytes - off; int64(len(p)) > rest {
+		p, short = p[:rest], true
+	}
+	b := m.backing.Load()
+	var n int
+	var err error
+	if b.f == nil {
+		n = copy(p, b.data[off:])
+	} else {
+		n, err = b.f.ReadAt(p, b.off+off)
+		if err == io.EOF && n == len(p) {
+			err = nil
+		}
+	}
+	if err == nil && short {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// inMemory returns the member's bytes if they are held in memory.
+func (m *member) inMemory() []byte {
+	return m.backing.Load().data
+}
+
+// errChanged is a file that is not what the scan saw any more: it is
+// rescanned and its chunk encoded again.
+type errChanged struct {
+	path string
+	err  error
+}
+
+func (e *errChanged) Error() string {
+	return fmt.Sprintf("%s changed since the scan: %v", e.path, e.err)
+}
+func (e *errChanged) Unwrap() error { return e.err }
+
+// encodeChunk writes the newc entries of items (no trailer) to w, reading
+// regular files through tree.Open. A file whose size, mtime or ctime is not
+// what the scan saw, before or after it is read, or which is gone or
+// replaced, is an *errChanged; reading goes on no further.
+func encodeChunk(ctx context.Context, w io.Writer, tree *rootfs.Tree, items []item, s *scratch) error {
+	bw := s.bw
+	bw.Reset(w)
+	defer bw.Reset(nil)
+	nw := newc.NewWriter(bw)
+	for i := range items {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		it := &items[i]
+		if err := nw.WriteHeader(&it.hdr); err != nil {
+			return fmt.Errorf("encode %s: %w", it.hdr.Name, err)
+		}
+		switch {
+		case it.hdr.Size == 0:
+		case it.hdr.Mode&newc.TypeMask == newc.TypeSymlink:
+			if _, err := io.WriteString(nw, it.e.Target); err != nil {
+				return err
+			}
+		case it.content != nil:
+			if _, err := nw.Write(it.content); err != nil {
+				return err
+			}
+		default:
+			if err := copyFile(ctx, nw, tree, it.e, s.buf); err != nil {
+				return err
+			}
+		}
+	}
+	if err := nw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// copyFile copies the data of e to w, checking that the file is the one the
+// scan saw before and after reading it: a file that grows, shrinks or is
+// rewritten while it is compressed does not slip into the archive with a
+// header (and a cache key) that describe another version of it.
+func copyFile(ctx context.Context, w io.Writer, tree *rootfs.Tree, e *rootfs.Entry, buf []byte) error {
+	f, err := tree.Open(e)
+	if err != nil {
+		if errors.Is(err, rootfs.ErrChanged) {
+			return &errChanged{path: e.Path, err: err}
+		}
+		return fmt.Errorf("read %s: %w", e.Path, err)
+	}
+	defer f.Close()
+	if err := checkStat(f, e); err != nil {
+		return err
+	}
+	for remain := e.Size; remain > 0; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := f.Read(buf[:min(int64(len(buf)), remain)])
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			remain -= int64(n)
+		}
+		if err == io.EOF && remain > 0 {
+			return &errChanged{path: e.Path, err: fmt.Errorf("%w: %d bytes short of the scanned size", rootfs.ErrChanged, remain)}
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("read %s: %w", e.Path, err)
+		}
+	}
+	return checkStat(f, e)
+}
+
+// checkStat compares the open file's stat with the scanned entry.
+func checkStat(f *os.File, e *rootfs.Entry) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("stat %s: %w", e.Path, err)
+	}
+	if st.Size != e.Size || st.Mtim.Nano() != e.MtimeNs || st.Ctim.Nano() != e.CtimeNs {
+		return &errChanged{path: e.Path, err: fmt.Errorf("%w: size %d mtime %d ctime %d, scanned size %d mtime %d ctime %d",
+			rootfs.ErrChanged, st.Size, st.Mtim.Nano(), st.Ctim.Nano(), e.Size, e.MtimeNs, e.CtimeNs)}
+	}
+	return nil
+}
+
+// scratch is a worker's reusable buffers.
+type scratch struct {
+	bw  *bufio.Writer
+	buf []byte
+}
+
+func newScratch() *scratch {
+	return &scratch{bw: bufio.NewWriterSize(nil, 64<<10), buf: make([]byte, 256<<10)}
+}
+
+// buildMember encodes and compresses one chunk in memory.
+func buildMember(ctx context.Context, c *compressor, s *scratch, tree *rootfs.Tree, ch *chunk) (*member, error) {
+	var buf bytes.Buffer
+	if c.comp == None {
+		buf.Grow(int(ch.rawBytes))
+	} else {
+		buf.Grow(int(ch.rawBytes / 3))
+	}
+	w, closeW, err := c.begin(&buf, ch.rawBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := encodeChunk(ctx, w, tree, ch.items, s); err != nil {
+		closeW()
+		return nil, err
+	}
+	if err := closeW(); err != nil {
+		return nil, fmt.Errorf("compress chunk at %s: %w", ch.items[0].hdr.Name, err)
+	}
+	return newMemoryMember(ch.key, c.comp, ch.rawBytes, buf.Bytes()), nil
+}

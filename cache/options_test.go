@@ -1,0 +1,107 @@
+package cache
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestSynthetic(t *testing.T) {
+	needRoot(t)
+	needTool(t, "cpio", "gzip")
+	root := t.TempDir() + "/rootfs"
+	writeFile(t, root+"/etc/hostname", []byte("box\n"), 0o644, time.Unix(1600000000, 0))
+	os.Chown(root+"/etc/hostname", 1000, 1000)
+
+	r := pack(t, newPacker(t, Options{RootOwner: true}), root, nil)
+	st := r.Stats()
+	if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "/sbin/init") {
+		t.Errorf("warnings %q, want one about /init and /sbin/init", st.Warnings)
+	}
+	dst := t.TempDir()
+	extract(t, initrdBytes(t, r), []string{"gzip", "-dc"}, dst)
+	if b, err := os.ReadFile(dst + "/init"); err != nil || string(b) != autoInit {
+		t.Errorf("/init: %q, %v", b, err)
+	}
+	var s unix.Stat_t
+	if err := unix.Lstat(dst+"/init", &s); err != nil || s.Mode != unix.S_IFREG|0o755 {
+		t.Errorf("/init mode %#o %v", s.Mode, err)
+	}
+	if err := unix.Lstat(dst+"/dev/console", &s); err != nil || s.Mode != unix.S_IFCHR|0o600 ||
+		unix.Major(s.Rdev) != 5 || unix.Minor(s.Rdev) != 1 || s.Uid != 0 {
+		t.Errorf("/dev/console: %+v %v", s, err)
+	}
+	if err := unix.Lstat(dst+"/etc/hostname", &s); err != nil || s.Uid != 0 || s.Gid != 0 {
+		t.Errorf("RootOwner: /etc/hostname owned by %d:%d", s.Uid, s.Gid)
+	}
+
+	// NoAutoInit, and a rootfs with /sbin/init: no /init, no warning.
+	writeFile(t, root+"/sbin/init", []byte("#!/bin/sh\n"), 0o755, time.Time{})
+	r = pack(t, newPacker(t, Options{NoAutoInit: true}), root, nil)
+	if w := r.Stats().Warnings; len(w) != 0 {
+		t.Errorf("warnings %q", w)
+	}
+	entries := readArchive(t, initrdBytes(t, r), []string{"gzip", "-dc"})
+	if _, ok := entries["init"]; ok {
+		t.Error("NoAutoInit: /init synthesised")
+	}
+	if _, ok := entries["dev/console"]; !ok {
+		t.Error("no /dev/console")
+	}
+}
+
+func TestExcludes(t *testing.T) {
+	root := t.TempDir()
+	buildManyFiles(t, root, 20)
+	writeFile(t, root+"/lib/x.pyc", []byte("bytecode"), 0o644, time.Time{})
+	writeFile(t, root+"/var/cache/apt/pkgcache.bin", []byte("cache"), 0o644, time.Time{})
+	r := pack(t, newPacker(t, Options{Excludes: []string{"*.pyc", "/var/cache/apt/*"}}), root, nil)
+	entries := readArchive(t, initrdBytes(t, r), []string{"gzip", "-dc"})
+	for _, p := range []string{"lib/x.pyc", "var/cache/apt/pkgcache.bin"} {
+		if _, ok := entries[p]; ok {
+			t.Errorf("%s not excluded", p)
+		}
+	}
+	if _, ok := entries["var/cache/apt"]; !ok {
+		t.Error("var/cache/apt itself excluded")
+	}
+}
+
+// TestRacy: a file changed within racyWindow of a Pack is not trusted by
+// its stat: its chunk is rebuilt by the next Pack and never stored.
+func TestRacy(t *testing.T) {
+	root := t.TempDir()
+	buildManyFiles(t, root, 200)
+	p := newPacker(t, Options{ChunkTargetBytes: 16 << 10, CacheDir: t.TempDir()})
+	// ctime cannot be set: let the tree age past a shortened window.
+	const window = 300 * time.Millisecond
+	time.Sleep(window + 50*time.Millisecond)
+	p.racy = window
+	pack(t, p, root, nil)
+	edit := root + "/d05/file00005"
+	writeFile(t, edit, []byte("v2"), 0o644, time.Unix(1600000000, 0))
+	if got := pack(t, p, root, []string{"d05/file00005"}).Stats().ChunksRebuilt; got != 1 {
+		t.Fatalf("edit: %d chunks rebuilt, want 1", got)
+	}
+	// The same content and stat, but the file is still young: rebuilt.
+	if got := pack(t, p, root, []string{}).Stats().ChunksRebuilt; got != 1 {
+		t.Errorf("young file: %d chunks rebuilt, want 1 (racy)", got)
+	}
+	// A restart does not find it in the store either.
+	q := newPacker(t, Options{ChunkTargetBytes: 16 << 10, CacheDir: p.opts.CacheDir})
+	q.racy = window
+	if got := pack(t, q, root, nil).Stats().ChunksRebuilt; got != 1 {
+		t.Errorf("restart with a young file: %d chunks rebuilt, want 1", got)
+	}
+	// Once it is old enough, it is cached again.
+	time.Sleep(window)
+	if got := pack(t, p, root, []string{}).Stats().ChunksRebuilt; got != 1 {
+		t.Errorf("file just old enough: %d chunks rebuilt, want 1", got)
+	}
+	if got := pack(t, p, root, []string{}).Stats().ChunksRebuilt; got != 0 {
+		t.Errorf("old file: %d chunks rebuilt, want 0", got)
+	}
+}

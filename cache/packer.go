@@ -1,0 +1,374 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/liveiso/liveiso/newc"
+	"github.com/liveiso/liveiso/rootfs"
+)
+
+// Stats are the counters of one Pack.
+type Stats struct {
+	Entries         int // cpio entries in the archive
+	ChunksTotal     int
+	ChunksRebuilt   int       // chunks this Pack had to encode+compress (missed both caches)
+	BytesIn         int64     // uncompressed cpio bytes of the whole archive
+	BytesCompressed int64     // uncompressed bytes this Pack compressed
+	NewestMtime     time.Time // newest mtime among entries (reproducible image dates)
+	Warnings        []string  // skipped sockets, missing /init, ...
+}
+
+// Racy files. The cache trusts a file's content to be unchanged while its
+// stat data is, but a write that lands within the timestamp granularity of
+// the moment the file was read can leave size, mtime and ctime as they were.
+// Every write sets ctime to the current time (and ctime cannot be set from
+// user space, unlike mtime), so a file whose ctime is older than the start
+// of the Pack minus racyWindow cannot have been written since without its
+// ctime changing. A chunk holding a file younger than that is racy: its
+// member is used for this Pack's initrd but kept in no cache, memory or disk,
+// so the next Pack encodes it again, until the file is old enough. 2 s is
+// far above any Linux file system's timestamp granularity (ext4/xfs/btrfs/
+// tmpfs: the kernel tick; FAT: 2 s).
+const racyWindow = 2 * time.Second
+
+// maxRescans bounds how often one Pack rescans files that changed while it
+// read them before it gives up with ErrKeepsChanging.
+const maxRescans = 3
+
+// Packer turns a rootfs directory into initrds, remembering members across
+// Packs (in memory and in the disk store) so that an edit costs only the
+// chunks it touches.
+type Packer struct {
+	opts  Options
+	log   *slog.Logger
+	store *store // nil: no disk store
+	mem   *memCache
+	tree  *rootfs.Tree
+	// current holds the members of the last Initrd by key, so the next Pack
+	// reuses them even when the memory cache has let go of them.
+	current map[memberKey]*member
+	racy    time.Duration // racyWindow; tests shorten it
+	// pending holds the changed paths of Packs that failed since the last
+	// good one, so that the next Pack rescans them too.
+	pending []string
+	// afterScan, if set, runs between the scan and the reading of files
+	// (tests change the tree there).
+	afterScan func()
+}
+
+// NewPacker returns a Packer with opts (defaults filled in).
+func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
+	o, err := opts.resolved()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Packer{opts: o, log: log, current: map[memberKey]*member{}, racy: racyWindow}
+	if o.CacheDir != "" {
+		if p.store, err = openStore(o.CacheDir); err != nil {
+			return nil, err
+		}
+	}
+	p.mem = newMemCache(o.MemoryLimitBytes, p.evicted)
+	return p, nil
+}
+
+// evicted is called when the memory cache lets go of m: a member with a
+// store file is read from the file from now on.
+func (p *Packer) evicted(m *member) {
+	if p.store != nil {
+		p.store.spill(m)
+	}
+}
+
+// Close releases the Packer's caches. Initrds it made stay readable.
+func (p *Packer) Close() error {
+	p.mem = newMemCache(p.opts.MemoryLimitBytes, nil)
+	p.current = map[memberKey]*member{}
+	p.tree = nil
+	return nil
+}
+
+// chunk is a run of items that becomes one member.
+type chunk struct {
+	items    []item
+	key      memberKey
+	rawBytes int64
+	racy     bool
+	m        *member
+}
+
+// Pack scans root and returns the initrd. changed lists rootfs-relative
+// paths that may have changed since the previous Pack on this Packer ("." is
+// the root); nil means rescan everything. For each changed path the packer
+// re-reads the listing of its parent directory, re-lstats the path, and if
+// it is a directory rescans its whole subtree. Everything else may be reused
+// from the previous scan. Pack calls are serialised by the caller. ctx
+// cancels a Pack in progress.
+func (p *Packer) Pack(ctx context.Context, root string, changed []string) (*Initrd, error) {
+	if changed != nil {
+		changed = append(p.pending, changed...)
+	}
+	r, err := p.pack(ctx, root, changed)
+	switch {
+	case err == nil:
+		p.pending = nil
+	case changed == nil:
+		p.tree, p.pending = nil, nil // the next Pack scans everything
+	default:
+		p.pending = changed
+	}
+	return r, err
+}
+
+func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Initrd, error) {
+	start := time.Now()
+	ropts := rootfs.Options{Excludes: p.opts.Excludes}
+	var tree *rootfs.Tree
+	var err error
+	if p.tree == nil || changed == nil || p.tree.Root != root {
+		tree, err = rootfs.Scan(ctx, root, ropts)
+	} else {
+		tree, err = rootfs.Rescan(ctx, p.tree, changed, ropts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.afterScan != nil {
+		p.afterScan()
+	}
+	built := map[memberKey]*member{} // members built by this Pack, racy ones too
+	var st Stats
+	for round := 0; ; round++ {
+		var stale []string
+		var chunks []*chunk
+		chunks, st, stale, err = p.packTree(ctx, tree, start, built)
+		if err != nil {
+			return nil, err
+		}
+		if len(stale) == 0 {
+			r, err := p.finish(chunks, st)
+			if err != nil {
+				return nil, err
+			}
+			p.tree = tree
+			p.log.Info("packed initrd", "root", root, "entries", st.Entries, "chunks", st.ChunksTotal,
+				"chunks_rebuilt", st.ChunksRebuilt, "bytes_compressed", st.BytesCompressed,
+				"size", r.Size(), "ms", time.Since(start).Milliseconds())
+			return r, nil
+		}
+		if round == maxRescans {
+			return nil, fmt.Errorf("pack %s: %s: %w", root, stale[0], ErrKeepsChanging)
+		}
+		p.log.Debug("files changed while read, rescanning", "paths", stale)
+		if tree, err = rootfs.Rescan(ctx, tree, stale, ropts); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// packTree plans the chunks of tree and builds the members that no cache
+// has. stale lists files that were not what the scan saw when read.
+func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Time, built map[memberKey]*member) (chunks []*chunk, st Stats, stale []string, err error) {
+	items, warns, err := p.items(tree)
+	if err != nil {
+		return nil, st, nil, err
+	}
+	st.Entries = len(items)
+	st.Warnings = append(slices.Clone(tree.Warnings), warns...)
+	var newest int64
+	for i := range items {
+		if !items[i].synth {
+			newest = max(newest, items[i].e.MtimeNs)
+		}
+	}
+	st.NewestMtime = time.Unix(0, newest)
+
+	ordered, starts := chunkItems(items, p.opts.ChunkTargetBytes)
+	racyAfter := start.Add(-p.racy).UnixNano()
+	var todo []*chunk
+	for i, s := range starts {
+		end := len(ordered)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		ch := &chunk{items: ordered[s:end]}
+		for j := range ch.items {
+			it := &ch.items[j]
+			ch.rawBytes += it.encodedLen()
+			if it.fromTree() && it.e.CtimeNs >= racyAfter {
+				ch.racy = true
+			}
+		}
+		ch.key = chunkKey(&p.opts, ch.items)
+		st.BytesIn += ch.rawBytes
+		chunks = append(chunks, ch)
+		if ch.m = p.lookup(ch, built); ch.m == nil {
+			todo = append(todo, ch)
+		}
+	}
+	st.ChunksTotal = len(chunks)
+	stale, err = p.build(ctx, tree, todo)
+	if err != nil {
+		return nil, st, nil, err
+	}
+	for _, ch := range todo {
+		if ch.m != nil {
+			built[ch.key] = ch.m
+			st.ChunksRebuilt++
+			st.BytesCompressed += ch.rawBytes
+		}
+	}
+	return chunks, st, stale, nil
+}
+
+// items builds the archive's items from the tree: headers, synthetic
+// entries in their place, inode numbers.
+func (p *Packer) items(tree *rootfs.Tree) ([]item, []string, error) {
+	extra, warns := synthesize(tree.Entries, p.opts.NoAutoInit)
+	items := make([]item, 0, len(tree.Entries)+len(extra))
+	for i := range tree.Entries {
+		e := &tree.Entries[i]
+		h, err := header(e, p.opts.RootOwner)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", tree.Root, err)
+		}
+		items = append(items, item{e: e, hdr: h})
+	}
+	for _, x := range extra {
+		i, _ := slices.BinarySearchFunc(items, x.hdr.Name, func(it item, p string) int { return comparePaths(it.hdr.Name, p) })
+		items = slices.Insert(items, i, x)
+	}
+	assignInodes(items)
+	return items, warns, nil
+}
+
+// lookup finds a chunk's member in this Pack's builds, the last Initrd, the
+// memory cache and the disk store, in that order. A racy chunk is only
+// reused from this Pack.
+func (p *Packer) lookup(ch *chunk, built map[memberKey]*member) *member {
+	if m := built[ch.key]; m != nil {
+		return m
+	}
+	if ch.racy {
+		return nil
+	}
+	if m := p.current[ch.key]; m != nil {
+		return m
+	}
+	if m := p.mem.get(ch.key); m != nil {
+		return m
+	}
+	if p.store == nil {
+		return nil
+	}
+	m, err := p.store.load(ch.key, p.opts.Compression, true)
+	if err != nil {
+		p.log.Warn("cache store unreadable", "err", err)
+		return nil
+	}
+	if m != nil {
+		p.mem.add(m)
+	}
+	return m
+}
+
+// build encodes and compresses the chunks in todo on Workers goroutines and
+// stores the members of those that are not racy. A chunk whose files were
+// not what the scan saw is left without a member and its paths returned.
+func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (stale []string, err error) {
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	// Largest first: a big file started last would leave the other cores idle.
+	order := slices.Clone(todo)
+	slices.SortStableFunc(order, func(a, b *chunk) int {
+		switch {
+		case a.rawBytes > b.rawBytes:
+			return -1
+		case a.rawBytes < b.rawBytes:
+			return 1
+		}
+		return 0
+	})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan *chunk)
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for range min(p.opts.Workers, len(order)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &compressor{comp: p.opts.Compression, level: p.opts.Level, workers: p.opts.Workers}
+			s := newScratch()
+			for ch := range next {
+				m, err := buildMember(ctx, c, s, tree, ch)
+				if err == nil && !ch.racy && p.store != nil {
+					if serr := p.store.save(m); serr != nil {
+						p.log.Warn("cache store not written", "err", serr)
+					}
+				}
+				mu.Lock()
+				var ce *errChanged
+				switch {
+				case err == nil:
+					ch.m = m
+				case errors.As(err, &ce):
+					stale = append(stale, ce.path)
+				case firstErr == nil:
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, ch := range order {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- ch
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(stale)
+	return stale, nil
+}
+
+// finish makes the Initrd of chunks and updates the caches: the members of
+// this Initrd become current, those not racy go to the memory cache.
+func (p *Packer) finish(chunks []*chunk, st Stats) (*Initrd, error) {
+	members := make([]Member, len(chunks))
+	current := make(map[memberKey]*member, len(chunks))
+	for i, ch := range chunks {
+		members[i] = Member{Compression: ch.m.comp, SizeBytes: ch.m.sizeBytes, Data: ch.m}
+		if !ch.racy {
+			current[ch.key] = ch.m
+			p.mem.add(ch.m)
+		}
+	}
+	r, err := Assemble(members)
+	if err != nil {
+		return nil, err
+	}
+	r.stats = st
+	r.stats.BytesIn += int64(len(newc.AppendTrailer(nil)))
+	p.current = current
+	return r, nil
+}

@@ -1,0 +1,250 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// store is the persistent member store: one file per member under
+// dir/members/<first two hex digits of the key>/<key in hex>, content
+// addressed, written to a temporary file and renamed into place, so a
+// reader sees a whole file or none. A file that is truncated or corrupt
+// (its checksums do not match) is deleted and reported as absent, so the
+// member is rebuilt, never served.
+//
+// A store file is a storeHeader followed by the member's bytes.
+type store struct {
+	dir string // the members directory
+}
+
+// storeHeader is the fixed-size header of a store file (little endian).
+//
+//	off  size
+//	  0     8  magic "LVISOMBR"
+//	  8     4  version (storeVersion)
+//	 12     4  compression (compressionCode)
+//	 16     8  payload length in bytes
+//	 24     8  uncompressed newc length in bytes
+//	 32    32  member key
+//	 64     4  CRC-32C of the payload
+//	 68     4  CRC-32C of bytes 0..67
+type storeHeader struct {
+	comp       uint32
+	payloadLen uint64
+	rawLen     uint64
+	key        memberKey
+	payloadCRC uint32
+}
+
+const (
+	storeMagic      = "LVISOMBR"
+	storeVersion    = 1
+	storeHeaderSize = 72
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// errCorrupt marks a store file that fails its checks.
+var errCorrupt = errors.New("corrupt store file")
+
+func compressionCode(c Compression) uint32 {
+	switch c {
+	case Gzip:
+		return 1
+	case Zstd:
+		return 2
+	}
+	return 0
+}
+
+func (h *storeHeader) encode() []byte {
+	b := make([]byte, 0, storeHeaderSize)
+	b = append(b, storeMagic...)
+	b = binary.LittleEndian.AppendUint32(b, storeVersion)
+	b = binary.LittleEndian.AppendUint32(b, h.comp)
+	b = binary.LittleEndian.AppendUint64(b, h.payloadLen)
+	b = binary.LittleEndian.AppendUint64(b, h.rawLen)
+	b = append(b, h.key[:]...)
+	b = binary.LittleEndian.AppendUint32(b, h.payloadCRC)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+func decodeStoreHeader(b []byte) (storeHeader, error) {
+	var h storeHeader
+	switch {
+	case len(b) < storeHeaderSize:
+		return h, fmt.Errorf("%w: short header", errCorrupt)
+	case string(b[:8]) != storeMagic:
+		return h, fmt.Errorf("%w: bad magic", errCorrupt)
+	case binary.LittleEndian.Uint32(b[68:]) != crc32.Checksum(b[:68], castagnoli):
+		return h, fmt.Errorf("%w: header checksum", errCorrupt)
+	case binary.LittleEndian.Uint32(b[8:]) != storeVersion:
+		return h, fmt.Errorf("%w: version %d", errCorrupt, binary.LittleEndian.Uint32(b[8:]))
+	}
+	h.comp = binary.LittleEndian.Uint32(b[12:])
+	h.payloadLen = binary.LittleEndian.Uint64(b[16:])
+	h.rawLen = binary.LittleEndian.Uint64(b[24:])
+	copy(h.key[:], b[32:64])
+	h.payloadCRC = binary.LittleEndian.Uint32(b[64:])
+	return h, nil
+}
+
+func openStore(cacheDir string) (*store, error) {
+	dir := filepath.Join(cacheDir, "members")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache directory: %w", err)
+	}
+	return &store{dir: dir}, nil
+}
+
+func (s *store) path(k memberKey) string {
+	h := k.String()
+	return filepath.Join(s.dir, h[:2], h)
+}
+
+// load returns the member stored under k, verified, or nil if there is none
+// (a corrupt file is removed and counts as none). keepBytes says whether to
+// keep the verified bytes in memory; otherwise the member reads through the
+// open file.
+func (s *store) load(k memberKey, comp Compression, keepBytes bool) (*member, error) {
+	name := s.path(k)
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cache store: %w", err)
+	}
+	m, err := readStoreFile(f, k, comp)
+	if err != nil {
+		f.Close()
+		if errors.Is(err, errCorrupt) {
+			os.Remove(name)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("cache store %s: %w", name, err)
+	}
+	if keepBytes {
+		f.Close()
+	} else {
+		m.backing.Store(&backing{f: f, off: storeHeaderSize})
+	}
+	return m, nil
+}
+
+// readStoreFile reads and verifies a whole store file; the member it
+// returns holds the bytes.
+func readStoreFile(f *os.File, k memberKey, comp Compression) (*member, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	var hb [storeHeaderSize]byte
+	if _, err := io.ReadFull(f, hb[:]); err != nil {
+		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	h, err := decodeStoreHeader(hb[:])
+	switch {
+	case err != nil:
+		return nil, err
+	case h.key != k:
+		return nil, fmt.Errorf("%w: holds key %s", errCorrupt, h.key)
+	case h.comp != compressionCode(comp):
+		return nil, fmt.Errorf("%w: compression %d", errCorrupt, h.comp)
+	case uint64(fi.Size()) != storeHeaderSize+h.payloadLen:
+		return nil, fmt.Errorf("%w: %d bytes, header says %d", errCorrupt, fi.Size(), storeHeaderSize+h.payloadLen)
+	}
+	data := make([]byte, h.payloadLen)
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	if crc32.Checksum(data, castagnoli) != h.payloadCRC {
+		return nil, fmt.Errorf("%w: payload checksum", errCorrupt)
+	}
+	return newMemoryMember(k, comp, int64(h.rawLen), data), nil
+}
+
+// save writes m (held in memory) to the store, atomically.
+func (s *store) save(m *member) error {
+	data := m.inMemory()
+	h := storeHeader{
+		comp:       compressionCode(m.comp),
+		payloadLen: uint64(len(data)),
+		rawLen:     uint64(m.rawBytes),
+		key:        m.key,
+		payloadCRC: crc32.Checksum(data, castagnoli),
+	}
+	name := s.path(m.key)
+	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
+		return fmt.Errorf("cache store: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cache store: %w", err)
+	}
+	_, err = io.Copy(tmp, io.MultiReader(bytes.NewReader(h.encode()), bytes.NewReader(data)))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("cache store %s: %w", name, err)
+	}
+	return nil
+}
+
+// spill switches m from memory to its store file, if the store has it and
+// the file holds exactly m's bytes. It reports whether it did.
+func (s *store) spill(m *member) bool {
+	f, err := os.Open(s.path(m.key))
+	if err != nil {
+		return false
+	}
+	var hb [storeHeaderSize]byte
+	fi, err := f.Stat()
+	if err == nil {
+		_, err = io.ReadFull(f, hb[:])
+	}
+	if err == nil {
+		var h storeHeader
+		h, err = decodeStoreHeader(hb[:])
+		if err == nil && (h.key != m.key || int64(h.payloadLen) != m.sizeBytes || fi.Size() != storeHeaderSize+m.sizeBytes) {
+			err = errCorrupt
+		}
+	}
+	if err == nil {
+		err = sameBytes(f, m.inMemory())
+	}
+	if err != nil {
+		f.Close()
+		return false
+	}
+	m.backing.Store(&backing{f: f, off: storeHeaderSize})
+	return true
+}
+
+// sameBytes checks that the rest of f holds exactly data.
+func sameBytes(f *os.File, data []byte) error {
+	buf := make([]byte, 256<<10)
+	for len(data) > 0 {
+		n, err := io.ReadFull(f, buf[:min(len(buf), len(data))])
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(buf[:n], data[:n]) {
+			return errCorrupt
+		}
+		data = data[n:]
+	}
+	return nil
+}
