@@ -11,21 +11,25 @@
 //
 // Sector map, in order:
 //
-//	0-15      system area (zeros)
+//	0-15      system area: zeros, or with Input.Hybrid an isohybrid MBR
+//	          and the primary GPT (see Hybrid)
 //	16        primary volume descriptor
 //	17        El Torito boot record volume descriptor (when bootable)
 //	next      volume descriptor set terminator
 //	          L path table, M path table
 //	          directory extents, in path table order
 //	          Rock Ridge continuation areas
-//	          boot catalog, boot loader
+//	          boot catalog, boot loader, EFI System Partition image
 //	          other file data, in directory order
-//	last      file data of Volatile nodes (the initrd)
+//	          file data of Volatile nodes (the initrd)
+//	last      with Input.Hybrid and an EFI image: the backup GPT, ending
+//	          at the image's last 512-byte LBA
 //
 // Everything before the volatile data depends only on the tree's structure,
 // names, metadata and non-volatile file sizes, so a new initrd changes only
-// its own extent, its directory record (size, location, TF times) and the
-// volume space size in the primary volume descriptor.
+// its own extent, its directory record (size, location, TF times), the
+// volume space size in the primary volume descriptor and, in a hybrid
+// image, the sizes in the MBR and GPT (sector 0) and the backup GPT.
 //
 // ISO 9660 names: d-characters only (A-Z, 0-9, _), at most 30 characters of
 // file name plus extension and 31 for directories (the level 2 limits),

@@ -2,6 +2,7 @@ package isolayout
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -64,13 +65,22 @@ type Node struct {
 	DevMajor, DevMinor uint32 // device nodes (Rock Ridge PN)
 }
 
-// ElTorito describes the BIOS boot entry.
+// ElTorito describes the boot entries: BIOS (isolinux), UEFI (an EFI
+// System Partition image), or both.
 type ElTorito struct {
 	CatalogPath   string // e.g. "isolinux/boot.cat": the planner adds this file to the tree; its directory must exist
-	LoaderPath    string // path of a regular file node in the tree, e.g. "isolinux/isolinux.bin"
+	LoaderPath    string // path of a regular file node in the tree, e.g. "isolinux/isolinux.bin"; "" for no BIOS entry
 	Loader        []byte // the loader's bytes (len must equal the node's Size); served patched instead of the node's Source
 	LoadSectors   uint16 // virtual 512-byte sectors the BIOS loads; 0 means 4 (what isolinux needs)
 	BootInfoTable bool   // patch the isolinux boot-info-table at offset 8
+
+	// EFIImagePath is the path of a regular file node holding an EFI System
+	// Partition image (a FAT file system with EFI/BOOT/BOOTX64.EFI), e.g.
+	// "boot/efi.img"; "" for no UEFI entry. With a BIOS loader it is a
+	// second catalog section (platform 0xEF); alone it is the default
+	// entry. Its data is placed right after the loader's, before other
+	// files. It must not be Volatile.
+	EFIImagePath string
 }
 
 // Input is everything Plan needs.
@@ -80,6 +90,7 @@ type Input struct {
 	Date          time.Time // volume dates in the PVD, and the date of nodes without Mtime
 	Root          *Node     // a directory; its Name is ignored
 	ElTorito      *ElTorito // nil: not bootable
+	Hybrid        *Hybrid   // nil: the system area stays zero (a CD image only)
 }
 
 // Extent is a range of the image backed by one source.
@@ -222,8 +233,8 @@ type planner struct {
 	dirs []*pnode // path table order
 	seen map[*Node]bool
 
-	catalog, loader *pnode
-	caBytes         int64 // continuation area region, bytes used
+	catalog, loader, esp *pnode
+	caBytes              int64 // continuation area region, bytes used
 }
 
 // Plan places in's tree in an image. It does no I/O and reads no source.
@@ -246,6 +257,9 @@ func Plan(in Input) (*Layout, error) {
 		if err := p.addBootFiles(root, in.ElTorito); err != nil {
 			return nil, err
 		}
+	}
+	if in.Hybrid != nil && in.ElTorito == nil {
+		return nil, fmt.Errorf("%w: a hybrid image needs an El Torito boot entry", ErrBootPath)
 	}
 	if err := p.order(root); err != nil {
 		return nil, err
@@ -338,6 +352,25 @@ func lookup(root *pnode, path string) *pnode {
 }
 
 func (p *planner) addBootFiles(root *pnode, et *ElTorito) error {
+	if et.LoaderPath == "" && et.EFIImagePath == "" {
+		return fmt.Errorf("%w: neither a BIOS loader nor an EFI image", ErrBootPath)
+	}
+	if et.EFIImagePath != "" {
+		esp := lookup(root, et.EFIImagePath)
+		if esp == nil || !esp.mode.IsRegular() || esp == root || esp.volatile || esp.size == 0 {
+			return fmt.Errorf("EFI image %s: %w: no such non-volatile, non-empty regular file in the tree", et.EFIImagePath, ErrBootPath)
+		}
+		p.esp = esp
+	}
+	if et.LoaderPath != "" {
+		if err := p.addLoader(root, et); err != nil {
+			return err
+		}
+	}
+	return p.addCatalog(root, et)
+}
+
+func (p *planner) addLoader(root *pnode, et *ElTorito) error {
 	loader := lookup(root, et.LoaderPath)
 	if loader == nil || !loader.mode.IsRegular() || loader == root {
 		return fmt.Errorf("loader %s: %w: no such regular file in the tree", et.LoaderPath, ErrBootPath)
@@ -350,6 +383,13 @@ func (p *planner) addBootFiles(root *pnode, et *ElTorito) error {
 		return fmt.Errorf("loader %s: %w", et.LoaderPath, ErrLoaderTooShort)
 	}
 	p.loader = loader
+	if loader == p.esp {
+		return fmt.Errorf("loader %s: %w: the BIOS loader and the EFI image are one file", et.LoaderPath, ErrBootPath)
+	}
+	return nil
+}
+
+func (p *planner) addCatalog(root *pnode, et *ElTorito) error {
 	clean := strings.Trim(et.CatalogPath, "/")
 	dirPath, name := "", clean
 	if i := strings.LastIndexByte(clean, '/'); i >= 0 {
@@ -596,13 +636,18 @@ func (p *planner) allocate(root *pnode) (*Layout, error) {
 	caAt := next(p.caBytes)
 	if p.catalog != nil {
 		p.catalog.lba = next(SectorSize)
-		p.loader.lba = next(p.loader.size)
+		if p.loader != nil {
+			p.loader.lba = next(p.loader.size)
+		}
+		if p.esp != nil {
+			p.esp.lba = next(p.esp.size)
+		}
 	}
 	var files []*pnode
 	for _, volatile := range []bool{false, true} {
 		for _, d := range p.dirs {
 			for _, c := range d.children {
-				if c.mode.IsRegular() && c.volatile == volatile && c != p.catalog && c != p.loader {
+				if c.mode.IsRegular() && c.volatile == volatile && c != p.catalog && c != p.loader && c != p.esp {
 					if c.size > 0 {
 						c.lba = next(c.size)
 					}
@@ -611,10 +656,31 @@ func (p *planner) allocate(root *pnode) (*Layout, error) {
 			}
 		}
 	}
+	var backupGPTAt uint32
+	if p.in.Hybrid != nil && p.esp != nil {
+		// The backup GPT must end at the disk's last LBA: it is the last
+		// thing in the image, after the volatile data, inside the volume
+		// space so that a copy of the image carries it.
+		backupGPTAt = next(backupGPTBytes)
+	}
 	if lba > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: %d sectors", ErrTooLarge, lba)
 	}
 	l.size = lba * SectorSize
+	if p.in.Hybrid != nil {
+		sa, err := p.systemArea(uint64(lba), backupGPTAt)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range sa {
+			add(e.lba, e.name, e.data, nil, int64(len(e.data)))
+			if e.offset != 0 { // the backup GPT starts inside its first sector
+				x := &l.extents[len(l.extents)-1]
+				x.start += e.offset
+				x.end += e.offset
+			}
+		}
+	}
 
 	pvd := primaryVolumeDescriptor{
 		SystemID:        systemID,
@@ -667,33 +733,24 @@ func (p *planner) allocate(root *pnode) (*Layout, error) {
 	add(caAt, "rock ridge continuation areas", ca, nil, p.caBytes)
 
 	if et := p.in.ElTorito; et != nil {
-		loadSectors := et.LoadSectors
-		if loadSectors == 0 {
-			loadSectors = defaultLoadSectors
-		}
-		cat := bootCatalog{
-			Validation: validationEntry{PlatformID: platformX86},
-			Default: bootEntry{
-				BootIndicator: bootIndicatorBootable,
-				MediaType:     mediaNoEmulation,
-				SectorCount:   loadSectors,
-				LoadRBA:       p.loader.lba,
-			},
-		}
-		p.catalog.data = cat.encode()
+		p.catalog.data = p.bootCatalog().encode()
 		add(p.catalog.lba, pathOf(p.catalog), p.catalog.data, nil, SectorSize)
-		loader := et.Loader
-		if et.BootInfoTable {
-			var err error
-			if loader, err = patchBootInfoTable(et.Loader, p.loader.lba); err != nil {
-				return nil, fmt.Errorf("loader %s: %w", et.LoaderPath, err)
+		if p.loader != nil {
+			loader, err := p.patchedLoader()
+			if err != nil {
+				return nil, err
 			}
+			add(p.loader.lba, pathOf(p.loader), loader, nil, p.loader.size)
 		}
-		add(p.loader.lba, pathOf(p.loader), loader, nil, p.loader.size)
+		if p.esp != nil {
+			add(p.esp.lba, pathOf(p.esp), nil, p.esp.src, p.esp.size)
+		}
 	}
 	for _, f := range files {
 		add(f.lba, pathOf(f), nil, f.src, f.size)
 	}
+	// The system area and the backup GPT were added out of order.
+	slices.SortFunc(l.extents, func(a, b extent) int { return cmp.Compare(a.start, b.start) })
 	return l, nil
 }
 

@@ -1,0 +1,170 @@
+package hybrid
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"strings"
+	"unicode/utf16"
+)
+
+// GPT layout (UEFI 2.10 5.3).
+const (
+	gptSignature      = "EFI PART"
+	gptRevision       = 0x00010000
+	gptHeaderSize     = 92
+	gptEntrySize      = 128
+	gptEntries        = 128 // 16 KiB: the smallest array UEFI allows (5.3.2)
+	gptNameLen        = 36  // UTF-16 code units
+	EntryArraySectors = gptEntries * gptEntrySize / SectorSize
+
+	// TableSectors is what each copy of the GPT occupies: the header and
+	// the entry array. The primary copy is LBA 1 to TableSectors; the
+	// backup copy is the last TableSectors of the disk (the entries, then
+	// the header in the very last LBA).
+	TableSectors = 1 + EntryArraySectors
+)
+
+// GUID is a GUID in its on-disk byte order (UEFI 2.10 Appendix A: the first
+// three fields little-endian).
+type GUID [16]byte
+
+// ParseGUID reads the usual text form, e.g.
+// "C12A7328-F81F-11D2-BA4B-00A0C93EC93B".
+func ParseGUID(s string) (GUID, error) {
+	var g GUID
+	raw, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(raw) != 16 || len(s) != 36 {
+		return g, fmt.Errorf("hybrid: bad GUID %q", s)
+	}
+	g[0], g[1], g[2], g[3] = raw[3], raw[2], raw[1], raw[0]
+	g[4], g[5] = raw[5], raw[4]
+	g[6], g[7] = raw[7], raw[6]
+	copy(g[8:], raw[8:])
+	return g, nil
+}
+
+// String is the text form.
+func (g GUID) String() string {
+	return fmt.Sprintf("%02X%02X%02X%02X-%02X%02X-%02X%02X-%X-%X",
+		g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8:10], g[10:])
+}
+
+// GUIDFromHash makes a version 4 (random) GUID from 16 bytes of a hash, so
+// that reproducible images have stable GUIDs.
+func GUIDFromHash(h []byte) GUID {
+	var g GUID
+	copy(g[:], h)
+	g[7] = g[7]&0x0F | 0x40 // version 4 (in the little-endian third field)
+	g[8] = g[8]&0x3F | 0x80 // variant RFC 4122
+	return g
+}
+
+// EFISystemPartition is the partition type GUID of an ESP (UEFI 2.10 Table 5-7).
+var EFISystemPartition = GUID{0x28, 0x73, 0x2A, 0xC1, 0x1F, 0xF8, 0xD2, 0x11, 0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B}
+
+// GPTPartition is UEFI 2.10 Table 5-9 GPT Partition Entry.
+type GPTPartition struct {
+	Type       GUID
+	ID         GUID
+	FirstLBA   uint64
+	LastLBA    uint64 // inclusive
+	Attributes uint64
+	Name       string // up to 36 UTF-16 code units
+}
+
+func (p *GPTPartition) appendTo(dst []byte) []byte {
+	var b [gptEntrySize]byte
+	copy(b[0:], p.Type[:])
+	copy(b[16:], p.ID[:])
+	binary.LittleEndian.PutUint64(b[32:], p.FirstLBA)
+	binary.LittleEndian.PutUint64(b[40:], p.LastLBA)
+	binary.LittleEndian.PutUint64(b[48:], p.Attributes)
+	for i, c := range utf16.Encode([]rune(p.Name)) {
+		if i == gptNameLen {
+			break
+		}
+		binary.LittleEndian.PutUint16(b[56+2*i:], c)
+	}
+	return append(dst, b[:]...)
+}
+
+// GPT is a GUID Partition Table for a disk of DiskSectors 512-byte LBAs.
+type GPT struct {
+	DiskGUID    GUID
+	DiskSectors uint64
+	Partitions  []GPTPartition
+}
+
+// header is UEFI 2.10 Table 5-5 GPT Header.
+type header struct {
+	MyLBA, AlternateLBA     uint64
+	FirstUsable, LastUsable uint64
+	DiskGUID                GUID
+	EntryLBA                uint64
+	EntryArrayCRC32         uint32
+}
+
+func (h *header) encode() []byte {
+	b := make([]byte, SectorSize)
+	copy(b[0:], gptSignature)
+	binary.LittleEndian.PutUint32(b[8:], gptRevision)
+	binary.LittleEndian.PutUint32(b[12:], gptHeaderSize)
+	// HeaderCRC32 at 16 is computed with the field zero; Reserved at 20.
+	binary.LittleEndian.PutUint64(b[24:], h.MyLBA)
+	binary.LittleEndian.PutUint64(b[32:], h.AlternateLBA)
+	binary.LittleEndian.PutUint64(b[40:], h.FirstUsable)
+	binary.LittleEndian.PutUint64(b[48:], h.LastUsable)
+	copy(b[56:], h.DiskGUID[:])
+	binary.LittleEndian.PutUint64(b[72:], h.EntryLBA)
+	binary.LittleEndian.PutUint32(b[80:], gptEntries)
+	binary.LittleEndian.PutUint32(b[84:], gptEntrySize)
+	binary.LittleEndian.PutUint32(b[88:], h.EntryArrayCRC32)
+	binary.LittleEndian.PutUint32(b[16:], crc32.ChecksumIEEE(b[:gptHeaderSize]))
+	return b
+}
+
+// FirstUsableLBA and LastUsableLBA bound the partitions of the table.
+func (g *GPT) FirstUsableLBA() uint64 { return 1 + TableSectors }
+func (g *GPT) LastUsableLBA() uint64  { return g.DiskSectors - 1 - TableSectors }
+
+func (g *GPT) entries() ([]byte, error) {
+	if len(g.Partitions) > gptEntries {
+		return nil, fmt.Errorf("hybrid: %d GPT partitions, at most %d", len(g.Partitions), gptEntries)
+	}
+	b := make([]byte, 0, gptEntries*gptEntrySize)
+	for i := range g.Partitions {
+		p := &g.Partitions[i]
+		if p.FirstLBA < g.FirstUsableLBA() || p.LastLBA > g.LastUsableLBA() || p.LastLBA < p.FirstLBA {
+			return nil, fmt.Errorf("hybrid: GPT partition %d (LBA %d-%d) outside the usable LBAs %d-%d",
+				i+1, p.FirstLBA, p.LastLBA, g.FirstUsableLBA(), g.LastUsableLBA())
+		}
+		b = p.appendTo(b)
+	}
+	return b[:cap(b)], nil
+}
+
+// Primary returns the primary header and entry array: TableSectors
+// sectors that go at LBA 1.
+func (g *GPT) Primary() ([]byte, error) {
+	e, err := g.entries()
+	if err != nil {
+		return nil, err
+	}
+	h := header{MyLBA: 1, AlternateLBA: g.DiskSectors - 1, FirstUsable: g.FirstUsableLBA(), LastUsable: g.LastUsableLBA(),
+		DiskGUID: g.DiskGUID, EntryLBA: 2, EntryArrayCRC32: crc32.ChecksumIEEE(e)}
+	return append(h.encode(), e...), nil
+}
+
+// Backup returns the backup entry array and header: TableSectors sectors
+// that end at the disk's last LBA.
+func (g *GPT) Backup() ([]byte, error) {
+	e, err := g.entries()
+	if err != nil {
+		return nil, err
+	}
+	h := header{MyLBA: g.DiskSectors - 1, AlternateLBA: 1, FirstUsable: g.FirstUsableLBA(), LastUsable: g.LastUsableLBA(),
+		DiskGUID: g.DiskGUID, EntryLBA: g.DiskSectors - TableSectors, EntryArrayCRC32: crc32.ChecksumIEEE(e)}
+	return append(e, h.encode()...), nil
+}
