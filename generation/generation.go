@@ -5,14 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
+	"github.com/liveiso/liveiso/efiboot"
 	"github.com/liveiso/liveiso/isolayout"
 )
 
@@ -48,6 +51,12 @@ type Options struct {
 	IsolinuxCfg string // the user's own isolinux.cfg; "" generates one
 	VolumeID    string // "" means DefaultVolumeID
 
+	// Boot says which firmware the image boots on; the zero value means
+	// every one whose loader is installed.
+	Boot      Boot
+	EFILoader string // GRUB EFI image for UEFI; "" searches efiboot.LoaderPaths
+	NoHybrid  bool   // leave the system area empty: a CD image only, no MBR or GPT
+
 	// SourceDateEpoch, when set, dates everything liveiso generates
 	// (reproducible builds); otherwise the newest mtime among the inputs does.
 	SourceDateEpoch *time.Time
@@ -65,19 +74,27 @@ type Generation struct {
 	Took   time.Duration
 }
 
+// Boot selects the boot entries.
+type Boot struct {
+	BIOS bool // El Torito with isolinux (and an isohybrid MBR for disks)
+	UEFI bool // El Torito EFI entry with an ESP (and a GPT for disks)
+}
+
 // Builder builds successive generations from the same options, reusing the
 // packer's caches so that a rebuild costs only what changed.
 type Builder struct {
-	opts    Options
-	loader  string // isolinux.bin
-	ldlinux string
-	packer  *cache.Packer
-	log     *slog.Logger
-	number  uint64
+	opts      Options
+	loader    string // isolinux.bin; "" without BIOS boot
+	ldlinux   string
+	isohdpfx  []byte // isohybrid MBR boot code; nil without BIOS disk boot
+	efiLoader string // "" without UEFI boot
+	packer    *cache.Packer
+	log       *slog.Logger
+	number    uint64
 }
 
 // NewBuilder checks the options and finds the boot files. Bad input (a
-// missing rootfs, no isolinux) is reported here, before any packing.
+// missing rootfs, no boot loader) is reported here, before any packing.
 func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	if opts.Rootfs == "" {
 		return nil, errors.New("no rootfs given")
@@ -92,8 +109,8 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	if opts.VolumeID == "" {
 		opts.VolumeID = DefaultVolumeID
 	}
-	loader, ldlinux, err := findIsolinux(opts.Isolinux)
-	if err != nil {
+	b := &Builder{opts: opts, log: log}
+	if err := b.findLoaders(); err != nil {
 		return nil, err
 	}
 	if opts.Kernel == "" {
@@ -101,11 +118,47 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 			return nil, err
 		}
 	}
-	packer, err := cache.NewPacker(opts.Initramfs, log)
-	if err != nil {
+	if b.packer, err = cache.NewPacker(opts.Initramfs, log); err != nil {
 		return nil, err
 	}
-	return &Builder{opts: opts, loader: loader, ldlinux: ldlinux, packer: packer, log: log}, nil
+	return b, nil
+}
+
+// findLoaders finds the loaders of the boot modes asked for. With no mode
+// asked for, a missing loader drops its mode with a warning, as long as one
+// mode remains.
+func (b *Builder) findLoaders() error {
+	want := b.opts.Boot
+	auto := !want.BIOS && !want.UEFI
+	var biosErr, uefiErr error
+	if want.BIOS || auto {
+		b.loader, b.ldlinux, biosErr = findIsolinux(b.opts.Isolinux)
+	}
+	if want.UEFI || auto {
+		b.efiLoader, uefiErr = efiboot.FindLoader(b.opts.EFILoader)
+	}
+	switch {
+	case auto && biosErr != nil && uefiErr != nil:
+		return fmt.Errorf("no boot loader: BIOS: %w; UEFI: %w", biosErr, uefiErr)
+	case !auto && biosErr != nil:
+		return biosErr
+	case !auto && uefiErr != nil:
+		return uefiErr
+	case biosErr != nil:
+		b.log.Warn("the image will not boot on BIOS", "err", biosErr)
+	case uefiErr != nil:
+		b.log.Warn("the image will not boot on UEFI", "err", uefiErr)
+	}
+	if b.loader != "" && !b.opts.NoHybrid {
+		code, path, err := findIsohdpfx(b.loader)
+		if err != nil {
+			b.log.Warn("the image will not boot on BIOS from a disk (USB stick)", "err", err)
+		} else {
+			b.isohdpfx = code
+			b.log.Debug("isohybrid MBR boot code", "path", path)
+		}
+	}
+	return nil
 }
 
 // Close releases the packer's caches. Generations already built stay readable.
@@ -133,8 +186,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		}
 		files += n
 		for _, e := range extra {
-			if e.Name == bootDir {
-				return nil, fmt.Errorf("extra files: %s/%s: the name %q is taken by the boot loader's directory", b.opts.Extra, bootDir, bootDir)
+			if reservedNames[e.Name] {
+				return nil, fmt.Errorf("extra files: %s/%s: the name %q is taken by the boot files", b.opts.Extra, e.Name, e.Name)
 			}
 		}
 	}
@@ -156,31 +209,41 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		Name: initrdName, Mode: 0o444, Mtime: rootfsDate,
 		Size: initrd.Size(), Source: initrd, Volatile: true,
 	}
+	dir := func(name string, children ...*isolayout.Node) *isolayout.Node {
+		return &isolayout.Node{Name: name, Mode: fs.ModeDir | 0o555, Mtime: stable, Children: children}
+	}
 	for _, n := range boot.nodes {
 		if n.Mtime.IsZero() {
 			n.Mtime = stable
 		}
 	}
-	isolinux := &isolayout.Node{
-		Name: bootDir, Mode: fs.ModeDir | 0o555, Mtime: stable,
-		Children: append(boot.nodes, initrdNode),
+	top := []*isolayout.Node{dir(bootDir, append(boot.nodes, initrdNode)...)}
+	et := &isolayout.ElTorito{CatalogPath: bootDir + "/" + catalogName}
+	if b.loader != "" {
+		et.LoaderPath = bootDir + "/" + loaderName
+		et.Loader = boot.loader
+		et.LoadSectors = isolinuxLoadSectors
+		et.BootInfoTable = true
 	}
-	root := &isolayout.Node{
-		Name: "", Mode: fs.ModeDir | 0o555, Mtime: stable,
-		Children: append([]*isolayout.Node{isolinux}, extra...),
+	if b.efiLoader != "" {
+		uefi, err := b.uefiFiles(stable)
+		if err != nil {
+			return nil, err
+		}
+		top = append(top, uefi...)
+		et.EFIImagePath = efiboot.ESPPath
+	}
+	var hybrid *isolayout.Hybrid
+	if !b.opts.NoHybrid {
+		hybrid = &isolayout.Hybrid{MBRCode: b.isohdpfx, Seed: "liveiso"}
 	}
 	layout, err := isolayout.Plan(isolayout.Input{
 		VolumeID:      b.opts.VolumeID,
 		ApplicationID: "LIVEISO",
 		Date:          volumeDate,
-		Root:          root,
-		ElTorito: &isolayout.ElTorito{
-			CatalogPath:   bootDir + "/" + catalogName,
-			LoaderPath:    bootDir + "/" + loaderName,
-			Loader:        boot.loader,
-			LoadSectors:   isolinuxLoadSectors,
-			BootInfoTable: true,
-		},
+		Root:          dir("", append(top, extra...)...),
+		ElTorito:      et,
+		Hybrid:        hybrid,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("plan the image: %w", err)
@@ -208,23 +271,9 @@ type bootSet struct {
 // shows up in the next generation.
 func (b *Builder) bootFiles() (bootSet, error) {
 	var set bootSet
-	loader, err := os.ReadFile(b.loader)
-	if err != nil {
-		return set, fmt.Errorf("isolinux: %w", err)
-	}
-	set.loader = loader
-	lfi, err := os.Stat(b.loader)
-	if err != nil {
-		return set, fmt.Errorf("isolinux: %w", err)
-	}
-	set.mtime = lfi.ModTime()
-
-	ld, ldfi, err := openHost(b.ldlinux)
-	if err != nil {
-		return set, fmt.Errorf("isolinux: %w", err)
-	}
 	var kernel *fileSource
 	var kfi os.FileInfo
+	var err error
 	if b.opts.Kernel != "" {
 		kernel, kfi, err = openHost(b.opts.Kernel)
 	} else {
@@ -236,7 +285,25 @@ func (b *Builder) bootFiles() (bootSet, error) {
 	if err != nil {
 		return set, fmt.Errorf("kernel: %w", err)
 	}
+	set.mtime = kfi.ModTime()
+	set.nodes = []*isolayout.Node{{Name: kernelName, Mode: 0o444, Mtime: kfi.ModTime(), Size: kfi.Size(), Source: kernel}}
+	if b.loader == "" {
+		return set, nil
+	}
 
+	loader, err := os.ReadFile(b.loader)
+	if err != nil {
+		return set, fmt.Errorf("isolinux: %w", err)
+	}
+	set.loader = loader
+	lfi, err := os.Stat(b.loader)
+	if err != nil {
+		return set, fmt.Errorf("isolinux: %w", err)
+	}
+	ld, ldfi, err := openHost(b.ldlinux)
+	if err != nil {
+		return set, fmt.Errorf("isolinux: %w", err)
+	}
 	cfg := []byte(isolinuxCfg(b.opts.Append))
 	var cfgTime time.Time // zero: dated like the other generated files
 	if b.opts.IsolinuxCfg != "" {
@@ -249,19 +316,51 @@ func (b *Builder) bootFiles() (bootSet, error) {
 		}
 		cfgTime = cfi.ModTime()
 	}
-
-	for _, t := range []time.Time{ldfi.ModTime(), kfi.ModTime(), cfgTime} {
+	for _, t := range []time.Time{lfi.ModTime(), ldfi.ModTime(), cfgTime} {
 		if t.After(set.mtime) {
 			set.mtime = t
 		}
 	}
-	set.nodes = []*isolayout.Node{
-		{Name: loaderName, Mode: 0o444, Mtime: lfi.ModTime(), Size: int64(len(loader)), Source: bytes.NewReader(loader)},
-		{Name: ldlinuxName, Mode: 0o444, Mtime: ldfi.ModTime(), Size: ldfi.Size(), Source: ld},
-		{Name: cfgName, Mode: 0o444, Mtime: cfgTime, Size: int64(len(cfg)), Source: bytes.NewReader(cfg)},
-		{Name: kernelName, Mode: 0o444, Mtime: kfi.ModTime(), Size: kfi.Size(), Source: kernel},
-	}
+	set.nodes = append(set.nodes,
+		&isolayout.Node{Name: loaderName, Mode: 0o444, Mtime: lfi.ModTime(), Size: int64(len(loader)), Source: bytes.NewReader(loader)},
+		&isolayout.Node{Name: ldlinuxName, Mode: 0o444, Mtime: ldfi.ModTime(), Size: ldfi.Size(), Source: ld},
+		&isolayout.Node{Name: cfgName, Mode: 0o444, Mtime: cfgTime, Size: int64(len(cfg)), Source: bytes.NewReader(cfg)},
+	)
 	return set, nil
+}
+
+// uefiFiles makes the EFI System Partition image (GRUB as
+// EFI/BOOT/BOOTX64.EFI; see package efiboot for why GRUB), GRUB's
+// configuration, and the file GRUB looks for to find the CD when booted
+// from a disk. GRUB reads the kernel and initrd from the ISO 9660 tree, so
+// they are stored once, and nothing here changes when the rootfs does.
+func (b *Builder) uefiFiles(date time.Time) ([]*isolayout.Node, error) {
+	loader, lfi, err := openHost(b.efiLoader)
+	if err != nil {
+		return nil, fmt.Errorf("UEFI loader: %w", err)
+	}
+	esp, err := efiboot.ESP(efiboot.ESPInput{
+		Loader: loader, LoaderSize: lfi.Size(), Mtime: lfi.ModTime(),
+		VolumeID: crc32.ChecksumIEEE([]byte(b.opts.VolumeID)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("EFI system partition: %w", err)
+	}
+	file := func(name string, data []byte) *isolayout.Node {
+		return &isolayout.Node{Name: name, Mode: 0o444, Mtime: date, Size: int64(len(data)), Source: bytes.NewReader(data)}
+	}
+	dir := func(name string, children ...*isolayout.Node) *isolayout.Node {
+		return &isolayout.Node{Name: name, Mode: fs.ModeDir | 0o555, Mtime: date, Children: children}
+	}
+	grubCfg := efiboot.GrubConfig("/"+bootDir+"/"+kernelName, "/"+bootDir+"/"+initrdName, b.opts.Append)
+	espName := path.Base(efiboot.ESPPath)
+	return []*isolayout.Node{
+		dir(path.Dir(efiboot.ESPPath),
+			&isolayout.Node{Name: espName, Mode: 0o444, Mtime: lfi.ModTime(), Size: esp.Size(), Source: esp},
+			dir(path.Base(path.Dir(efiboot.GrubConfigPath)), file(path.Base(efiboot.GrubConfigPath), []byte(grubCfg))),
+		),
+		dir(path.Dir(efiboot.DiskInfoPath), file(path.Base(efiboot.DiskInfoPath), []byte(efiboot.DiskInfo(b.opts.VolumeID)))),
+	}, nil
 }
 
 // isolinuxCfg is the configuration of the classic recipe: boot the kernel

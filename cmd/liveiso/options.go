@@ -17,8 +17,9 @@ type imageFlags struct {
 	rootfs, kernel, appendLine, extra  string
 	isolinux, isolinuxCfg, volumeID    string
 	compression, cacheDir, cacheMemory string
+	boot, efiLoader                    string
 	level                              int
-	rootOwner, noAutoInit              bool
+	rootOwner, noAutoInit, noHybrid    bool
 	excludes                           []string
 }
 
@@ -29,6 +30,9 @@ func (f *imageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.extra, "extra", "", "`DIR` of extra files to put at the root of the CD")
 	fs.StringVar(&f.isolinux, "isolinux", "", "isolinux.bin `FILE` (default: search the usual Debian, Fedora and Arch places)")
 	fs.StringVar(&f.isolinuxCfg, "isolinux-cfg", "", "your own isolinux.cfg `FILE` instead of the generated one")
+	fs.StringVar(&f.boot, "boot", "", "firmware to boot on: bios, uefi or bios,uefi (default: each whose loader is installed)")
+	fs.StringVar(&f.efiLoader, "efi-loader", "", "GRUB EFI image `FILE` for UEFI boot (default: Debian's gcdx64.efi.signed)")
+	fs.BoolVar(&f.noHybrid, "no-hybrid", false, "leave the system area empty: no MBR or GPT, so the image boots as a CD only")
 	fs.StringVar(&f.volumeID, "volume-id", generation.DefaultVolumeID, "ISO 9660 volume `ID`")
 	fs.StringVar(&f.compression, "compression", string(cache.Gzip), "initrd compression: gzip, zstd or none")
 	fs.IntVar(&f.level, "level", 0, "compression `LEVEL` (default: the compression's default)")
@@ -70,6 +74,18 @@ func (f *imageFlags) options() (generation.Options, error) {
 		}
 		memLimit = n
 	}
+	var boot generation.Boot
+	for _, m := range strings.Split(f.boot, ",") {
+		switch strings.TrimSpace(m) {
+		case "bios":
+			boot.BIOS = true
+		case "uefi":
+			boot.UEFI = true
+		case "":
+		default:
+			return o, usageError{fmt.Sprintf("--boot %q: want bios, uefi or bios,uefi", f.boot)}
+		}
+	}
 	sde, err := generation.ParseSourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return o, err
@@ -82,6 +98,9 @@ func (f *imageFlags) options() (generation.Options, error) {
 		Isolinux:        f.isolinux,
 		IsolinuxCfg:     f.isolinuxCfg,
 		VolumeID:        f.volumeID,
+		Boot:            boot,
+		EFILoader:       f.efiLoader,
+		NoHybrid:        f.noHybrid,
 		SourceDateEpoch: sde,
 		Initramfs: cache.Options{
 			Compression:      comp,
