@@ -31,6 +31,11 @@ type Options struct {
 	MemoryLimitBytes int64       // bound on member bytes held in memory; 0 means a default
 	ChunkTargetBytes int64       // 0 means the default of Compression (see defaultChunkTarget)
 	Workers          int         // 0 means runtime.NumCPU()
+
+	// Progress, if set, is called as chunks are compressed with the
+	// uncompressed bytes done and to do in this Pack (for a progress line
+	// during a long cold build). Calls are serialised.
+	Progress func(doneBytes, totalBytes int64)
 }
 
 // Default levels, measured on a 453 MB tree (/usr/bin, /usr/include and

@@ -304,6 +304,10 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 	next := make(chan *chunk)
 	var mu sync.Mutex
 	var firstErr error
+	var doneBytes, totalBytes int64
+	for _, ch := range order {
+		totalBytes += ch.rawBytes
+	}
 	var wg sync.WaitGroup
 	for range min(p.opts.Workers, len(order)) {
 		wg.Add(1)
@@ -328,6 +332,10 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 				case firstErr == nil:
 					firstErr = err
 					cancel()
+				}
+				doneBytes += ch.rawBytes
+				if p.opts.Progress != nil {
+					p.opts.Progress(doneBytes, totalBytes)
 				}
 				mu.Unlock()
 			}

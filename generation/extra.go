@@ -11,17 +11,15 @@ import (
 )
 
 // extraTree reads the directory of extra files (--extra) into nodes for the
-// CD's root, and counts the regular files. Symlinks are stored as symlinks,
-// never followed.
-func extraTree(dir string) ([]*isolayout.Node, int, error) {
+// CD's root. Symlinks are stored as symlinks, never followed.
+func extraTree(dir string) ([]*isolayout.Node, error) {
 	root, err := os.Lstat(dir)
 	if err != nil {
-		return nil, 0, fmt.Errorf("extra files: %w", err)
+		return nil, fmt.Errorf("extra files: %w", err)
 	}
 	if !root.IsDir() {
-		return nil, 0, fmt.Errorf("extra files: %s: not a directory", dir)
+		return nil, fmt.Errorf("extra files: %s: not a directory", dir)
 	}
-	var files int
 	var walk func(path string) ([]*isolayout.Node, error)
 	walk = func(path string) ([]*isolayout.Node, error) {
 		ents, err := os.ReadDir(path)
@@ -52,7 +50,6 @@ func extraTree(dir string) ([]*isolayout.Node, int, error) {
 				}
 				n = nodeFor(e.Name(), sfi) // what was opened, if it changed since the lstat
 				n.Source = src
-				files++
 			default:
 				return nil, fmt.Errorf("extra files: %s: %s cannot be stored on the CD (only files, directories and symlinks)", p, typeName(fi.Mode()))
 			}
@@ -60,8 +57,7 @@ func extraTree(dir string) ([]*isolayout.Node, int, error) {
 		}
 		return nodes, nil
 	}
-	nodes, err := walk(dir)
-	return nodes, files, err
+	return walk(dir)
 }
 
 // nodeFor makes a node with the type, permissions, owner and mtime of fi.

@@ -178,13 +178,10 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		return nil, err
 	}
 	var extra []*isolayout.Node
-	files := len(boot.nodes) + 1 // + the initrd
 	if b.opts.Extra != "" {
-		var n int
-		if extra, n, err = extraTree(b.opts.Extra); err != nil {
+		if extra, err = extraTree(b.opts.Extra); err != nil {
 			return nil, err
 		}
-		files += n
 		for _, e := range extra {
 			if reservedNames[e.Name] {
 				return nil, fmt.Errorf("extra files: %s/%s: the name %q is taken by the boot files", b.opts.Extra, e.Name, e.Name)
@@ -237,11 +234,12 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 	if !b.opts.NoHybrid {
 		hybrid = &isolayout.Hybrid{MBRCode: b.isohdpfx, Seed: "liveiso"}
 	}
+	root := dir("", append(top, extra...)...)
 	layout, err := isolayout.Plan(isolayout.Input{
 		VolumeID:      b.opts.VolumeID,
 		ApplicationID: "LIVEISO",
 		Date:          volumeDate,
-		Root:          dir("", append(top, extra...)...),
+		Root:          root,
 		ElTorito:      et,
 		Hybrid:        hybrid,
 	})
@@ -254,7 +252,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		Image:  layout,
 		Initrd: initrd,
 		Stats:  stats,
-		Files:  files,
+		Files:  countFiles(root) + 1, // and the boot catalog the planner adds
 		Took:   time.Since(start),
 	}, nil
 }
@@ -376,6 +374,18 @@ func isolinuxCfg(appendLine string) string {
 	}
 	sb.WriteString("\n")
 	return sb.String()
+}
+
+// countFiles counts the regular files in the tree under n.
+func countFiles(n *isolayout.Node) int {
+	c := 0
+	if n.Mode.IsRegular() {
+		c = 1
+	}
+	for _, k := range n.Children {
+		c += countFiles(k)
+	}
+	return c
 }
 
 // newest is the newest of t and the mtimes in the trees.

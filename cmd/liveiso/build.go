@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,13 +46,15 @@ func runBuild(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
+	var progress progressLine
+	opts.Initramfs.Progress = progress.set
 	b, err := generation.NewBuilder(opts, log)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 
-	done := showProgress("packing "+opts.Rootfs, start)
+	done := progress.show("packing "+opts.Rootfs, start)
 	g, err := b.Build(ctx, nil)
 	done()
 	if err != nil {
@@ -108,10 +111,21 @@ func writeImage(ctx context.Context, path string, g *generation.Generation) erro
 	return nil
 }
 
-// showProgress prints what is being done and the time it has taken, once a
-// second, while the output is a terminal. It returns the function that
-// clears the line.
-func showProgress(what string, start time.Time) func() {
+// progressLine is the state of a long build, for a line on the terminal.
+type progressLine struct {
+	doneBytes, totalBytes atomic.Int64
+}
+
+// set records the packer's progress; it is the cache's Progress callback.
+func (p *progressLine) set(done, total int64) {
+	p.doneBytes.Store(done)
+	p.totalBytes.Store(total)
+}
+
+// show prints what is being done, how far it is and the time it has taken,
+// once a second, while stderr is a terminal. It returns the function that
+// stops it and clears the line.
+func (p *progressLine) show(what string, start time.Time) func() {
 	fi, err := os.Stderr.Stat()
 	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		return func() {}
@@ -128,7 +142,13 @@ func showProgress(what string, start time.Time) func() {
 				fmt.Fprint(os.Stderr, "\r\033[K")
 				return
 			case <-t.C:
-				fmt.Fprintf(os.Stderr, "\r\033[K%s: %ds", what, int(time.Since(start).Seconds()))
+				line := fmt.Sprintf("%s: %ds", what, int(time.Since(start).Seconds()))
+				if total := p.totalBytes.Load(); total > 0 {
+					done := p.doneBytes.Load()
+					line = fmt.Sprintf("%s: compressed %s of %s (%d%%), %ds", what,
+						humanBytes(done), humanBytes(total), done*100/total, int(time.Since(start).Seconds()))
+				}
+				fmt.Fprint(os.Stderr, "\r\033[K"+line)
 			}
 		}
 	}()
