@@ -128,22 +128,26 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 // asked for, a missing loader drops its mode with a warning, as long as one
 // mode remains.
 func (b *Builder) findLoaders() error {
-	want := b.opts.Boot
-	auto := !want.BIOS && !want.UEFI
+	// --boot names the modes; without it every mode whose loader is found.
+	// Naming a loader's path asks for its mode: a wrong path is an error,
+	// not a mode quietly dropped.
+	explicit := b.opts.Boot.BIOS || b.opts.Boot.UEFI
+	needBIOS := b.opts.Boot.BIOS || b.opts.Isolinux != ""
+	needUEFI := b.opts.Boot.UEFI || b.opts.EFILoader != ""
 	var biosErr, uefiErr error
-	if want.BIOS || auto {
+	if needBIOS || !explicit {
 		b.loader, b.ldlinux, biosErr = findIsolinux(b.opts.Isolinux)
 	}
-	if want.UEFI || auto {
+	if needUEFI || !explicit {
 		b.efiLoader, uefiErr = efiboot.FindLoader(b.opts.EFILoader)
 	}
 	switch {
-	case auto && biosErr != nil && uefiErr != nil:
-		return fmt.Errorf("no boot loader: BIOS: %w; UEFI: %w", biosErr, uefiErr)
-	case !auto && biosErr != nil:
+	case needBIOS && biosErr != nil:
 		return biosErr
-	case !auto && uefiErr != nil:
+	case needUEFI && uefiErr != nil:
 		return uefiErr
+	case biosErr != nil && uefiErr != nil:
+		return fmt.Errorf("no boot loader: BIOS: %w; UEFI: %w", biosErr, uefiErr)
 	case biosErr != nil:
 		b.log.Warn("the image will not boot on BIOS", "err", biosErr)
 	case uefiErr != nil:
