@@ -1,0 +1,44 @@
+# liveiso: see README.md. Every target works on a fresh Debian 12 machine;
+# `setup` installs what the others need and is cheap once done.
+
+GO ?= go
+STATICCHECK ?= $(shell command -v staticcheck || echo "$$($(GO) env GOPATH)/bin/staticcheck")
+# Packages with unit tests: everything but the end-to-end tests, which boot
+# QEMU and run on their own below.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/integration$$')
+
+.PHONY: build setup test unit-test integration-test lint demo bench clean
+
+build:
+	$(GO) build -o bin/liveiso ./cmd/liveiso
+
+setup:
+	scripts/setup.sh
+
+# Both suites run even when the first fails, so one CI log shows both.
+test: setup
+	@status=0; \
+	$(MAKE) unit-test || status=1; \
+	$(MAKE) integration-test || status=1; \
+	exit $$status
+
+unit-test:
+	$(GO) test -race $(UNIT_PKGS)
+
+# Boot tests run in parallel (t.Parallel), two at a time on two cores.
+integration-test:
+	$(GO) test -v -timeout 25m ./integration/
+
+lint:
+	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt -l: not formatted:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+demo:
+	scripts/demo.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . ./...
+
+clean:
+	rm -rf bin/

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# setup.sh installs what liveiso's demo and tests need on Debian 12 and is
+# safe to run again: each step first checks whether it is already done.
+#
+#   1. Debian packages (apt-get install, only the missing ones)
+#   2. staticcheck (go install, pinned version, only when missing)
+#   3. the test kernel: vmlinuz and the CD-ROM modules of the newest Debian
+#      6.1 kernel package, unpacked into .fixtures/kernel/ of this repo
+#      (apt-get download + dpkg-deb -x; the package is never installed)
+#
+# Usage: scripts/setup.sh [--dry-run]
+#   --dry-run  say what would be done without changing anything
+# Environment: LIVEISO_FIXTURES overrides the fixture directory (.fixtures).
+# Runs unattended (no prompts), as root or through sudo.
+set -euo pipefail
+
+staticcheck_version=v0.8.2 # staticcheck 2026.2.2
+# The harness and the reference pipeline need the first line; the second
+# holds the independent readers and the UEFI loader that the FAT, hybrid and
+# UEFI tests use (they skip when a tool is missing, so CI must have them).
+packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
+	dosfstools mtools fdisk gdisk grub-efi-amd64-signed)
+# The guest's /init loads these, in this order, to mount its CD (see
+# integration/rootfs.go).
+modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+fixtures=${LIVEISO_FIXTURES:-$repo/.fixtures}
+kernel_dir=$fixtures/kernel
+
+dry_run=false
+case ${1:-} in
+--dry-run) dry_run=true ;;
+"") ;;
+*)
+	echo "usage: $0 [--dry-run]" >&2
+	exit 2
+	;;
+esac
+
+say() { echo "setup: $*" >&2; }
+die() {
+	echo "setup: error: $*" >&2
+	exit 1
+}
+
+# run runs a command that changes the system, or only shows it with --dry-run.
+run() {
+	if $dry_run; then
+		echo "setup: would run: $*" >&2
+		return 0
+	fi
+	"$@"
+}
+
+# as_root runs a command as root: directly when we are root, else via sudo.
+as_root() {
+	if [[ $EUID -eq 0 ]]; then
+		run "$@"
+	elif command -v sudo >/dev/null; then
+		run sudo "$@"
+	else
+		die "need root (or sudo) to run: $*"
+	fi
+}
+
+installed() {
+	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+}
+
+apt_updated=false
+apt_update() {
+	$apt_updated && return 0
+	say "apt-get update"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	apt_updated=true
+}
+
+install_packages() {
+	local missing=() p
+	for p in "${packages[@]}"; do
+		installed "$p" || missing+=("$p")
+	done
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		say "Debian packages: all installed"
+		return 0
+	fi
+	say "Debian packages: installing ${missing[*]}"
+	apt_update
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" </dev/null
+}
+
+install_staticcheck() {
+	command -v go >/dev/null || die "go is not in PATH; install Go (see go.mod for the version)"
+	local bin
+	bin=$(go env GOPATH)/bin/staticcheck
+	if command -v staticcheck >/dev/null || [[ -x $bin ]]; then
+		say "staticcheck: installed"
+		return 0
+	fi
+	say "staticcheck: go install honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+	run go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+}
+
+# newest_kernel_package prints the name of the newest linux-image-6.1.0-N-amd64
+# package apt knows, preferring the one the linux-image-amd64 metapackage
+# points at.
+newest_kernel_package() {
+	local name
+	name=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$/\1/p' | head -n 1)
+	if [[ -z $name ]]; then
+		name=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
+			awk '{print $1}' | sort -V | tail -n 1)
+	fi
+	echo "$name"
+}
+
+fetch_kernel() {
+	if [[ -f $kernel_dir/PACKAGE ]]; then
+		say "test kernel: $(cat "$kernel_dir/PACKAGE") in $kernel_dir"
+		return 0
+	fi
+	local pkg
+	pkg=$(newest_kernel_package)
+	if [[ -z $pkg ]]; then
+		apt_update
+		pkg=$(newest_kernel_package)
+	fi
+	[[ -n $pkg ]] || die "no linux-image-6.1.0-*-amd64 package found with apt-cache"
+	say "test kernel: apt-get download $pkg and unpack vmlinuz + ${#modules[@]} modules into $kernel_dir"
+	if $dry_run; then
+		return 0
+	fi
+
+	mkdir -p "$fixtures"
+	# tmp is global so that the EXIT trap still sees it after a failure:
+	# the unpacked package is several hundred MB, never leave it behind.
+	tmp=$(mktemp -d "$fixtures/.kernel-tmp.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	# apt-get download drops privileges to _apt when it can; let it write.
+	chmod 0777 "$tmp"
+	(cd "$tmp" && apt-get download -q "$pkg" </dev/null)
+	dpkg-deb -x "$tmp"/"$pkg"_*.deb "$tmp/root"
+
+	local out=$tmp/kernel release m path
+	mkdir -p "$out/modules"
+	release=${pkg#linux-image-}
+	cp "$tmp/root/boot/vmlinuz-$release" "$out/vmlinuz"
+	for m in "${modules[@]}"; do
+		# Debian 12 ships plain .ko files; later kernels compress them.
+		path=$(find "$tmp/root/lib/modules/$release" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n 1)
+		[[ -n $path ]] || die "module $m not found in $pkg"
+		case $path in
+		*.ko) cp "$path" "$out/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$path" >"$out/modules/$m.ko" ;;
+		*.ko.zst) zstd -q -dc "$path" >"$out/modules/$m.ko" ;;
+		esac
+	done
+	echo "$release" >"$out/RELEASE"
+	# PACKAGE is written last: its presence means the directory is complete.
+	echo "$pkg" >"$out/PACKAGE"
+	rm -rf "$kernel_dir"
+	mv "$out" "$kernel_dir"
+	rm -rf "$tmp"
+	trap - EXIT
+	say "test kernel: done ($(du -sh "$kernel_dir" | cut -f1))"
+}
+
+start=$SECONDS
+install_packages
+install_staticcheck
+fetch_kernel
+say "done in $((SECONDS - start)) s"
