@@ -23,7 +23,7 @@ func runMount(args []string) error {
 	var allowOther, debugFUSE bool
 	img.register(fs)
 	logs.register(fs)
-	fs.StringVar(&capacity, "capacity", "", "size of image.iso, e.g. 2G (default: the larger of twice the first image and the first image plus 256M)")
+	fs.StringVar(&capacity, "capacity", "", "`SIZE` of image.iso, like 2G (default: the larger of twice the first image and the first image plus 256M)")
 	fs.BoolVar(&allowOther, "allow-other", false, "let other users read the mount (it holds every file of the rootfs)")
 	fs.BoolVar(&debugFUSE, "debug-fuse", false, "log every FUSE request")
 	fs.Usage = func() {

@@ -43,7 +43,7 @@ func (f *imageFlags) register(fs *flag.FlagSet) {
 	})
 	fs.BoolVar(&f.noAutoInit, "no-auto-init", false, "do not add an /init that runs /sbin/init when the rootfs has none")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "`DIR` of the persistent chunk cache (default $XDG_CACHE_HOME/liveiso)")
-	fs.StringVar(&f.cacheMemory, "cache-memory", "", "bound on compressed chunks held in memory, e.g. 256M (default: the cache's own)")
+	fs.StringVar(&f.cacheMemory, "cache-memory", "", "bound on compressed chunks held in memory, a `SIZE` like 256M (default 256M; the rest is read from the cache directory)")
 }
 
 // options turns the flags into generation options.

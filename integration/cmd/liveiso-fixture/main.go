@@ -6,6 +6,8 @@
 //	liveiso-fixture reference -rootfs DIR -out WORKDIR [-append ARGS] [-compressor CMD] [-isotool CMD]
 //	    build the reference image WORKDIR/image.iso from a rootfs
 //	    (find | cpio | gzip -9, then genisoimage) and print its path
+//	liveiso-fixture kernel
+//	    print the path of the test kernel's vmlinuz
 //
 // The test kernel comes from scripts/setup.sh.
 package main
@@ -30,7 +32,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: liveiso-fixture rootfs|reference [flags]")
+		return fmt.Errorf("usage: liveiso-fixture rootfs|reference|kernel [flags]")
 	}
 	switch args[0] {
 	case "rootfs":
@@ -67,7 +69,14 @@ func run(args []string) error {
 		fmt.Fprintf(os.Stderr, "liveiso-fixture: initrd in %v, image in %v\n", img.InitrdTime.Round(time.Millisecond), img.ISOTime.Round(time.Millisecond))
 		fmt.Println(img.ISO)
 		return nil
+	case "kernel":
+		k, err := integration.Kernel()
+		if err != nil {
+			return err
+		}
+		fmt.Println(k.Vmlinuz)
+		return nil
 	default:
-		return fmt.Errorf("unknown command %q (want rootfs or reference)", args[0])
+		return fmt.Errorf("unknown command %q (want rootfs, reference or kernel)", args[0])
 	}
 }
