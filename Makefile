@@ -1,6 +1,7 @@
 # liveiso: see README.md. Every target works on a fresh Debian 12 machine;
 # `setup` installs what the others need and is cheap once done.
 
+SHELL := /bin/bash
 GO ?= go
 STATICCHECK ?= $(shell command -v staticcheck || echo "$$($(GO) env GOPATH)/bin/staticcheck")
 # Packages with unit tests: everything but the end-to-end tests, which boot
@@ -22,8 +23,18 @@ test: setup
 	$(MAKE) integration-test || status=1; \
 	exit $$status
 
+# -v so that every skipped test and its reason show in the log (a skip is
+# allowed only for a documented reason, such as a test that needs root, and
+# must be seen); the whole output is in .unit-test.log and is printed when a
+# test fails.
 unit-test:
-	$(GO) test -race $(UNIT_PKGS)
+	@set -o pipefail; \
+	if $(GO) test -race -v $(UNIT_PKGS) >.unit-test.log 2>&1; then \
+		grep -E -B1 '^\s*--- SKIP' .unit-test.log | grep -v -e '^--$$' -e '^=== ' || true; \
+		grep -E '^(ok|FAIL)\s' .unit-test.log; \
+	else \
+		cat .unit-test.log; echo "unit tests failed (output above, and in .unit-test.log)"; exit 1; \
+	fi
 
 # Boot tests run in parallel (t.Parallel), two at a time on two cores.
 integration-test:

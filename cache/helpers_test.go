@@ -30,7 +30,7 @@ func needTool(t testing.TB, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {
-			t.Skipf("%s not installed", n)
+			t.Fatalf("%s is not installed (scripts/setup.sh installs it)", n)
 		}
 	}
 }

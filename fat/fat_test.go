@@ -202,7 +202,7 @@ func writeImage(t *testing.T, im *Image) string {
 // Images of every FAT type pass fsck.vfat, and mtools reads every file back.
 func TestToolsAgree(t *testing.T) {
 	if _, err := exec.LookPath("fsck.vfat"); err != nil {
-		t.Skip("fsck.vfat not installed (Debian package dosfstools)")
+		t.Fatal("fsck.vfat is not installed (Debian package dosfstools; scripts/setup.sh installs it)")
 	}
 	for _, tc := range []struct {
 		name    string
@@ -240,7 +240,7 @@ func TestToolsAgree(t *testing.T) {
 				t.Fatalf("fsck.vfat -n: %v\n%s", err, out)
 			}
 			if _, err := exec.LookPath("mtype"); err != nil {
-				return
+				t.Fatal("mtype is not installed (Debian package mtools; scripts/setup.sh installs it)")
 			}
 			for _, f := range in.Files {
 				got, err := exec.Command("mtype", "-i", path, "::"+f.Path).Output()

@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -157,9 +156,8 @@ func TestMultiExtent(t *testing.T) {
 	if !bytes.Contains([]byte(lsdl), []byte(fmt.Sprintf(" %d ", big))) {
 		t.Errorf("xorriso does not see the size %d:\n%s", big, lsdl)
 	}
-	if _, err := exec.LookPath("isoinfo"); err == nil {
-		run(t, "isoinfo", "-R", "-l", "-i", path)
-	}
+	requireTool(t, "isoinfo")
+	run(t, "isoinfo", "-R", "-l", "-i", path)
 }
 
 type zeroReader struct{}

@@ -14,7 +14,7 @@ import (
 
 func needCpio(t *testing.T) {
 	if _, err := exec.LookPath("cpio"); err != nil {
-		t.Skip("GNU cpio not installed")
+		t.Fatal("GNU cpio is not installed (scripts/setup.sh installs it)")
 	}
 	if os.Getuid() != 0 {
 		t.Skip("extracting owners and device nodes needs root")

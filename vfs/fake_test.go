@@ -177,11 +177,11 @@ func unmountT(t testing.TB, s *Server, dir string) {
 func requireFUSE(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("no FUSE: %v", err)
+		t.Fatalf("no FUSE (/dev/fuse): %v", err)
 	}
 	if _, err := exec.LookPath("fusermount3"); err != nil {
 		if os.Geteuid() != 0 {
-			t.Skipf("no fusermount3: %v", err)
+			t.Fatalf("no fusermount3 (package fuse3; scripts/setup.sh installs it): %v", err)
 		}
 	}
 }

@@ -31,7 +31,7 @@ func TestLoopDevice(t *testing.T) {
 		t.Skip("loop devices need root")
 	}
 	if _, err := os.Stat("/dev/loop-control"); err != nil {
-		t.Skipf("no loop devices: %v", err)
+		t.Fatalf("no loop devices: %v", err)
 	}
 	const imageSize, capacity = 3<<20 + 4096, 4 << 20
 	src := newFakeSource(capacity)
