@@ -106,7 +106,12 @@ func runMount(args []string) error {
 
 	ended := make(chan struct{})
 	go func() { srv.Wait(); close(ended) }()
-	go d.Run(ctx, w.Batches(), srv.Notify)
+	runCtx, stopRun := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { d.Run(runCtx, w.Batches(), srv.Notify); close(ran) }()
+	// The builder and the watcher are closed (deferred) only after Run has
+	// returned: a build in progress must not lose its packer under it.
+	defer func() { stopRun(); <-ran }()
 	select {
 	case <-ctx.Done():
 		log.Info("unmounting", "mountpoint", mountpoint)
