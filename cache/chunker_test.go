@@ -105,7 +105,7 @@ func FuzzChunkerStability(f *testing.F) {
 		for p := range set {
 			paths = append(paths, p)
 		}
-		slices.SortFunc(paths, comparePaths)
+		slices.SortFunc(paths, rootfs.ComparePaths)
 		sizes := make([]int64, len(paths))
 		for i, p := range paths {
 			sizes[i] = set[p]
@@ -121,7 +121,7 @@ func FuzzChunkerStability(f *testing.F) {
 			var buf [8]byte
 			binary.LittleEndian.PutUint64(buf[:], next())
 			x = fmt.Sprintf("d%d/g%x", next()%16, buf)
-			j, found := slices.BinarySearchFunc(newPaths, x, comparePaths)
+			j, found := slices.BinarySearchFunc(newPaths, x, rootfs.ComparePaths)
 			if found {
 				return
 			}
@@ -147,7 +147,7 @@ func FuzzChunkerStability(f *testing.F) {
 			if oldOrdered[s].encodedLen() >= target {
 				break // the large ones, at the end
 			}
-			if comparePaths(oldOrdered[s].hdr.Name, x) <= 0 {
+			if rootfs.ComparePaths(oldOrdered[s].hdr.Name, x) <= 0 {
 				cover = k
 			}
 		}

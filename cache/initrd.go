@@ -2,14 +2,14 @@ package cache
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"strconv"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/liveiso/liveiso/extent"
 	"github.com/liveiso/liveiso/newc"
 )
 
@@ -41,19 +41,13 @@ import (
 
 // Initrd is an immutable initramfs image: an io.ReaderAt over the members
 // of one Pack plus the padding and trailer between and after them. Nothing
-// is concatenated in memory; a read is a binary search over segments.
+// is concatenated in memory: it is an extent list of the members (each read
+// through its own ReaderAt, which follows it from memory to the store's
+// file) and the trailer; the padding is the zeros between them.
 type Initrd struct {
-	segs  []segment
-	size  int64
-	stats Stats
-	mems  []Member
-}
-
-// segment is a run of the initrd: a member, or padding / trailer bytes.
-type segment struct {
-	off  int64
-	size int64
-	src  io.ReaderAt
+	extents *extent.List
+	stats   Stats
+	mems    []Member
 }
 
 // Member is one member of an initrd, as Assemble takes it and
@@ -71,18 +65,20 @@ type Member struct {
 // host tools then cannot read the result in one pass). Pack uses it; it is
 // exported to build such mixed initrds, e.g. for boot tests.
 func Assemble(members []Member) (*Initrd, error) {
-	r := &Initrd{mems: members}
+	var extents []extent.Extent
+	var size int64
+	pad := func() { size += -size & (newc.Alignment - 1) } // zeros: a gap
 	for i, m := range members {
 		switch m.Compression {
 		case Gzip, Zstd:
 		case None:
-			r.pad()
+			pad()
 		default:
 			return nil, fmt.Errorf("member %d: compression %q: %w", i, m.Compression, ErrBadOption)
 		}
 		if m.SizeBytes > 0 {
-			r.segs = append(r.segs, segment{off: r.size, size: m.SizeBytes, src: m.Data})
-			r.size += m.SizeBytes
+			extents = append(extents, extent.Extent{Offset: size, SizeBytes: m.SizeBytes, Source: m.Data, Name: "initrd member " + strconv.Itoa(i)})
+			size += m.SizeBytes
 		}
 	}
 	last := Gzip
@@ -94,19 +90,15 @@ func Assemble(members []Member) (*Initrd, error) {
 		return nil, err
 	}
 	if last == None {
-		r.pad()
+		pad()
 	}
-	r.segs = append(r.segs, segment{off: r.size, size: int64(len(tr)), src: bytes.NewReader(tr)})
-	r.size += int64(len(tr))
-	return r, nil
-}
-
-// pad appends zeros up to the next 4-byte boundary.
-func (r *Initrd) pad() {
-	if n := -r.size & (newc.Alignment - 1); n > 0 {
-		r.segs = append(r.segs, segment{off: r.size, size: n, src: bytes.NewReader(make([]byte, n))})
-		r.size += n
+	extents = append(extents, extent.Extent{Offset: size, SizeBytes: int64(len(tr)), Data: tr, Name: "initrd trailer"})
+	size += int64(len(tr))
+	list, err := extent.New(size, extents)
+	if err != nil {
+		return nil, err
 	}
+	return &Initrd{extents: list, mems: members}, nil
 }
 
 // trailerMember returns the trailer entry compressed with c.
@@ -139,7 +131,7 @@ func trailerMember(c Compression) ([]byte, error) {
 }
 
 // Size returns the initrd's size in bytes.
-func (r *Initrd) Size() int64 { return r.size }
+func (r *Initrd) Size() int64 { return r.extents.Size() }
 
 // Stats returns the counters of the Pack that made r.
 func (r *Initrd) Stats() Stats { return r.stats }
@@ -149,34 +141,4 @@ func (r *Initrd) Members() []Member { return append([]Member(nil), r.mems...) }
 
 // ReadAt reads the initrd at off; safe for concurrent use, and r stays
 // readable after later Packs.
-func (r *Initrd) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("initrd: negative offset")
-	}
-	if off >= r.size {
-		if len(p) == 0 {
-			return 0, nil
-		}
-		return 0, io.EOF
-	}
-	i := sort.Search(len(r.segs), func(i int) bool { return r.segs[i].off+r.segs[i].size > off }) // first segment ending after off
-	n := 0
-	for n < len(p) && i < len(r.segs) {
-		s := r.segs[i]
-		rel := off + int64(n) - s.off
-		want := min(int64(len(p)-n), s.size-rel)
-		k, err := s.src.ReadAt(p[n:n+int(want)], rel)
-		n += k
-		if k < int(want) {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return n, fmt.Errorf("initrd: read at %d: %w", off+int64(n), err)
-		}
-		i++
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
+func (r *Initrd) ReadAt(p []byte, off int64) (int, error) { return r.extents.ReadAt(p, off) }

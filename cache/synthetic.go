@@ -25,7 +25,7 @@ const (
 // synthesize returns the synthetic entries the tree lacks, and warnings.
 func synthesize(es []rootfs.Entry, noAutoInit bool) (extra []item, warns []string) {
 	has := func(p string) (*rootfs.Entry, bool) {
-		i, ok := slices.BinarySearchFunc(es, p, func(e rootfs.Entry, p string) int { return comparePaths(e.Path, p) })
+		i, ok := slices.BinarySearchFunc(es, p, func(e rootfs.Entry, p string) int { return rootfs.ComparePaths(e.Path, p) })
 		if !ok {
 			return nil, false
 		}
@@ -62,34 +62,4 @@ func synthesize(es []rootfs.Entry, noAutoInit bool) (extra []item, warns []strin
 func synthItem(e rootfs.Entry, content []byte) item {
 	h, _ := header(&e, true) // valid by construction
 	return item{e: &e, hdr: h, content: content, synth: true}
-}
-
-// comparePaths orders paths as a cpio archive needs them (the order of
-// rootfs.Tree.Entries): component by component, bytewise, so "/" sorts
-// before any byte a name can hold, and "." first.
-func comparePaths(a, b string) int {
-	switch {
-	case a == b:
-		return 0
-	case a == ".":
-		return -1
-	case b == ".":
-		return 1
-	}
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		x, y := a[i], b[i]
-		switch {
-		case x == y:
-			continue
-		case x == '/':
-			return -1
-		case y == '/':
-			return 1
-		case x < y:
-			return -1
-		}
-		return 1
-	}
-	return len(a) - len(b)
 }

@@ -1,6 +1,7 @@
 package fat
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/liveiso/liveiso/extent"
 )
 
 // Errors a caller may need to tell apart, wrapped with the offending path.
@@ -49,24 +52,16 @@ const defaultClusterSectors = 4
 // reads.
 type Image struct {
 	typ      Type
-	extents  []extent
-	size     int64
+	extents  *extent.List
 	clusters uint32 // CountofClusters
 	used     uint32 // data clusters in use
-}
-
-type extent struct {
-	start, end int64
-	name       string
-	data       []byte
-	src        io.ReaderAt
 }
 
 // Type is the FAT variant, decided by the cluster count.
 func (im *Image) Type() Type { return im.typ }
 
 // Size is the image size in bytes, a multiple of 2048.
-func (im *Image) Size() int64 { return im.size }
+func (im *Image) Size() int64 { return im.extents.Size() }
 
 // Clusters returns the count of data clusters and how many are in use.
 func (im *Image) Clusters() (total, used uint32) { return im.clusters, im.used }
@@ -148,10 +143,10 @@ func Plan(in Input) (*Image, error) {
 	}
 	used := next - rootCluster
 
-	im := &Image{typ: g.typ, size: g.totSec * SectorSize, clusters: g.clusters, used: used}
+	var extents []extent.Extent
 	add := func(off int64, name string, data []byte, src io.ReaderAt, size int64) {
 		if size > 0 {
-			im.extents = append(im.extents, extent{start: off, end: off + size, name: name, data: data, src: src})
+			extents = append(extents, extent.Extent{Offset: off, SizeBytes: size, Data: data, Source: src, Name: name})
 		}
 	}
 	bs := bootSector{
@@ -194,8 +189,12 @@ func Plan(in Input) (*Image, error) {
 			add(clusterOff(f.cluster), f.file.Path, nil, f.file.Source, f.file.Size)
 		}
 	}
-	slices.SortFunc(im.extents, func(a, b extent) int { return int(a.start - b.start) })
-	return im, nil
+	slices.SortFunc(extents, func(a, b extent.Extent) int { return cmp.Compare(a.Offset, b.Offset) })
+	list, err := extent.New(g.totSec*SectorSize, extents)
+	if err != nil {
+		return nil, err
+	}
+	return &Image{typ: g.typ, extents: list, clusters: g.clusters, used: used}, nil
 }
 
 func labelOrDefault(l string) string {
@@ -459,48 +458,4 @@ func parentCluster(root, d *node) uint32 {
 }
 
 // ReadAt reads the image. Bytes not covered by an extent are zeros.
-func (im *Image) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("fat: negative offset %d", off)
-	}
-	if off >= im.size {
-		return 0, io.EOF
-	}
-	var eof error
-	if rest := im.size - off; int64(len(p)) > rest {
-		p, eof = p[:rest], io.EOF
-	}
-	i, _ := slices.BinarySearchFunc(im.extents, off, func(e extent, off int64) int {
-		if e.end <= off {
-			return -1
-		}
-		return 1
-	})
-	n := 0
-	for n < len(p) {
-		pos := off + int64(n)
-		if i == len(im.extents) || im.extents[i].start > pos {
-			gapEnd := im.size
-			if i < len(im.extents) {
-				gapEnd = im.extents[i].start
-			}
-			k := int(min(gapEnd-pos, int64(len(p)-n)))
-			clear(p[n : n+k])
-			n += k
-			continue
-		}
-		e := &im.extents[i]
-		k := int(min(e.end-pos, int64(len(p)-n)))
-		if e.data != nil {
-			copy(p[n:n+k], e.data[pos-e.start:])
-		} else if m, err := e.src.ReadAt(p[n:n+k], pos-e.start); m < k {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return n + m, fmt.Errorf("read %s: %w", e.name, err)
-		}
-		n += k
-		i++
-	}
-	return n, eof
-}
+func (im *Image) ReadAt(p []byte, off int64) (int, error) { return im.extents.ReadAt(p, off) }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/liveiso/liveiso/extent"
 )
 
 // SectorSize is the logical block size of the image (ECMA-119 6.1.2).
@@ -103,87 +105,30 @@ type Extent struct {
 
 // Layout is a planned image: immutable, and safe for concurrent reads.
 type Layout struct {
-	extents []extent // ordered by LBA, not overlapping
-	size    int64
-}
-
-type extent struct {
-	start, end int64 // image byte range [start, end) backed by the source
-	lba        uint32
-	name       string
-	data       []byte      // generated structures
-	src        io.ReaderAt // file data when data is nil
+	extents *extent.List // in image order
 }
 
 // Size is the image size in bytes: the volume space size times SectorSize.
-func (l *Layout) Size() int64 { return l.size }
+func (l *Layout) Size() int64 { return l.extents.Size() }
 
 // Extents returns the extents in image order.
 func (l *Layout) Extents() []Extent {
-	out := make([]Extent, len(l.extents))
-	for i, e := range l.extents {
-		src := e.src
-		if e.data != nil {
-			src = bytes.NewReader(e.data)
+	es := l.extents.Extents()
+	out := make([]Extent, len(es))
+	for i, e := range es {
+		src := e.Source
+		if e.Data != nil {
+			src = bytes.NewReader(e.Data)
 		}
-		out[i] = Extent{LBA: e.lba, SizeBytes: e.end - e.start, Name: e.name, Source: src}
+		// Every extent starts at the beginning of its sector but the
+		// backup GPT, which starts less than a sector into it.
+		out[i] = Extent{LBA: uint32(e.Offset / SectorSize), SizeBytes: e.SizeBytes, Name: e.Name, Source: src}
 	}
 	return out
 }
 
 // ReadAt reads the image. Bytes not covered by an extent are zeros.
-func (l *Layout) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("isolayout: negative offset %d", off)
-	}
-	if off >= l.size {
-		return 0, io.EOF
-	}
-	var eof error
-	if rest := l.size - off; int64(len(p)) > rest {
-		p, eof = p[:rest], io.EOF
-	}
-	// First extent that ends after off.
-	lo, hi := 0, len(l.extents)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if l.extents[mid].end <= off {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	n := 0
-	for i := lo; n < len(p); {
-		pos := off + int64(n)
-		if i == len(l.extents) || l.extents[i].start > pos {
-			gapEnd := l.size
-			if i < len(l.extents) {
-				gapEnd = l.extents[i].start
-			}
-			k := int(min(gapEnd-pos, int64(len(p)-n)))
-			clear(p[n : n+k])
-			n += k
-			continue
-		}
-		e := &l.extents[i]
-		k := int(min(e.end-pos, int64(len(p)-n)))
-		if e.data != nil {
-			copy(p[n:n+k], e.data[pos-e.start:])
-		} else {
-			m, err := e.src.ReadAt(p[n:n+k], pos-e.start)
-			if m < k {
-				if err == nil || err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return n + m, fmt.Errorf("read %s: %w", e.name, err)
-			}
-		}
-		n += k
-		i++
-	}
-	return n, eof
-}
+func (l *Layout) ReadAt(p []byte, off int64) (int, error) { return l.extents.ReadAt(p, off) }
 
 // pnode is a node as planned.
 type pnode struct {
@@ -596,7 +541,7 @@ func sectors(n int64) int64 { return roundUp(n) / SectorSize }
 // allocate gives every structure and file its sectors, encodes the
 // generated structures and returns the layout.
 func (p *planner) allocate(root *pnode) (*Layout, error) {
-	l := &Layout{extents: make([]extent, 0, 8+len(p.dirs))}
+	extents := make([]extent.Extent, 0, 8+len(p.dirs))
 	var lba int64 = pvdLBA
 	next := func(n int64) uint32 {
 		at := uint32(lba)
@@ -607,8 +552,7 @@ func (p *planner) allocate(root *pnode) (*Layout, error) {
 		if size == 0 {
 			return
 		}
-		start := int64(at) * SectorSize
-		l.extents = append(l.extents, extent{start: start, end: start + size, lba: at, name: name, data: data, src: src})
+		extents = append(extents, extent.Extent{Offset: int64(at) * SectorSize, SizeBytes: size, Data: data, Source: src, Name: name})
 	}
 
 	pvdAt := next(SectorSize)
@@ -666,7 +610,6 @@ func (p *planner) allocate(root *pnode) (*Layout, error) {
 	if lba > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: %d sectors", ErrTooLarge, lba)
 	}
-	l.size = lba * SectorSize
 	if p.in.Hybrid != nil {
 		sa, err := p.systemArea(uint64(lba), backupGPTAt)
 		if err != nil {
@@ -675,9 +618,7 @@ func (p *planner) allocate(root *pnode) (*Layout, error) {
 		for _, e := range sa {
 			add(e.lba, e.name, e.data, nil, int64(len(e.data)))
 			if e.offset != 0 { // the backup GPT starts inside its first sector
-				x := &l.extents[len(l.extents)-1]
-				x.start += e.offset
-				x.end += e.offset
+				extents[len(extents)-1].Offset += e.offset
 			}
 		}
 	}
@@ -750,8 +691,12 @@ func (p *planner) allocate(root *pnode) (*Layout, error) {
 		add(f.lba, pathOf(f), nil, f.src, f.size)
 	}
 	// The system area and the backup GPT were added out of order.
-	slices.SortFunc(l.extents, func(a, b extent) int { return cmp.Compare(a.start, b.start) })
-	return l, nil
+	slices.SortFunc(extents, func(a, b extent.Extent) int { return cmp.Compare(a.Offset, b.Offset) })
+	list, err := extent.New(lba*SectorSize, extents)
+	if err != nil {
+		return nil, err
+	}
+	return &Layout{extents: list}, nil
 }
 
 // dirRecordOf encodes the directory record r.

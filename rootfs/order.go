@@ -5,13 +5,15 @@ import (
 	"strings"
 )
 
-// cpio order is a pre-order walk with names sorted bytewise within each
-// directory. That is the order of paths compared component by component,
-// which is plain byte order with "/" counted lower than any byte a name can
-// hold (names hold neither "/" nor NUL). comparePaths implements it, so an
-// Entries slice is sorted and a directory's subtree is one contiguous run
-// after the directory: Rescan finds both by binary search.
-func comparePaths(a, b string) int {
+// ComparePaths orders paths as a cpio archive needs them, the order of
+// Tree.Entries: a pre-order walk with names sorted bytewise within each
+// directory, "." first. That is the order of paths compared component by
+// component, which is plain byte order with "/" counted lower than any byte
+// a name can hold (names hold neither "/" nor NUL). So an Entries slice is
+// sorted by it and a directory's subtree is one contiguous run after the
+// directory: Rescan finds both by binary search, and so can a caller
+// looking up a path. It returns -1, 0 or +1, like strings.Compare.
+func ComparePaths(a, b string) int {
 	switch {
 	case a == b:
 		return 0
@@ -77,7 +79,7 @@ func baseName(p string) string {
 
 // findEntry returns the index of the entry with path p, or -1.
 func findEntry(es []Entry, p string) int {
-	i := sort.Search(len(es), func(i int) bool { return comparePaths(es[i].Path, p) >= 0 })
+	i := sort.Search(len(es), func(i int) bool { return ComparePaths(es[i].Path, p) >= 0 })
 	if i < len(es) && es[i].Path == p {
 		return i
 	}

@@ -65,7 +65,7 @@ func Rescan(ctx context.Context, prev *Tree, changed []string, opts Options) (*T
 	if err := r.merge(fd, ".", 0); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(r.s.warns, func(a, b warning) int { return comparePaths(a.path, b.path) })
+	slices.SortFunc(r.s.warns, func(a, b warning) int { return ComparePaths(a.path, b.path) })
 	return r.s.tree(opts), nil
 }
 
@@ -196,7 +196,7 @@ func (r *rescanner) passDir(dirfd int, rel string, j int) error {
 // the whole subtree of dir, or (subtree false) only dir's own children.
 func (r *rescanner) keepWarnings(dir string, subtree bool) {
 	ws := r.prev.warns
-	lo := sort.Search(len(ws), func(k int) bool { return comparePaths(ws[k].path, dir) > 0 })
+	lo := sort.Search(len(ws), func(k int) bool { return ComparePaths(ws[k].path, dir) > 0 })
 	for k := lo; k < len(ws) && isUnder(ws[k].path, dir); k++ {
 		if subtree || parentPath(ws[k].path) == dir {
 			r.s.warns = append(r.s.warns, ws[k])

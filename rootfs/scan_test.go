@@ -192,9 +192,9 @@ f a0
 			t.Fatalf("order\n got %q\nwant %q", got, want)
 		}
 	}
-	// The order is the comparePaths order Rescan relies on.
-	if !slices.IsSortedFunc(want, comparePaths) {
-		t.Error("comparePaths disagrees with the scan order")
+	// The order is the ComparePaths order Rescan relies on.
+	if !slices.IsSortedFunc(want, ComparePaths) {
+		t.Error("ComparePaths disagrees with the scan order")
 	}
 }
 
