@@ -75,9 +75,9 @@ const (
 	defaultZstdChunkTarget = 4 << 20
 )
 
-// defaultMemoryLimit bounds the member bytes the in-memory cache keeps; the
+// DefaultMemoryLimitBytes bounds the member bytes the in-memory cache keeps; the
 // rest is served from the disk store's files.
-const defaultMemoryLimit = 256 << 20
+const DefaultMemoryLimitBytes = 256 << 20
 
 // resolved returns opts with defaults filled in, or an error for values out
 // of range.
@@ -117,7 +117,7 @@ func (o Options) resolved() (Options, error) {
 		return o, fmt.Errorf("chunk target %d: %w", o.ChunkTargetBytes, ErrBadOption)
 	}
 	if o.MemoryLimitBytes == 0 {
-		o.MemoryLimitBytes = defaultMemoryLimit
+		o.MemoryLimitBytes = DefaultMemoryLimitBytes
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()

@@ -244,7 +244,7 @@ func (p *Packer) items(tree *rootfs.Tree) ([]item, []string, error) {
 		items = append(items, item{e: e, hdr: h})
 	}
 	for _, x := range extra {
-		i, _ := slices.BinarySearchFunc(items, x.hdr.Name, func(it item, p string) int { return comparePaths(it.hdr.Name, p) })
+		i, _ := slices.BinarySearchFunc(items, x.hdr.Name, func(it item, p string) int { return rootfs.ComparePaths(it.hdr.Name, p) })
 		items = slices.Insert(items, i, x)
 	}
 	assignInodes(items)
@@ -317,12 +317,22 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 			s := newScratch()
 			for ch := range next {
 				m, err := buildMember(ctx, c, s, tree, ch)
+				saved := false
 				if err == nil && !ch.racy && p.store != nil {
 					if serr := p.store.save(m); serr != nil {
 						p.log.Warn("cache store not written", "err", serr)
+					} else {
+						saved = true
 					}
 				}
 				mu.Lock()
+				if saved {
+					// Into the memory cache at once, not at the end of the
+					// Pack: past MemoryLimitBytes it moves the least recently
+					// used members to their store files, so a cold build of
+					// a big tree does not hold every member in memory.
+					p.mem.add(m)
+				}
 				var ce *errChanged
 				switch {
 				case err == nil:

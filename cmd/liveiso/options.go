@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -66,13 +67,20 @@ func (f *imageFlags) options() (generation.Options, error) {
 		}
 		cacheDir = d
 	}
-	var memLimit int64
+	memLimit := int64(cache.DefaultMemoryLimitBytes)
 	if f.cacheMemory != "" {
 		n, err := parseSize(f.cacheMemory)
 		if err != nil {
 			return o, usageError{"--cache-memory: " + err.Error()}
 		}
 		memLimit = n
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		// The member cache is most of what liveiso holds; the rest is the
+		// scan and the chunks being compressed. Without a limit the Go
+		// heap grows to twice its live size before collecting, which made
+		// the peak RSS of a cold build of 50k files 5x --cache-memory.
+		debug.SetMemoryLimit(memLimit + workingMemoryBytes)
 	}
 	var boot generation.Boot
 	for _, m := range strings.Split(f.boot, ",") {
@@ -113,6 +121,13 @@ func (f *imageFlags) options() (generation.Options, error) {
 		},
 	}, nil
 }
+
+// workingMemoryBytes is what liveiso needs besides the member cache: the
+// rootfs scan, chunks in flight on every core (a large file is one chunk),
+// the layout. Measured: a cold build of 52k files (368 MB) with
+// --cache-memory 64M peaks at 162 MiB RSS with this soft limit, 325 MiB
+// without.
+const workingMemoryBytes = 96 << 20
 
 // logFlags choose how much the command logs.
 type logFlags struct{ quiet, verbose bool }
