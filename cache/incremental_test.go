@@ -187,3 +187,35 @@ func TestDiskCache(t *testing.T) {
 		t.Error("memory limit 1: no member read from the store")
 	}
 }
+
+// A write through one name of a hard-linked file is reported for that name
+// only; the initrd must still carry the new content for every name (the
+// name that carries the group's data may be the unreported one).
+func TestHardLinkWriteThroughOtherName(t *testing.T) {
+	root := t.TempDir()
+	// b, which carries the data, is large enough to be a chunk of its own.
+	writeFile(t, root+"/a", pseudoRandom(1, 8000), 0o644, time.Unix(1700000000, 0))
+	if err := os.Link(root+"/a", root+"/b"); err != nil {
+		t.Fatal(err)
+	}
+	p := newPacker(t, Options{ChunkTargetBytes: 4096})
+	pack(t, p, root, nil)
+	want := string(pseudoRandom(2, 9000))
+	writeFile(t, root+"/a", []byte(want), 0o644, time.Unix(1700000100, 0))
+	r := pack(t, p, root, []string{"a"})
+	dir := t.TempDir()
+	extract(t, initrdBytes(t, r), []string{"gzip", "-dc"}, dir)
+	for _, name := range []string{"a", "b"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s after a write through a: %d bytes, not the %d written", name, len(got), len(want))
+		}
+	}
+	e := readArchive(t, initrdBytes(t, r), []string{"gzip", "-dc"})
+	if e["a"].Ino != e["b"].Ino || e["a"].Links != 2 || e["b"].Links != 2 {
+		t.Errorf("a and b not linked: %+v %+v", e["a"], e["b"])
+	}
+}

@@ -25,7 +25,16 @@ import (
 // directory (new, excluded, or not a directory then) is handled by rescanning
 // from the highest such ancestor; a directory on the way down that is no
 // longer the one prev saw is rescanned whole.
+//
+// A hard link added or removed, and a write or chmod through one name,
+// change the stat data of the file's other names without anything reporting
+// them; so the other names of a re-read file with several links (as prev
+// or the new tree saw it) are re-read as well.
 func Rescan(ctx context.Context, prev *Tree, changed []string, opts Options) (*Tree, error) {
+	return rescan(ctx, prev, changed, opts, true)
+}
+
+func rescan(ctx context.Context, prev *Tree, changed []string, opts Options, followLinks bool) (*Tree, error) {
 	if prev == nil {
 		return nil, errors.New("rescan: no previous tree")
 	}
@@ -66,7 +75,56 @@ func Rescan(ctx context.Context, prev *Tree, changed []string, opts Options) (*T
 		return nil, err
 	}
 	slices.SortFunc(r.s.warns, func(a, b warning) int { return ComparePaths(a.path, b.path) })
-	return r.s.tree(opts), nil
+	t := r.s.tree(opts)
+	if followLinks {
+		if others := r.otherLinks(t); len(others) > 0 {
+			return rescan(ctx, t, others, opts, false)
+		}
+	}
+	return t, nil
+}
+
+// otherLinks returns the paths of t, not re-read by this rescan, that are
+// names of a file with several links that this rescan re-read (or saw
+// removed).
+func (r *rescanner) otherLinks(t *Tree) []string {
+	type devIno struct{ dev, ino uint64 }
+	ids := map[devIno]bool{}
+	collect := func(es []Entry, p string) {
+		i := findEntry(es, p)
+		if i < 0 {
+			return
+		}
+		for _, e := range es[i:subtreeEnd(es, i)] {
+			if e.Mode&sIFMT != sIFDIR && e.Nlink >= 2 {
+				ids[devIno{e.Dev, e.Ino}] = true
+			}
+		}
+	}
+	for p := range r.full {
+		collect(r.prev.Entries, p)
+		collect(t.Entries, p)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var others []string
+	for _, e := range t.Entries {
+		if e.Mode&sIFMT != sIFDIR && ids[devIno{e.Dev, e.Ino}] && !r.reread(e.Path) {
+			others = append(others, e.Path)
+		}
+	}
+	return others
+}
+
+// reread reports whether p lies in a subtree this rescan read afresh.
+func (r *rescanner) reread(p string) bool {
+	for ; p != "."; p = parentPath(p) {
+		if r.full[p] {
+			return true
+		}
+	}
+	return false
 }
 
 type rescanner struct {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -515,5 +516,71 @@ func TestRescanOptionsChange(t *testing.T) {
 	}
 	if _, err := Rescan(context.Background(), prev, []string{"../etc"}, Options{}); err == nil {
 		t.Error("a changed path outside the rootfs was accepted")
+	}
+}
+
+// A hard link added or removed, or a write or chmod through one name,
+// changes the stat data of the file's other names, which no watcher reports:
+// Rescan must refresh them too.
+func TestRescanHardLinks(t *testing.T) {
+	base := `
+f a aaa
+h b a
+f c ccc
+d d
+h d/x c
+f e eee
+`
+	for _, c := range []struct {
+		name    string
+		edit    func(root string) error
+		changed []string
+	}{
+		{"add a link to a single file", func(root string) error {
+			return os.Link(filepath.Join(root, "e"), filepath.Join(root, "f"))
+		}, []string{"f"}},
+		{"remove a link", func(root string) error {
+			return os.Remove(filepath.Join(root, "b"))
+		}, []string{"b"}},
+		{"chmod through one name", func(root string) error {
+			return os.Chmod(filepath.Join(root, "b"), 0o600)
+		}, []string{"b"}},
+		{"write through one name", func(root string) error {
+			return os.WriteFile(filepath.Join(root, "b"), []byte("longer content"), 0o644)
+		}, []string{"b"}},
+		{"remove a directory holding a link", func(root string) error {
+			return os.RemoveAll(filepath.Join(root, "d"))
+		}, []string{"d"}},
+		{"add a directory holding a link", func(root string) error {
+			if err := os.Mkdir(filepath.Join(root, "n"), 0o755); err != nil {
+				return err
+			}
+			return os.Link(filepath.Join(root, "a"), filepath.Join(root, "n/y"))
+		}, []string{"n"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			build(t, root, base)
+			prev := scan(t, root)
+			time.Sleep(10 * time.Millisecond) // a ctime the edit visibly changes
+			if err := c.edit(root); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Rescan(context.Background(), prev, c.changed, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := scan(t, root)
+			if !reflect.DeepEqual(got.Entries, want.Entries) {
+				for i := range min(len(got.Entries), len(want.Entries)) {
+					if got.Entries[i] != want.Entries[i] {
+						t.Errorf("Rescan(%q) differs from Scan:\n got %+v\nwant %+v", c.changed, got.Entries[i], want.Entries[i])
+					}
+				}
+				if len(got.Entries) != len(want.Entries) {
+					t.Errorf("Rescan(%q): %q, Scan: %q", c.changed, paths(got), paths(want))
+				}
+			}
+		})
 	}
 }
