@@ -35,8 +35,10 @@ var isolinuxDirs = []struct{ loader, modules string }{
 func findIsolinux(loader string) (string, string, error) {
 	var looked []string
 	if loader != "" {
-		if _, err := os.Stat(loader); err != nil {
+		if fi, err := os.Stat(loader); err != nil {
 			return "", "", fmt.Errorf("isolinux %s: %w", loader, err)
+		} else if !fi.Mode().IsRegular() {
+			return "", "", fmt.Errorf("isolinux %s: not a regular file", loader)
 		}
 		cands := []string{filepath.Join(filepath.Dir(loader), "ldlinux.c32")}
 		for _, d := range isolinuxDirs {

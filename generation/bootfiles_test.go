@@ -2,6 +2,7 @@ package generation
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,5 +107,39 @@ func TestIsolinuxCfg(t *testing.T) {
 	want := "default linux\nlabel linux\n  kernel vmlinuz\n  append initrd=initrd.img console=ttyS0 quiet\n"
 	if got != want {
 		t.Errorf("isolinuxCfg:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// Bad input is reported by NewBuilder, before a build packs the whole rootfs:
+// a --kernel or --isolinux that is missing or not a file, named in the error.
+func TestNewBuilderChecksNamedFiles(t *testing.T) {
+	root := t.TempDir()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		what string
+		opts Options
+		path string
+	}{
+		{"missing kernel", Options{Kernel: filepath.Join(dir, "vmlinuz-missing")}, filepath.Join(dir, "vmlinuz-missing")},
+		{"kernel is a directory", Options{Kernel: dir}, dir},
+		{"isolinux is a directory", Options{Isolinux: dir, Boot: Boot{BIOS: true}}, dir},
+	} {
+		tc.opts.Rootfs = root
+		tc.opts.Initramfs.CacheDir = t.TempDir()
+		if tc.opts.Kernel == "" {
+			tc.opts.Kernel = filepath.Join(dir, "vmlinuz")
+			if err := os.WriteFile(tc.opts.Kernel, []byte("k"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := NewBuilder(tc.opts, slog.New(slog.DiscardHandler))
+		if err == nil {
+			b.Close()
+			t.Errorf("%s: NewBuilder succeeded", tc.what)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.path) {
+			t.Errorf("%s: error %q does not name %s", tc.what, err, tc.path)
+		}
 	}
 }

@@ -117,6 +117,10 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 		if _, err := newestKernel(opts.Rootfs); err != nil {
 			return nil, err
 		}
+	} else if fi, err := os.Stat(opts.Kernel); err != nil {
+		return nil, fmt.Errorf("kernel: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("kernel %s: not a regular file", opts.Kernel)
 	}
 	if b.packer, err = cache.NewPacker(opts.Initramfs, log); err != nil {
 		return nil, err

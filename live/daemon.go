@@ -120,6 +120,7 @@ func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *p
 		changed = nil
 	}
 	d.st.State = StateBuilding
+	d.st.Error = "" // it is the failure of the last finished build, in state "error" only
 	d.publishStatus()
 
 	bctx, cancel := context.WithCancel(ctx)
@@ -177,9 +178,9 @@ func (d *Daemon) publish(g *generation.Generation) {
 	case capacity == 0 && d.opts.CapacityBytes > 0:
 		capacity = d.opts.CapacityBytes
 		if capacity < size {
-			d.log.Warn("--capacity is smaller than the image; using the image's size",
-				"capacity", d.opts.CapacityBytes, "image_size", size)
 			capacity = autoCapacity(size)
+			d.log.Warn("--capacity is smaller than the image; using the automatic capacity instead",
+				"requested", d.opts.CapacityBytes, "image_size", size, "capacity", capacity)
 		}
 	case capacity == 0:
 		capacity = autoCapacity(size)

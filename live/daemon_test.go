@@ -1,8 +1,11 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -187,5 +190,86 @@ func TestDaemonPublishesAndSurvivesFailure(t *testing.T) {
 	buf := make([]byte, cur.InitrdSize)
 	if _, err := cur.Initrd.ReadAt(buf, 0); err != nil && err != io.EOF {
 		t.Fatal(err)
+	}
+}
+
+// blockingBuilder fails its first build after the daemon's first generation
+// and holds the next one until released, so a test can read status.json
+// while a build runs.
+type blockingBuilder struct {
+	inner   Builder
+	calls   int
+	fail    error
+	release chan struct{}
+}
+
+func (b *blockingBuilder) Build(ctx context.Context, changed []string) (*generation.Generation, error) {
+	b.calls++
+	switch b.calls {
+	case 2:
+		return nil, b.fail
+	case 3:
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return b.inner.Build(ctx, changed)
+}
+
+// While a build runs after a failed one, status.json says "building" with no
+// error: "error" is only ever the failure of the last finished build, so a
+// script that checks it does not report a failure that may be fixed already.
+func TestStatusBuildingAfterFailureHasNoError(t *testing.T) {
+	inner, root := testBuilder(t)
+	b := &blockingBuilder{inner: inner, fail: errors.New("read " + root + "/etc/shadow: permission denied"), release: make(chan struct{})}
+	d := New(b, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := d.First(ctx); err != nil {
+		t.Fatal(err)
+	}
+	batches := make(chan watch.Batch)
+	ran := make(chan struct{})
+	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	defer func() { cancel(); <-ran }()
+
+	batches <- watch.Batch{Paths: []string{"etc/shadow"}}
+	waitStatus(t, d, "the error", func(s Status) bool { return s.State == StateError })
+	batches <- watch.Batch{Paths: []string{"etc/shadow"}}
+	s := waitStatus(t, d, "building", func(s Status) bool { return s.State == StateBuilding })
+	if s.Error != "" {
+		t.Errorf("status.json while building: error %q, want none", s.Error)
+	}
+	close(b.release)
+	s = waitStatus(t, d, "ready", func(s Status) bool { return s.State == StateReady })
+	if s.Generation != 2 || s.Error != "" {
+		t.Errorf("after the build: %+v", s)
+	}
+}
+
+// A --capacity smaller than the first image is replaced, and the log says
+// by what: the capacity image.iso really has.
+func TestCapacitySmallerThanImage(t *testing.T) {
+	b, root := testBuilder(t)
+	var logs bytes.Buffer
+	d := New(b, Options{Rootfs: root, CapacityBytes: 4096}, slog.New(slog.NewTextHandler(&logs, nil)))
+	g, err := d.First(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.Capacity()
+	if got < g.Image.Size() {
+		t.Fatalf("capacity %d < image size %d", got, g.Image.Size())
+	}
+	if s := readStatus(t, d); s.Capacity != got {
+		t.Errorf("status.json capacity %d, image.iso is %d", s.Capacity, got)
+	}
+	if !strings.Contains(logs.String(), fmt.Sprintf("capacity=%d", got)) {
+		t.Errorf("the log does not say the capacity used (%d):\n%s", got, logs.String())
+	}
+	if strings.Contains(logs.String(), "using the image's size") && got != g.Image.Size() {
+		t.Errorf("the log says the image's size (%d) is used, but the capacity is %d:\n%s", g.Image.Size(), got, logs.String())
 	}
 }

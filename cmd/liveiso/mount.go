@@ -114,11 +114,21 @@ func runMount(args []string) error {
 	defer func() { stopRun(); <-ran }()
 	select {
 	case <-ctx.Done():
+		// The signal context swallows every later signal: take them here,
+		// so that a second Ctrl-C ends a wait for a reader (QEMU) that keeps
+		// the image open after a lazy unmount.
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(again)
 		log.Info("unmounting", "mountpoint", mountpoint)
 		if err := srv.Unmount(); err != nil {
 			return fmt.Errorf("unmount %s: %w", mountpoint, err)
 		}
-		<-ended
+		select {
+		case <-ended:
+		case <-again:
+			log.Warn("second signal: exiting while the detached mount still has open files", "mountpoint", mountpoint)
+		}
 	case <-ended:
 		log.Warn("unmounted from outside", "mountpoint", mountpoint)
 	}
