@@ -79,6 +79,9 @@ func isFile(path string) bool {
 // could point outside it.
 func newestKernel(rootfs string) (string, error) {
 	dir := filepath.Join(rootfs, "boot")
+	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
+		return "", fmt.Errorf("%w: %s is not a directory (a symlink is not followed out of the rootfs); pass --kernel FILE", ErrNoKernel, dir)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("look for a kernel in %s: %w", dir, err)

@@ -55,6 +55,20 @@ func TestNewestKernel(t *testing.T) {
 	}
 }
 
+func TestNewestKernelRefusesSymlinkedBootDir(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "vmlinuz-1"), []byte("k"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "boot")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newestKernel(root); !errors.Is(err, ErrNoKernel) || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("newestKernel with boot -> %s: %v, want ErrNoKernel saying boot is not a directory", outside, err)
+	}
+}
+
 func TestOpenBeneathRefusesSymlinks(t *testing.T) {
 	root := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "secret")

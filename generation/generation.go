@@ -277,7 +277,7 @@ type bootSet struct {
 // shows up in the next generation.
 func (b *Builder) bootFiles() (bootSet, error) {
 	var set bootSet
-	var kernel *fileSource
+	var kernel *os.File
 	var kfi os.FileInfo
 	var err error
 	if b.opts.Kernel != "" {

@@ -232,6 +232,10 @@ func (d *Daemon) fail(err error) {
 	d.st.State = StateError
 	d.st.Error = err.Error()
 	d.publishStatus()
+	if d.st.Generation == 0 {
+		d.log.Error("build failed", "err", err)
+		return
+	}
 	d.log.Error("build failed; still serving the last good generation", "generation", d.st.Generation, "err", err)
 }
 
