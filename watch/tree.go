@@ -126,6 +126,16 @@ func (d *dirs) watchOne(rel string, add func(string) error, remove func(string))
 	return subdirs, nil
 }
 
+// watching reports whether the directory id is watched, under any name.
+func (d *dirs) watching(id fileID) bool {
+	for _, n := range d.nodes {
+		if n.id == id {
+			return true
+		}
+	}
+	return false
+}
+
 // unwatch drops the watches of rel and of every watched directory below it.
 func (d *dirs) unwatch(rel string, remove func(string)) {
 	n, ok := d.nodes[rel]

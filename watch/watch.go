@@ -301,7 +301,8 @@ func (w *Watcher) handle(ev fsnotify.Event, p *pending) {
 		w.log.Debug("event outside the root", "path", ev.Name)
 		return
 	}
-	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+	gone := ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
+	if gone {
 		// Gone from here (a renamed directory's watches would go on
 		// reporting under the old name): drop its watches and those below.
 		w.dirs.unwatch(rel, w.remove)
@@ -310,8 +311,14 @@ func (w *Watcher) handle(ev fsnotify.Event, p *pending) {
 		}
 	}
 	dir := false
-	if ev.Has(fsnotify.Create) {
-		if _, err := w.dirs.id(rel); err == nil {
+	// Events arrive after the fact: by the time a directory's MOVED_FROM is
+	// read, another directory may stand under its name whose MOVED_TO was
+	// handled already (renameat2 RENAME_EXCHANGE): what is there now is
+	// watched again, as if created. Not if it is still watched under its
+	// old name, whose own MOVED_FROM is yet to come: a second
+	// inotify_add_watch would only share that watch, which goes with it.
+	if ev.Has(fsnotify.Create) || gone && rel != "." {
+		if id, err := w.dirs.id(rel); err == nil && (!gone || !w.dirs.watching(id)) {
 			// A new directory, maybe moved in with contents: watch it all
 			// before it goes out in a batch, so anything created after the
 			// packer's rescan of it raises an event.
