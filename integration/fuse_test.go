@@ -101,16 +101,3 @@ func TestCleanupUnmount(t *testing.T) {
 	mustBeMounted(t, dir, false)
 	waitServer(t, server)
 }
-
-func TestUnescapeMountinfo(t *testing.T) {
-	for in, want := range map[string]string{
-		`/tmp/a\040b`:  "/tmp/a b",
-		`/tmp/tab\011`: "/tmp/tab\t",
-		`/plain`:       "/plain",
-		`/odd\04`:      `/odd\04`,
-	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -168,3 +168,16 @@ func TestStaleMountCleared(t *testing.T) {
 		t.Errorf("the new mount serves generations %v, want 2", fmtGens(g))
 	}
 }
+
+func TestUnescapeMountinfo(t *testing.T) {
+	for in, want := range map[string]string{
+		`/tmp/a\040b`:  "/tmp/a b",
+		`/tmp/tab\011`: "/tmp/tab\t",
+		`/plain`:       "/plain",
+		`/odd\04`:      `/odd\04`,
+	} {
+		if got := unescapeMountinfo(in); got != want {
+			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -85,6 +85,18 @@ func lazyUnmount(path string) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
+// IsMounted reports whether path is the mount point of a mounted file
+// system, according to /proc/self/mountinfo. It does not touch the mount
+// itself, so it works on a FUSE mount whose server died.
+func IsMounted(path string) (bool, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false, err
+	}
+	m, err := findMount(abs)
+	return m != nil, err
+}
+
 // mountEntry is the part of a /proc/self/mountinfo line we report.
 type mountEntry struct {
 	fsType, source string
