@@ -21,15 +21,8 @@ const (
 // image in the test's temp dir.
 func referenceImage(t *testing.T, marker string, opts ReferenceOptions) *ReferenceImage {
 	t.Helper()
-	k, err := Kernel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	if err := BuildBusyboxRootfs(rootfs, marker); err != nil {
-		t.Fatal(err)
-	}
-	img, err := BuildReference(context.Background(), t.TempDir(), rootfs, k.Vmlinuz, opts)
+	fx := newFixture(t, marker)
+	img, err := BuildReference(context.Background(), t.TempDir(), fx.rootfs, fx.kernel, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,44 +56,29 @@ func TestReferenceBootsToMarker(t *testing.T) {
 }
 
 // The same kernel and initrd boot directly (-kernel/-initrd), the way a test
-// boots initrd.img without a CD.
+// boots initrd.img without a CD, under SeaBIOS and under the UEFI firmware
+// (OVMF as pflash).
 func TestDirectKernelBootsToMarker(t *testing.T) {
 	t.Parallel()
-	marker := "direct boot " + time.Now().Format(time.RFC3339Nano)
-	img := referenceImage(t, marker, ReferenceOptions{})
-
-	vm := StartVM(t, VMOptions{
-		Kernel:   filepath.Join(img.ISODir, "isolinux/vmlinuz"),
-		Initrd:   img.Initrd,
-		Append:   KernelArgs,
-		NoReboot: true,
-	})
-	if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
-		t.Fatal(err)
-	}
-	if err := vm.WaitExit(time.Minute); err != nil {
-		vm.Fatalf(t, "after poweroff: %v", err)
-	}
-}
-
-// The UEFI firmware (OVMF as pflash) boots the same kernel and initrd.
-func TestOVMFDirectKernelBootsToMarker(t *testing.T) {
-	t.Parallel()
-	marker := "ovmf boot " + time.Now().Format(time.RFC3339Nano)
-	img := referenceImage(t, marker, ReferenceOptions{})
-
-	vm := StartVM(t, VMOptions{
-		OVMF:     true,
-		Kernel:   filepath.Join(img.ISODir, "isolinux/vmlinuz"),
-		Initrd:   img.Initrd,
-		Append:   KernelArgs,
-		NoReboot: true,
-	})
-	if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
-		t.Fatal(err)
-	}
-	if err := vm.WaitExit(time.Minute); err != nil {
-		vm.Fatalf(t, "after poweroff: %v", err)
+	for _, firmware := range []struct {
+		name string
+		ovmf bool
+	}{{"bios", false}, {"ovmf", true}} {
+		t.Run(firmware.name, func(t *testing.T) {
+			t.Parallel()
+			marker := firmware.name + " direct boot " + time.Now().Format(time.RFC3339Nano)
+			img := referenceImage(t, marker, ReferenceOptions{})
+			vm := bootToMarker(t, VMOptions{
+				OVMF:     firmware.ovmf,
+				Kernel:   filepath.Join(img.ISODir, "isolinux/vmlinuz"),
+				Initrd:   img.Initrd,
+				Append:   KernelArgs,
+				NoReboot: true,
+			}, marker)
+			if err := vm.WaitExit(time.Minute); err != nil {
+				vm.Fatalf(t, "after poweroff: %v", err)
+			}
+		})
 	}
 }
 
