@@ -8,10 +8,12 @@
 // /dev/console), cuts them into chunks whose boundaries an edit does not
 // move (chunker.go), and encodes and compresses each chunk as an independent
 // member (member.go, compress.go) on a pool of workers. Members are keyed by
-// everything their bytes depend on (key.go) and kept in a bounded in-memory
-// cache (memcache.go) and a persistent, checksummed disk store (store.go),
-// so a Pack after an edit compresses only the chunks the edit touched and a
-// restart on an unchanged tree reads no file content at all.
+// everything their bytes depend on (key.go). The members this process
+// compressed are kept in a bounded in-memory cache (memcache.go); all of
+// them go to a persistent, checksummed disk store (store.go), and a member
+// found there is checked once and then read through its file. So a Pack
+// after an edit compresses only the chunks the edit touched, and a restart
+// on an unchanged tree reads no rootfs file content at all.
 //
 // The result, an Initrd, is an io.ReaderAt over the members, the padding
 // between them and the one trailer (initrd.go), laid out so that both the

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // store is the persistent member store: one file per member under
@@ -49,6 +50,7 @@ const (
 	storeHeaderSize = 72
 )
 
+// castagnoli is CRC-32C, which amd64 and arm64 compute in hardware.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // errCorrupt marks a store file that fails its checks.
@@ -110,10 +112,11 @@ func (s *store) path(k memberKey) string {
 }
 
 // load returns the member stored under k, verified, or nil if there is none
-// (a corrupt file is removed and counts as none). keepBytes says whether to
-// keep the verified bytes in memory; otherwise the member reads through the
-// open file.
-func (s *store) load(k memberKey, comp Compression, keepBytes bool) (*member, error) {
+// (a corrupt file is removed and counts as none). The member reads through
+// the open file: its bytes are read once here, to check them, and not kept,
+// since a read from a file in the page cache is about as fast as one from
+// memory and a warm build of a large tree would otherwise hold all of it.
+func (s *store) load(k memberKey, comp Compression) (*member, error) {
 	name := s.path(k)
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -122,7 +125,7 @@ func (s *store) load(k memberKey, comp Compression, keepBytes bool) (*member, er
 	if err != nil {
 		return nil, fmt.Errorf("cache store: %w", err)
 	}
-	m, err := readStoreFile(f, k, comp)
+	m, err := verifyStoreFile(f, k, comp)
 	if err != nil {
 		f.Close()
 		if errors.Is(err, errCorrupt) {
@@ -131,17 +134,16 @@ func (s *store) load(k memberKey, comp Compression, keepBytes bool) (*member, er
 		}
 		return nil, fmt.Errorf("cache store %s: %w", name, err)
 	}
-	if keepBytes {
-		f.Close()
-	} else {
-		m.backing.Store(&backing{f: f, off: storeHeaderSize})
-	}
 	return m, nil
 }
 
-// readStoreFile reads and verifies a whole store file; the member it
-// returns holds the bytes.
-func readStoreFile(f *os.File, k memberKey, comp Compression) (*member, error) {
+// verifyBuffers are the read buffers of verifyStoreFile.
+var verifyBuffers = sync.Pool{New: func() any { return new([256 << 10]byte) }}
+
+// verifyStoreFile reads and checks a whole store file; the member it
+// returns reads through f. The file is never written in place (save
+// replaces it by a rename), so what f holds stays what was checked.
+func verifyStoreFile(f *os.File, k memberKey, comp Compression) (*member, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -161,14 +163,23 @@ func readStoreFile(f *os.File, k memberKey, comp Compression) (*member, error) {
 	case uint64(fi.Size()) != storeHeaderSize+h.payloadLen:
 		return nil, fmt.Errorf("%w: %d bytes, header says %d", errCorrupt, fi.Size(), storeHeaderSize+h.payloadLen)
 	}
-	data := make([]byte, h.payloadLen)
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	buf := verifyBuffers.Get().(*[256 << 10]byte)
+	defer verifyBuffers.Put(buf)
+	var crc uint32
+	for left := h.payloadLen; left > 0; {
+		n, err := io.ReadFull(f, buf[:min(uint64(len(buf)), left)])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+		}
+		crc = crc32.Update(crc, castagnoli, buf[:n])
+		left -= uint64(n)
 	}
-	if crc32.Checksum(data, castagnoli) != h.payloadCRC {
+	if crc != h.payloadCRC {
 		return nil, fmt.Errorf("%w: payload checksum", errCorrupt)
 	}
-	return newMemoryMember(k, comp, int64(h.rawLen), data), nil
+	m := &member{key: k, comp: comp, sizeBytes: int64(h.payloadLen), rawBytes: int64(h.rawLen)}
+	m.backing.Store(&backing{f: f, off: storeHeaderSize})
+	return m, nil
 }
 
 // save writes m (held in memory) to the store, atomically.
