@@ -1,7 +1,8 @@
 package cache
 
 import (
-	"hash/fnv"
+	"hash/crc32"
+	"unsafe"
 )
 
 // Chunking.
@@ -41,7 +42,7 @@ func chunkItems(items []item, target int64) (ordered []item, starts []int) {
 		}
 	}
 	for i := range ordered {
-		if i == 0 || startsChunk(ordered[i].hdr.Name, ordered[i].encodedLen(), target) {
+		if i == 0 || startsChunk(ordered[i].hash, ordered[i].encodedLen(), target) {
 			starts = append(starts, i)
 		}
 	}
@@ -52,10 +53,20 @@ func chunkItems(items []item, target int64) (ordered []item, starts []int) {
 	return ordered, starts
 }
 
-// startsChunk reports whether an item of encoded size n at path starts a
-// chunk: with probability n/target, decided by the path alone.
-func startsChunk(path string, n, target int64) bool {
-	h := fnv.New64a()
-	h.Write([]byte(path))
-	return mix64(h.Sum64())%uint64(target) < uint64(n)
+// startsChunk reports whether an item of encoded size n whose path has
+// pathHash h starts a chunk: with probability n/target, decided by the path
+// alone.
+func startsChunk(h uint64, n, target int64) bool {
+	return h%uint64(target) < uint64(n)
+}
+
+// pathHash is the hash of a path that chunk cuts and inode numbers are
+// derived from. It must never change (the disk store's members depend on
+// it), and it runs for every entry on every Pack, so it is CRC-32C (castagnoli, computed in hardware: a few
+// ns for a path; FNV-1a took a tenth of an edit's time on a 200k-file tree)
+// spread over 64 bits by mix64, with the length mixed in.
+func pathHash(path string) uint64 {
+	// The bytes are only read: no copy of the string.
+	b := unsafe.Slice(unsafe.StringData(path), len(path))
+	return mix64(uint64(crc32.Checksum(b, castagnoli))<<32 | uint64(uint32(len(path))))
 }

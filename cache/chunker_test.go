@@ -16,7 +16,7 @@ func fakeItems(paths []string, sizes []int64) []item {
 	items := make([]item, len(paths))
 	for i, p := range paths {
 		e := &rootfs.Entry{Path: p, Mode: newc.TypeReg | 0o644, Size: sizes[i], Nlink: 1}
-		items[i] = item{e: e, hdr: newc.Header{Name: p, Mode: e.Mode, Size: sizes[i], Nlink: 1}}
+		items[i] = item{e: e, hdr: newc.Header{Name: p, Mode: e.Mode, Size: sizes[i], Nlink: 1}, hash: pathHash(p)}
 	}
 	return items
 }

@@ -1,9 +1,6 @@
 package cache
 
 import (
-	"encoding/binary"
-	"hash/fnv"
-
 	"github.com/liveiso/liveiso/newc"
 )
 
@@ -36,7 +33,7 @@ func assignInodes(items []item) {
 	var order []devIno
 	for i := range items {
 		it := &items[i]
-		it.hdr.Ino = pathInode(it.hdr.Name, 0)
+		it.hdr.Ino = pathInode(it.hash, 0)
 		if it.synth || it.e.Nlink < 2 {
 			continue
 		}
@@ -55,7 +52,7 @@ func assignInodes(items []item) {
 		if len(g) < 2 {
 			continue
 		}
-		first := items[g[0]].hdr.Name
+		first := items[g[0]].hash
 		var ino uint32
 		for n := uint32(1); ; n++ {
 			ino = pathInode(first, n)
@@ -75,24 +72,18 @@ func assignInodes(items []item) {
 	}
 }
 
-// pathInode derives an inode number from a path; salt 0 is for entries
-// outside link groups, 1, 2, ... for a group's successive candidates. Never 0
-// (the trailer's number).
-func pathInode(path string, salt uint32) uint32 {
-	h := fnv.New64a()
-	var s [4]byte
-	binary.LittleEndian.PutUint32(s[:], salt)
-	h.Write(s[:])
-	h.Write([]byte(path))
-	v := uint32(mix64(h.Sum64()))
+// pathInode derives an inode number from a path's pathHash h; salt 0 is for
+// entries outside link groups, 1, 2, ... for a group's successive
+// candidates. Never 0 (the trailer's number).
+func pathInode(h uint64, salt uint32) uint32 {
+	v := uint32(mix64(h+uint64(salt)*0x9e3779b97f4a7c15) >> 32)
 	if v == 0 {
 		v = 1
 	}
 	return v
 }
 
-// mix64 is the splitmix64 finaliser: FNV's low bits are weak for paths that
-// differ only at their end.
+// mix64 is the splitmix64 finaliser.
 func mix64(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9

@@ -18,6 +18,7 @@ type item struct {
 	hdr     newc.Header
 	content []byte // a synthetic regular file's data; nil: read e from the rootfs
 	synth   bool   // not from the rootfs (/init, /dev, /dev/console)
+	hash    uint64 // pathHash of the path: chunk cuts and inode numbers
 }
 
 // fromTree reports whether the item's data is read from the rootfs.

@@ -61,5 +61,5 @@ func synthesize(es []rootfs.Entry, noAutoInit bool) (extra []item, warns []strin
 
 func synthItem(e rootfs.Entry, content []byte) item {
 	h, _ := header(&e, true) // valid by construction
-	return item{e: &e, hdr: h, content: content, synth: true}
+	return item{e: &e, hdr: h, content: content, synth: true, hash: pathHash(e.Path)}
 }
