@@ -86,6 +86,13 @@ func TestIncremental(t *testing.T) {
 	if !bytes.Equal(initrdBytes(t, r0), initrdBytes(t, r1)) {
 		t.Error("an old initrd changed after later Packs")
 	}
+	// Keys carried over from the Pack before (sameItems) are what hashing
+	// the items gives.
+	for name, ch := range p.last {
+		if k := chunkKey(&p.opts, ch.items); k != ch.key {
+			t.Errorf("chunk at %s: key %s, hashing its items gives %s", name, ch.key, k)
+		}
+	}
 	// And the result equals a cold pack of the final tree.
 	fresh := newPacker(t, Options{ChunkTargetBytes: 64 << 10})
 	if !bytes.Equal(initrdBytes(t, r4), initrdBytes(t, pack(t, fresh, root, nil))) {

@@ -53,7 +53,11 @@ type Packer struct {
 	// current holds the members of the last Initrd by key, so the next Pack
 	// reuses them even when the memory cache has let go of them.
 	current map[memberKey]*member
-	racy    time.Duration // racyWindow; tests shorten it
+	// last holds the chunks of the last Initrd by the path of their first
+	// item, so that a chunk whose items are all as they were gets its key
+	// without hashing them again (see sameItems).
+	last map[string]*chunk
+	racy time.Duration // racyWindow; tests shorten it
 	// pending holds the changed paths of Packs that failed since the last
 	// good one, so that the next Pack rescans them too.
 	pending []string
@@ -92,7 +96,7 @@ func (p *Packer) evicted(m *member) {
 // Close releases the Packer's caches. Initrds it made stay readable.
 func (p *Packer) Close() error {
 	p.mem = newMemCache(p.opts.MemoryLimitBytes, nil)
-	p.current = map[memberKey]*member{}
+	p.current, p.last = map[memberKey]*member{}, nil
 	p.tree = nil
 	return nil
 }
@@ -208,7 +212,11 @@ func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Tim
 				ch.racy = true
 			}
 		}
-		ch.key = chunkKey(&p.opts, ch.items)
+		if old := p.last[ch.items[0].hdr.Name]; old != nil && sameItems(old.items, ch.items) {
+			ch.key = old.key
+		} else {
+			ch.key = chunkKey(&p.opts, ch.items)
+		}
 		st.BytesIn += ch.rawBytes
 		chunks = append(chunks, ch)
 		if ch.m = p.lookup(ch, built); ch.m == nil {
@@ -234,19 +242,23 @@ func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Tim
 // entries in their place, inode numbers.
 func (p *Packer) items(tree *rootfs.Tree) ([]item, []string, error) {
 	extra, warns := synthesize(tree.Entries, p.opts.NoAutoInit)
+	// The synthetic items are merged in archive order in the same pass: an
+	// insert into the whole slice per item would move every item after it.
+	slices.SortFunc(extra, func(a, b item) int { return rootfs.ComparePaths(a.hdr.Name, b.hdr.Name) })
 	items := make([]item, 0, len(tree.Entries)+len(extra))
 	for i := range tree.Entries {
 		e := &tree.Entries[i]
+		for len(extra) > 0 && rootfs.ComparePaths(extra[0].hdr.Name, e.Path) < 0 {
+			items = append(items, extra[0])
+			extra = extra[1:]
+		}
 		h, err := header(e, p.opts.RootOwner)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", tree.Root, err)
 		}
-		items = append(items, item{e: e, hdr: h})
+		items = append(items, item{e: e, hdr: h, hash: pathHash(e.Path)})
 	}
-	for _, x := range extra {
-		i, _ := slices.BinarySearchFunc(items, x.hdr.Name, func(it item, p string) int { return rootfs.ComparePaths(it.hdr.Name, p) })
-		items = slices.Insert(items, i, x)
-	}
+	items = append(items, extra...)
 	assignInodes(items)
 	return items, warns, nil
 }
@@ -270,13 +282,10 @@ func (p *Packer) lookup(ch *chunk, built map[memberKey]*member) *member {
 	if p.store == nil {
 		return nil
 	}
-	m, err := p.store.load(ch.key, p.opts.Compression, true)
+	m, err := p.store.load(ch.key, p.opts.Compression)
 	if err != nil {
 		p.log.Warn("cache store unreadable", "err", err)
 		return nil
-	}
-	if m != nil {
-		p.mem.add(m)
 	}
 	return m
 }
@@ -374,7 +383,9 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 func (p *Packer) finish(chunks []*chunk, st Stats) (*Initrd, error) {
 	members := make([]Member, len(chunks))
 	current := make(map[memberKey]*member, len(chunks))
+	last := make(map[string]*chunk, len(chunks))
 	for i, ch := range chunks {
+		last[ch.items[0].hdr.Name] = ch
 		members[i] = Member{Compression: ch.m.comp, SizeBytes: ch.m.sizeBytes, Data: ch.m}
 		if !ch.racy {
 			current[ch.key] = ch.m
@@ -387,6 +398,6 @@ func (p *Packer) finish(chunks []*chunk, st Stats) (*Initrd, error) {
 	}
 	r.stats = st
 	r.stats.BytesIn += int64(len(newc.AppendTrailer(nil)))
-	p.current = current
+	p.current, p.last = current, last
 	return r, nil
 }
