@@ -55,6 +55,30 @@ func TestReferenceBootsToMarker(t *testing.T) {
 	}
 }
 
+// With EFILoader the reference image has a UEFI boot entry beside the BIOS
+// one, and OVMF boots it from the CD to the marker: the classic recipe's
+// counterpart of liveiso's default image, which the benchmarks compare.
+func TestReferenceUEFIBootsToMarker(t *testing.T) {
+	t.Parallel()
+	marker := "reference uefi boot " + time.Now().Format(time.RFC3339Nano)
+	img := referenceImage(t, marker, ReferenceOptions{EFILoader: GrubEFILoader})
+	if img.ESP != filepath.Join(img.ISODir, ReferenceESPPath) {
+		t.Errorf("ESP = %q", img.ESP)
+	}
+	out := hostTool(t, "xorriso", "-indev", img.ISO, "-report_el_torito", "plain")
+	mustContain(t, "xorriso", out,
+		"El Torito boot img :   1  BIOS  y   none",
+		"El Torito boot img :   2  UEFI  y   none",
+		"El Torito img path :   1  /isolinux/isolinux.bin",
+		"El Torito img path :   2  /"+ReferenceESPPath,
+	)
+	hostTool(t, "fsck.vfat", "-n", img.ESP)
+	vm := bootToMarker(t, VMOptions{CDROM: img.ISO, OVMF: true, NoReboot: true}, marker)
+	if err := vm.WaitExit(time.Minute); err != nil {
+		vm.Fatalf(t, "after poweroff: %v", err)
+	}
+}
+
 // The same kernel and initrd boot directly (-kernel/-initrd), the way a test
 // boots initrd.img without a CD, under SeaBIOS and under the UEFI firmware
 // (OVMF as pflash).
