@@ -11,15 +11,23 @@ import (
 // buildResult is one pipeline's from-scratch builds of one tree.
 type buildResult struct {
 	Pipeline string
+	Boots    string // firmware the image boots on, as the report shows it
+	SizeRef  string // the classic row whose image boots on the same firmware
 	Seconds  samples
 	Bytes    samples // image sizes
 }
 
 // Names of liveiso's rows in the build table.
 const (
-	liveisoCold = "liveiso build, empty cache"
-	liveisoWarm = "liveiso build, warm cache"
+	liveisoCold     = "liveiso build, empty cache"
+	liveisoWarm     = "liveiso build, warm cache"
+	liveisoBIOSCold = "liveiso build --boot bios --no-hybrid, empty cache"
 )
+
+// liveisoBIOSArgs make liveiso's image BIOS-only and CD-only, the kind the
+// classic recipe makes. Without them it boots on BIOS and UEFI (both
+// loaders are installed) and carries an MBR/GPT for booting from a disk.
+var liveisoBIOSArgs = []string{"--boot", "bios", "--no-hybrid"}
 
 // warmPageCache reads every file of the tree once, so that every pipeline
 // after it finds the tree in the page cache and none pays for the first
@@ -35,40 +43,62 @@ func warmPageCache(ctx context.Context, root string) error {
 
 // measureBuilds runs every pipeline runs times on the tree, interleaved (one
 // of each per round) so that the load other users put on the machine falls
-// on all of them alike. It leaves the last liveiso image at imagePath.
+// on all of them alike. It leaves the last default liveiso image at
+// imagePath.
 func measureBuilds(ctx context.Context, cfg *config, c *corpus, work, imagePath string) ([]*buildResult, error) {
 	var results []*buildResult
 	byName := map[string]*buildResult{}
-	add := func(name string, seconds float64, size int64) {
-		r := byName[name]
-		if r == nil {
-			r = &buildResult{Pipeline: name}
-			byName[name] = r
-			results = append(results, r)
+	row := func(name, boots, sizeRef string) {
+		r := &buildResult{Pipeline: name, Boots: boots, SizeRef: sizeRef}
+		byName[name] = r
+		results = append(results, r)
+	}
+	for _, p := range classicPipelines() {
+		ref := classicBIOS
+		if p.EFILoader != "" {
+			ref = classicUEFI
 		}
+		row(p.Name, p.boots(), ref)
+	}
+	row(liveisoCold, bootsBoth+", hybrid", classicUEFI)
+	row(liveisoWarm, bootsBoth+", hybrid", classicUEFI)
+	row(liveisoBIOSCold, bootsBIOS, classicBIOS)
+	add := func(round int, name string, seconds float64, size int64) {
+		cfg.logf("%s round %d: %-52s %7.2f s  %d bytes", c.Name, round, name, seconds, size)
+		r := byName[name]
 		r.Seconds = append(r.Seconds, seconds)
 		r.Bytes = append(r.Bytes, float64(size))
 	}
+	biosImage := filepath.Join(work, "liveiso-bios.iso")
+	defer os.Remove(biosImage)
 	for round := 1; round <= cfg.runs; round++ {
 		for _, p := range classicPipelines() {
 			s, size, err := runClassic(ctx, p, filepath.Join(work, "classic"), c.Root, cfg.liveiso.kernel)
 			if err != nil {
 				return nil, fmt.Errorf("%s on %s: %w", p.Name, c.Name, err)
 			}
-			cfg.logf("%s round %d: %-32s %7.2f s  %d bytes", c.Name, round, p.Name, s, size)
-			add(p.Name, s, size)
+			add(round, p.Name, s, size)
 		}
-		cacheDir := filepath.Join(work, "build-cache")
-		if err := os.RemoveAll(cacheDir); err != nil {
-			return nil, err
-		}
-		for _, name := range []string{liveisoCold, liveisoWarm} {
-			s, size, err := cfg.liveiso.build(ctx, c.Root, imagePath, cacheDir)
-			if err != nil {
-				return nil, fmt.Errorf("%s on %s: %w", name, c.Name, err)
+		// BIOS-only first, in a cache directory of its own, so that the
+		// default build's image is the one left at imagePath.
+		for _, b := range []struct {
+			name, out, cache string
+			args             []string
+		}{
+			{liveisoBIOSCold, biosImage, filepath.Join(work, "build-cache-bios"), liveisoBIOSArgs},
+			{liveisoCold, imagePath, filepath.Join(work, "build-cache"), nil},
+			{liveisoWarm, imagePath, filepath.Join(work, "build-cache"), nil},
+		} {
+			if b.name != liveisoWarm {
+				if err := os.RemoveAll(b.cache); err != nil {
+					return nil, err
+				}
 			}
-			cfg.logf("%s round %d: %-32s %7.2f s  %d bytes", c.Name, round, name, s, size)
-			add(name, s, size)
+			s, size, err := cfg.liveiso.build(ctx, c.Root, b.out, b.cache, b.args...)
+			if err != nil {
+				return nil, fmt.Errorf("%s on %s: %w", b.name, c.Name, err)
+			}
+			add(round, b.name, s, size)
 		}
 	}
 	return results, nil

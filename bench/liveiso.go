@@ -43,15 +43,20 @@ func (l liveisoTool) imageArgs(rootfs, cacheDir string) []string {
 	return []string{"--rootfs", rootfs, "--kernel", l.kernel, "--append", integration.KernelArgs, "--cache-dir", cacheDir}
 }
 
-// buildCommand is `liveiso build` as the report shows it.
-func buildCommand(cache string) string {
+// buildCommand is `liveiso build` with more options as the report shows it.
+func buildCommand(cache string, more ...string) string {
+	opts := ""
+	if len(more) > 0 {
+		opts = " " + strings.Join(more, " ")
+	}
 	return "liveiso build --rootfs ROOTFS --kernel vmlinuz --append '" + integration.KernelArgs +
-		"' --cache-dir " + cache + " -o image.iso"
+		"' --cache-dir " + cache + opts + " -o image.iso"
 }
 
-// build runs liveiso build and returns its wall time and the image's size.
-func (l liveisoTool) build(ctx context.Context, rootfs, out, cacheDir string) (float64, int64, error) {
-	args := append([]string{"build", "-o", out, "--quiet"}, l.imageArgs(rootfs, cacheDir)...)
+// build runs liveiso build with more options after imageArgs and returns
+// its wall time and the image's size.
+func (l liveisoTool) build(ctx context.Context, rootfs, out, cacheDir string, more ...string) (float64, int64, error) {
+	args := append(append([]string{"build", "-o", out, "--quiet"}, l.imageArgs(rootfs, cacheDir)...), more...)
 	var output []byte
 	seconds, err := timeIt(func() error {
 		var err error

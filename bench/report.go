@@ -62,9 +62,14 @@ func renderReport(r *results) string {
 	for _, pl := range classicPipelines() {
 		p("- %s:\n  `%s`\n", pl.Name, pl.command())
 	}
-	p("  (integration.BuildReference; isolinux.bin, ldlinux.c32, the kernel and isolinux.cfg are copied into ISO first; the time is the whole of it.)\n")
-	p("- %s: `%s` with the cache directory removed first\n", liveisoCold, buildCommand("EMPTY_DIR"))
+	p("  (integration.BuildReference; isolinux.bin, ldlinux.c32, the kernel and isolinux.cfg are copied into ISO first; the time is the whole of it.\n")
+	p("  With UEFI, ISO/%s (GRUB: the same kernel, initrd and command line) and esp-grub.cfg (find the CD by its label,\n", integration.ReferenceGrubCfgPath)
+	p("  read that file; gcdx64 reads the CD's at once) are written first too.)\n")
+	p("- %s: `%s` with the cache directory removed first;\n", liveisoCold, buildCommand("EMPTY_DIR"))
+	p("  the image boots on BIOS and UEFI (both loaders are installed) and has an MBR/GPT (hybrid) for booting from a disk\n")
 	p("- %s: the same command again right after, with the cache the cold build filled\n", liveisoWarm)
+	p("- %s: `%s` with a cache directory of its own, removed first;\n", liveisoBIOSCold, buildCommand("EMPTY_DIR", liveisoBIOSArgs...))
+	p("  BIOS only and CD only, the kind of image the classic recipe makes\n")
 	p("- edit-to-ready: `liveiso mount --rootfs ROOTFS --kernel vmlinuz --append '...' --cache-dir EMPTY_DIR MOUNTPOINT`; the clock starts\n")
 	p("  before the edit's first system call and stops when a read of MOUNTPOINT/status.json (polled every %v) shows a newer\n", statusPoll)
 	p("  generation in state \"ready\" with the expected number of entries. Each edit starts once the daemon has been idle for 300 ms.\n")
@@ -90,16 +95,19 @@ func renderReport(r *results) string {
 
 	// 2. Builds.
 	p("## 2. Building the image from scratch (%d runs, interleaved)\n\n", cfg.runs)
-	p("| tree | pipeline | time | image size | time vs classic | size vs classic |\n")
-	p("|---|---|---:|---:|---:|---:|\n")
+	p("| tree | pipeline | boots | time | image size | time vs classic | size vs classic | size vs same-boot classic |\n")
+	p("|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, c := range r.Corpora {
 		classic := c.classic()
 		for _, br := range c.Builds {
-			p("| %s | %s | %s | %s | %.3fx | %.4fx |\n", c.Corpus.Name, br.Pipeline, secs(br.Seconds), mb(br.Bytes.median()),
-				br.Seconds.median()/classic.Seconds.median(), br.Bytes.median()/classic.Bytes.median())
+			p("| %s | %s | %s | %s | %s | %.3fx | %.4fx | %.4fx |\n", c.Corpus.Name, br.Pipeline, br.Boots, secs(br.Seconds), mb(br.Bytes.median()),
+				br.Seconds.median()/classic.Seconds.median(), br.Bytes.median()/classic.Bytes.median(),
+				br.Bytes.median()/c.build(br.SizeRef).Bytes.median())
 		}
 	}
-	p("\n")
+	p("\n\"vs classic\" is against the first row of each tree, classic (BIOS only). \"Same-boot classic\" is the classic row that boots\n")
+	p("on the same firmware, the one to judge an image's size by: classic + UEFI for the %s rows, classic for the %s rows.\n", bootsBoth, bootsBIOS)
+	p("Hybrid: liveiso's default image also has an MBR and a GPT (with its backup at the end of the image), which no classic row has.\n\n")
 
 	// 3. Reads.
 	p("## 3. Sequential read throughput (%d runs)\n\n", cfg.runs)
@@ -226,13 +234,17 @@ func (r *results) targets() []target {
 		t.detail = strings.Join(parts, "; ") + "."
 		return t
 	}
-	ts = append(ts, perTree(fmt.Sprintf("cold build at most %.2fx the classic time", targetColdTime), func(c *corpusResult) (bool, string) {
+	ts = append(ts, perTree(fmt.Sprintf("cold build at most %.2fx the classic time (BIOS-only classic)", targetColdTime), func(c *corpusResult) (bool, string) {
 		x := c.build(liveisoCold).Seconds.median() / c.classic().Seconds.median()
 		return x <= targetColdTime, fmt.Sprintf("%.3fx", x)
 	}))
-	ts = append(ts, perTree(fmt.Sprintf("cold build image at most %.2fx the classic size", targetColdSize), func(c *corpusResult) (bool, string) {
-		x := c.build(liveisoCold).Bytes.median() / c.classic().Bytes.median()
-		return x <= targetColdSize, fmt.Sprintf("%.4fx", x)
+	ts = append(ts, perTree(fmt.Sprintf("cold build image at most %.2fx the classic size, like for like (default liveiso, %s, against classic + UEFI; --boot bios --no-hybrid against classic)",
+		targetColdSize, bootsBoth), func(c *corpusResult) (bool, string) {
+		cold := c.build(liveisoCold).Bytes.median()
+		both := cold / c.build(classicUEFI).Bytes.median()
+		bios := c.build(liveisoBIOSCold).Bytes.median() / c.classic().Bytes.median()
+		return both <= targetColdSize && bios <= targetColdSize,
+			fmt.Sprintf("default %.4fx, BIOS-only %.4fx (default against the BIOS-only classic, not like for like: %.4fx)", both, bios, cold/c.classic().Bytes.median())
 	}))
 	ts = append(ts, perTree(fmt.Sprintf("warm build at most %.2fx the classic time", targetWarmTime), func(c *corpusResult) (bool, string) {
 		x := c.build(liveisoWarm).Seconds.median() / c.classic().Seconds.median()
