@@ -21,9 +21,24 @@ type compressor struct {
 
 // parallelMinBytes is the chunk size from which a gzip member is compressed
 // with pgzip: one member still (the kernel and gzip -dc see an ordinary gzip
-// stream), its 1 MiB blocks deflated in parallel, so that a large file at
-// the end of a Pack does not leave the other cores idle.
-const parallelMinBytes = 8 << 20
+// stream), its parallelBlockBytes blocks deflated in parallel, each with the
+// block before as its dictionary. An edit usually touches one chunk, and
+// chunks of 1 MiB and more hold most of a tree's bytes (a cut falls about
+// every ChunkTargetBytes, so sizes spread around it), so this puts every
+// core on the chunk an edit waits for: on the Debian minbase tree an rm -rf
+// that rebuilt a 2.1 MB chunk went from 164 to about 100 ms. It costs under
+// 0.01% of size (initrd 92,855,937 -> 92,861,742 bytes) and no measurable
+// cold build time, where chunks are compressed side by side anyway. The
+// choice depends on the chunk alone, not on the number of cores, so a chunk
+// is always the same bytes.
+const (
+	parallelMinBytes   = 1 << 20
+	parallelBlockBytes = 512 << 10
+)
+
+// zstdParallelMinBytes is the same for zstd, whose encoder is fast enough
+// at its default level that only a large file is worth splitting.
+const zstdParallelMinBytes = 8 << 20
 
 // begin returns a writer that compresses to dst; the member is complete
 // when the returned close function returns. sizeBytes is the uncompressed
@@ -33,12 +48,12 @@ func (c *compressor) begin(dst io.Writer, sizeBytes int64) (io.Writer, func() er
 	case None:
 		return dst, func() error { return nil }, nil
 	case Gzip:
-		if sizeBytes >= parallelMinBytes && c.workers > 1 {
+		if sizeBytes >= parallelMinBytes {
 			w, err := pgzip.NewWriterLevel(dst, c.level)
 			if err != nil {
 				return nil, nil, err
 			}
-			if err := w.SetConcurrency(1<<20, c.workers); err != nil {
+			if err := w.SetConcurrency(parallelBlockBytes, max(c.workers, 1)); err != nil {
 				return nil, nil, err
 			}
 			return w, w.Close, nil
@@ -55,7 +70,7 @@ func (c *compressor) begin(dst io.Writer, sizeBytes int64) (io.Writer, func() er
 		return c.gz, c.gz.Close, nil
 	case Zstd:
 		conc := 1
-		if sizeBytes >= parallelMinBytes {
+		if sizeBytes >= zstdParallelMinBytes {
 			conc = c.workers
 		}
 		// The encoder of a small chunk is kept; a large chunk gets its own,
