@@ -82,19 +82,26 @@ func writeImage(ctx context.Context, path string, g *generation.Generation) erro
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	defer tmp.Close()
+	// Our own loop, not io.CopyBuffer: *os.File's ReadFrom would copy
+	// through a 32 KiB buffer of its own (3,000 reads and writes for a
+	// 100 MB image instead of 25).
 	size := g.Image.Size()
-	src := io.NewSectionReader(g.Image, 0, size)
-	buf := make([]byte, 1<<20)
-	var n int64
-	for n < size {
+	buf := make([]byte, 4<<20)
+	for off := int64(0); off < size; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m, err := io.CopyBuffer(tmp, io.LimitReader(src, 64<<20), buf)
-		n += m
-		if err != nil {
+		p := buf[:min(int64(len(buf)), size-off)]
+		if n, err := g.Image.ReadAt(p, off); n < len(p) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("write %s: reading the image at %d: %w", path, off, err)
+		}
+		if _, err := tmp.Write(p); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
+		off += int64(len(p))
 	}
 	if err := tmp.Chmod(0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
