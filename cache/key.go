@@ -21,7 +21,7 @@ func (k memberKey) String() string { return hex.EncodeToString(k[:]) }
 
 // keyVersion changes whenever the encoding of a member changes, so that an
 // old disk store is never served.
-const keyVersion = "liveiso member v1\n"
+const keyVersion = "liveiso member v2\n"
 
 // chunkKey computes the key of a chunk's member.
 func chunkKey(opts *Options, items []item) memberKey {
