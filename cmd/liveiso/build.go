@@ -75,6 +75,14 @@ func runBuild(args []string) error {
 
 // writeImage writes the generation's image to path atomically: a reader of
 // path sees the old file or the new one, never a part.
+//
+// It does not fsync, like genisoimage, cp and dd without conv=fsync: the
+// image can be made again, and on ext4 (data=ordered) an fsync commits the
+// journal with every other file's dirty data, the cache directory's fresh
+// chunks included, which made a warm build right after a cold one wait for
+// the whole store to reach the disk (synthetic 10k tree: 0.19-0.34 s
+// against 0.13-0.22 s without). Run sync before pulling the plug; dd to a
+// USB stick with conv=fsync as usual.
 func writeImage(ctx context.Context, path string, g *generation.Generation) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -104,9 +112,6 @@ func writeImage(ctx context.Context, path string, g *generation.Generation) erro
 		off += int64(len(p))
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
