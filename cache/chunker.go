@@ -61,10 +61,10 @@ func startsChunk(h uint64, n, target int64) bool {
 }
 
 // pathHash is the hash of a path that chunk cuts and inode numbers are
-// derived from. It must never change (the disk store's members depend on
-// it), and it runs for every entry on every Pack, so it is CRC-32C (castagnoli, computed in hardware: a few
-// ns for a path; FNV-1a took a tenth of an edit's time on a 200k-file tree)
-// spread over 64 bits by mix64, with the length mixed in.
+// derived from. It must not change without a new keyVersion, and it runs
+// for every entry on every Pack, so it is CRC-32C (castagnoli, computed in
+// hardware: a few ns for a path; FNV-1a took a tenth of an edit's time on a
+// 200k-file tree), spread over 64 bits by mix64 with the length mixed in.
 func pathHash(path string) uint64 {
 	// The bytes are only read: no copy of the string.
 	b := unsafe.Slice(unsafe.StringData(path), len(path))
