@@ -24,10 +24,11 @@ type compressor struct {
 // with pgzip: one member still (the kernel and gzip -dc see an ordinary gzip
 // stream), its parallelBlockBytes blocks deflated in parallel, each with the
 // block before as its dictionary. An edit usually touches one chunk, and
-// chunks of 1 MiB and more hold most of a tree's bytes (a cut falls about
-// every ChunkTargetBytes, so sizes spread around it), so this puts every
-// core on the chunk an edit waits for: on the Debian minbase tree an rm -rf
-// that rebuilt a 2.1 MB chunk went from 164 to about 100 ms. It costs under
+// chunks of twice the default target and more hold about 40% of a tree's
+// bytes (a cut falls about every ChunkTargetBytes, so sizes spread around
+// it), so this puts every core on the long chunks an edit may wait for: on
+// the Debian minbase tree an rm -rf that rebuilt a 2.1 MB chunk went from
+// 164 to about 100 ms. It costs under
 // 0.01% of size (initrd 92,855,937 -> 92,861,742 bytes) and no measurable
 // cold build time, where chunks are compressed side by side anyway. The
 // choice depends on the chunk alone, not on the number of cores, so a chunk
