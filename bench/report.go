@@ -289,7 +289,7 @@ func (c *corpusResult) build(name string) *buildResult {
 	return &buildResult{Pipeline: name}
 }
 
-func (c *corpusResult) classic() *buildResult { return c.build(classicPipelines()[0].Name) }
+func (c *corpusResult) classic() *buildResult { return c.build(classicBIOS) }
 
 func (r *results) debian() *corpusResult {
 	for _, c := range r.Corpora {
