@@ -76,7 +76,8 @@ func renderReport(r *results) string {
 	p("  The classic pipeline's counterpart is its full rebuild (the first row of table 2).\n")
 	p("- reads: `%s`, of MOUNTPOINT/image.iso (IMAGE_SIZE = status.json image_size) and of the\n", ddCommand)
 	p("  file liveiso build wrote (its size; read once before, so it is in the page cache). Cold: the first read after a new generation; warm: the second.\n")
-	p("- boot: `%s`, the clock from QEMU's start to the console line `%s<marker>` (polled every 10 ms).\n", qemuCommand(), integration.MarkerPrefix)
+	p("- boot: `%s`, the clock from QEMU's start to the console line `%s<marker>` (polled every 10 ms);\n", qemuCommand(), integration.MarkerPrefix)
+	p("  the file liveiso build wrote is read once before the boots, so it is in the page cache.\n")
 	p("- peak RSS: VmHWM of /proc/PID/status of the daemon after the edits and reads; a second session with `--cache-memory %s`\n", cfg.cacheMemory)
 	p("  (empty cache, 3 one-file edits, one full read of image.iso).\n\n")
 
