@@ -29,28 +29,33 @@ import (
 // or merge with the chunk before it (the item stops being one), and nothing
 // else.
 
-// chunkItems returns the items in member order (small ones in archive
-// order, then the large ones) and the index of the first item of every chunk.
+// chunkItems puts items in member order (small ones in archive order, then
+// the large ones), in place, and returns them with the index of the first
+// item of every chunk. In place, because a copy of every item on every Pack
+// was a tenth of an edit's time on a 200k-file tree, most of it in the
+// allocation and the garbage collection that followed.
 func chunkItems(items []item, target int64) (ordered []item, starts []int) {
-	ordered = make([]item, 0, len(items))
 	var large []item
-	for _, it := range items {
-		if it.encodedLen() >= target {
-			large = append(large, it)
-		} else {
-			ordered = append(ordered, it)
+	n := 0
+	for i := range items {
+		if items[i].encodedLen() >= target {
+			large = append(large, items[i])
+			continue
 		}
-	}
-	for i := range ordered {
-		if i == 0 || startsChunk(ordered[i].hash, ordered[i].encodedLen(), target) {
-			starts = append(starts, i)
+		if n != i {
+			items[n] = items[i]
 		}
+		if n == 0 || startsChunk(items[n].hash, items[n].encodedLen(), target) {
+			starts = append(starts, n)
+		}
+		n++
 	}
 	for _, it := range large {
-		starts = append(starts, len(ordered))
-		ordered = append(ordered, it)
+		starts = append(starts, n)
+		items[n] = it
+		n++
 	}
-	return ordered, starts
+	return items, starts
 }
 
 // startsChunk reports whether an item of encoded size n whose path has

@@ -82,6 +82,15 @@ func TestIncremental(t *testing.T) {
 	r4 := pack(t, p, root, []string{"d30/file00030"})
 	checkChanged(t, "delete", memberKeys(r3), memberKeys(r4), 3)
 
+	// Link a file once more: a new hard-link group, in which the file's
+	// entry stops carrying the data (the new link, last in the archive,
+	// does).
+	if err := os.Link(filepath.Join(root, "d10/file00010"), filepath.Join(root, "links/l99999")); err != nil {
+		t.Fatal(err)
+	}
+	r5 := pack(t, p, root, []string{"d10/file00010", "links/l99999"})
+	checkChanged(t, "link", memberKeys(r4), memberKeys(r5), 3)
+
 	// The earlier initrds are still readable and unchanged.
 	if !bytes.Equal(initrdBytes(t, r0), initrdBytes(t, r1)) {
 		t.Error("an old initrd changed after later Packs")
@@ -93,9 +102,25 @@ func TestIncremental(t *testing.T) {
 			t.Errorf("chunk at %s: key %s, hashing its items gives %s", name, ch.key, k)
 		}
 	}
+	// Items copied from the Pack before (reusedItem) are what making them
+	// again gives.
+	want, _, err := newPacker(t, Options{ChunkTargetBytes: 64 << 10}).items(p.tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ = chunkItems(want, p.opts.ChunkTargetBytes)
+	if len(want) != len(p.lastItems) {
+		t.Fatalf("%d items kept from the last Pack, %d made again", len(p.lastItems), len(want))
+	}
+	for i := range want {
+		a, b := &p.lastItems[i], &want[i]
+		if !sameItems([]item{*a}, []item{*b}) || a.hash != b.hash {
+			t.Errorf("item %d (%s): kept %+v, made again %+v", i, b.hdr.Name, a.hdr, b.hdr)
+		}
+	}
 	// And the result equals a cold pack of the final tree.
 	fresh := newPacker(t, Options{ChunkTargetBytes: 64 << 10})
-	if !bytes.Equal(initrdBytes(t, r4), initrdBytes(t, pack(t, fresh, root, nil))) {
+	if !bytes.Equal(initrdBytes(t, r5), initrdBytes(t, pack(t, fresh, root, nil))) {
 		t.Error("incremental result differs from a cold pack of the same tree")
 	}
 }

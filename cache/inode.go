@@ -2,6 +2,7 @@ package cache
 
 import (
 	"github.com/liveiso/liveiso/newc"
+	"github.com/liveiso/liveiso/rootfs"
 )
 
 // Inode numbers.
@@ -34,17 +35,14 @@ func assignInodes(items []item) {
 	for i := range items {
 		it := &items[i]
 		it.hdr.Ino = pathInode(it.hash, 0)
-		if it.synth || it.e.Nlink < 2 {
+		if it.synth || !linkable(it.e) {
 			continue
 		}
-		switch it.hdr.Mode & newc.TypeMask {
-		case newc.TypeReg, newc.TypeChar, newc.TypeBlock, newc.TypeFifo:
-			k := devIno{it.e.Dev, it.e.Ino}
-			if _, ok := groups[k]; !ok {
-				order = append(order, k)
-			}
-			groups[k] = append(groups[k], i)
+		k := devIno{it.e.Dev, it.e.Ino}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
 		}
+		groups[k] = append(groups[k], i)
 	}
 	taken := map[uint32]bool{}
 	for _, k := range order {
@@ -70,6 +68,16 @@ func assignInodes(items []item) {
 			}
 		}
 	}
+}
+
+// linkable reports whether e may be in a hard-link group: a regular file,
+// device node or FIFO with more than one link on the host.
+func linkable(e *rootfs.Entry) bool {
+	switch e.Mode & newc.TypeMask {
+	case newc.TypeReg, newc.TypeChar, newc.TypeBlock, newc.TypeFifo:
+		return e.Nlink >= 2
+	}
+	return false
 }
 
 // pathInode derives an inode number from a path's pathHash h; salt 0 is for

@@ -57,7 +57,15 @@ type Packer struct {
 	// item, so that a chunk whose items are all as they were gets its key
 	// without hashing them again (see sameItems).
 	last map[string]*chunk
-	racy time.Duration // racyWindow; tests shorten it
+	// lastItems are the items of the last Initrd in member order, so that
+	// the next Pack copies the item of an entry that is as it was instead of
+	// making its header and hashes again (see reusedItem); the chunks in
+	// last hold parts of it. spareItems is the slice of the Initrd before,
+	// which nothing refers to any more: the next Pack fills it, rather than
+	// leaving a slice of every entry to the garbage collector on each edit.
+	lastItems, spareItems []item
+	// racy is racyWindow; tests shorten it.
+	racy time.Duration
 	// pending holds the changed paths of Packs that failed since the last
 	// good one, so that the next Pack rescans them too.
 	pending []string
@@ -96,7 +104,7 @@ func (p *Packer) evicted(m *member) {
 // Close releases the Packer's caches. Initrds it made stay readable.
 func (p *Packer) Close() error {
 	p.mem = newMemCache(p.opts.MemoryLimitBytes, nil)
-	p.current, p.last = map[memberKey]*member{}, nil
+	p.current, p.last, p.lastItems, p.spareItems = map[memberKey]*member{}, nil, nil, nil
 	p.tree = nil
 	return nil
 }
@@ -154,7 +162,8 @@ func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Init
 	for round := 0; ; round++ {
 		var stale []string
 		var chunks []*chunk
-		chunks, st, stale, err = p.packTree(ctx, tree, start, built)
+		var items []item
+		chunks, items, st, stale, err = p.packTree(ctx, tree, start, built)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +172,7 @@ func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Init
 			if err != nil {
 				return nil, err
 			}
-			p.tree = tree
+			p.tree, p.lastItems, p.spareItems = tree, items, p.lastItems
 			p.log.Info("packed initrd", "root", root, "entries", st.Entries, "chunks", st.ChunksTotal,
 				"chunks_rebuilt", st.ChunksRebuilt, "bytes_compressed", st.BytesCompressed,
 				"size", r.Size(), "ms", time.Since(start).Milliseconds())
@@ -181,10 +190,10 @@ func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Init
 
 // packTree plans the chunks of tree and builds the members that no cache
 // has. stale lists files that were not what the scan saw when read.
-func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Time, built map[memberKey]*member) (chunks []*chunk, st Stats, stale []string, err error) {
+func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Time, built map[memberKey]*member) (chunks []*chunk, items []item, st Stats, stale []string, err error) {
 	items, warns, err := p.items(tree)
 	if err != nil {
-		return nil, st, nil, err
+		return nil, nil, st, nil, err
 	}
 	st.Entries = len(items)
 	st.Warnings = append(slices.Clone(tree.Warnings), warns...)
@@ -226,7 +235,7 @@ func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Tim
 	st.ChunksTotal = len(chunks)
 	stale, err = p.build(ctx, tree, todo)
 	if err != nil {
-		return nil, st, nil, err
+		return nil, nil, st, nil, err
 	}
 	for _, ch := range todo {
 		if ch.m != nil {
@@ -235,7 +244,7 @@ func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Tim
 			st.BytesCompressed += ch.rawBytes
 		}
 	}
-	return chunks, st, stale, nil
+	return chunks, items, st, stale, nil
 }
 
 // items builds the archive's items from the tree: headers, synthetic
@@ -245,22 +254,63 @@ func (p *Packer) items(tree *rootfs.Tree) ([]item, []string, error) {
 	// The synthetic items are merged in archive order in the same pass: an
 	// insert into the whole slice per item would move every item after it.
 	slices.SortFunc(extra, func(a, b item) int { return rootfs.ComparePaths(a.hdr.Name, b.hdr.Name) })
-	items := make([]item, 0, len(tree.Entries)+len(extra))
+	items := p.spareItems[:0]
+	if n := len(tree.Entries) + len(extra); cap(items) < n {
+		items = make([]item, 0, n+n/16)
+	}
+	prev := p.lastItems
 	for i := range tree.Entries {
 		e := &tree.Entries[i]
 		for len(extra) > 0 && rootfs.ComparePaths(extra[0].hdr.Name, e.Path) < 0 {
 			items = append(items, extra[0])
 			extra = extra[1:]
 		}
-		h, err := header(e, p.opts.RootOwner)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", tree.Root, err)
+		var it item
+		var ok bool
+		if it, prev, ok = reusedItem(prev, e); !ok {
+			h, err := header(e, p.opts.RootOwner)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", tree.Root, err)
+			}
+			it = item{e: e, hdr: h, hash: pathHash(e.Path)}
 		}
-		items = append(items, item{e: e, hdr: h, hash: pathHash(e.Path)})
+		items = append(items, it)
 	}
 	items = append(items, extra...)
+	clear(items[len(items):cap(items)]) // what is left of an old tree
 	assignInodes(items)
 	return items, warns, nil
+}
+
+// reusedItem looks for e in prev, the last Pack's items in member order
+// (archive order but for the few large items at the end, which are then
+// made again) from the point the walk has reached, and returns the old item for e when
+// its entry is equal to e and assignInodes changes nothing of its header but
+// the inode number (which it sets again from the hash); prev is advanced
+// past the entries that sort before e. Everything an item holds is a
+// function of its entry and the Packer's options, except the decisions for
+// hard-link groups, so the copy is exactly the item header and pathHash
+// would make.
+func reusedItem(prev []item, e *rootfs.Entry) (item, []item, bool) {
+	for len(prev) > 0 {
+		o := &prev[0]
+		switch {
+		case o.synth:
+			prev = prev[1:]
+		case o.e.Path == e.Path:
+			if *o.e != *e || linkable(o.e) {
+				return item{}, prev[1:], false
+			}
+			it := *o
+			it.e = e
+			return it, prev[1:], true
+		case rootfs.ComparePaths(o.e.Path, e.Path) < 0:
+			prev = prev[1:] // an entry that is gone
+		default:
+			return item{}, prev, false // e is new
+		}
+	}
+	return item{}, prev, false
 }
 
 // lookup finds a chunk's member in this Pack's builds, the last Initrd, the
