@@ -231,14 +231,19 @@ func (s *Server) fileAttr(out *fuse.Attr, size int64) {
 // the request buffer, one write to /dev/fuse), about 4 GB/s, far above what
 // a CD reader (QEMU, a loop device) needs.
 //
-// The warm page-cache rows are the ceiling of any design that serves
-// image.iso through FUSE on this kernel, one inode per generation included:
-// there every page is already in the FUSE inode's cache and the daemon is
-// not asked at all, yet dd reads at about half the speed of a regular
-// file's cached pages (again on 2026-11-25: 9001-9412 against 17764 MB/s,
-// 0.51-0.53). So a read of image.iso at 0.7x of a page-cached file is out
-// of reach here whatever the daemon does, and the page cache would cost
-// the per-handle generations that promises 2 and 3 rest on.
+// Neither of the faster paths keeps the promises. The warm page-cache rows
+// vary from run to run (0.49-0.53 in three runs, 0.73 in a fourth), and the
+// cold ones, which every reader after an edit pays, stay at 0.08-0.13. FUSE
+// passthrough (kernel 6.9 and later) reads at the speed of a regular file
+// (1.01, the reference row of TestThroughput), because the kernel reads a
+// backing file itself and the daemon never sees a read. That is also why it
+// cannot serve the live image: a handle is bound to one backing file for
+// its life, so QEMU, which keeps the image open across guest resets, could
+// never be moved to a new generation at sector 0 (promise 2), and every
+// generation would first have to be written out whole as that file (97 MB
+// for the 10k-file bench tree, 0.9 GB for the 200k one), which costs more
+// than an edit's whole rebuild. So a read of image.iso at 0.7x
+// of a page-cached file is out of reach here with the promises kept.
 func (s *Server) openFlags() uint32 {
 	if s.opts.pageCache {
 		return fuse.FOPEN_KEEP_CACHE
