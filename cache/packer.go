@@ -282,15 +282,15 @@ func (p *Packer) items(tree *rootfs.Tree) ([]item, []string, error) {
 	return items, warns, nil
 }
 
-// reusedItem looks for e in prev, the last Pack's items in member order
-// (archive order but for the few large items at the end, which are then
-// made again) from the point the walk has reached, and returns the old item for e when
-// its entry is equal to e and assignInodes changes nothing of its header but
-// the inode number (which it sets again from the hash); prev is advanced
-// past the entries that sort before e. Everything an item holds is a
-// function of its entry and the Packer's options, except the decisions for
-// hard-link groups, so the copy is exactly the item header and pathHash
-// would make.
+// reusedItem looks for e in prev, the rest of the last Pack's items from
+// where the walk has got to, and returns the old item for e if its entry
+// equals e and it is not a hard-link candidate; prev comes back advanced
+// past the entries that sort before e. An item is a function of its entry
+// and the Packer's options, but for the hard-link decisions of
+// assignInodes, which it makes again anyway (the inode number from the
+// hash), so the copy is exactly what header and pathHash would make. prev
+// is in member order, archive order but for the few large items at the
+// end: those are made again.
 func reusedItem(prev []item, e *rootfs.Entry) (item, []item, bool) {
 	for len(prev) > 0 {
 		o := &prev[0]
