@@ -48,6 +48,11 @@ const directAlign = 4096
 // against 0.13-0.22 s without). Run sync before pulling the plug; dd to a
 // USB stick with conv=fsync as usual.
 func writeImage(ctx context.Context, path string, src io.ReaderAt, size int64) error {
+	// The rename would replace a device node (-o /dev/sdX) or a FIFO with a
+	// regular file, after filling /dev's tmpfs with the image.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("write %s: not a regular file (%s); write the image to a file, then dd it to a device", path, fi.Mode().Type())
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("write image: %w", err)

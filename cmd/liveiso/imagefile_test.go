@@ -133,6 +133,26 @@ func TestWriteImageKeepsOldFile(t *testing.T) {
 	assertOnlyFile(t, dir, "image.iso")
 }
 
+// TestWriteImageNotRegular: -o naming a device or a FIFO is refused before
+// anything is written, and the node stays.
+func TestWriteImageNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/null", fifo} {
+		err := writeImage(context.Background(), path, bytes.NewReader(make([]byte, 4096)), 4096)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("%s: error %v, want one naming it as not a regular file", path, err)
+		}
+		if fi, err := os.Lstat(path); err != nil || fi.Mode().IsRegular() {
+			t.Errorf("%s is now %v (%v)", path, fi.Mode(), err)
+		}
+	}
+	assertOnlyFile(t, dir, "fifo")
+}
+
 func TestWriteImageCancelled(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "image.iso")
