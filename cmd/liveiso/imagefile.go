@@ -37,8 +37,9 @@ const directAlign = 4096
 //
 // One goroutine reads the next block while the current one is written. The
 // tail of the image that is not a whole number of directAlign blocks, and
-// everything on a file system that refuses O_DIRECT (tmpfs, some network
-// and FUSE file systems), is written through the page cache.
+// everything on a file system that refuses O_DIRECT (tmpfs on older
+// kernels, some network and FUSE file systems), is written through the
+// page cache.
 //
 // It does not fsync, like genisoimage, cp and dd without conv=fsync: the
 // image can be made again, and on ext4 (data=ordered) an fsync commits the
