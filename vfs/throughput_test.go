@@ -109,11 +109,19 @@ func TestThroughput(t *testing.T) {
 // countingNode is a loopback node that counts the reads that reach the
 // daemon, to tell whether passthrough was in effect.
 type countingNode struct {
-	fs.LoopbackNode
+	*fs.LoopbackNode
 	reads *atomic.Int64
 }
 
-var _ = (fs.NodeReader)((*countingNode)(nil))
+var (
+	_ = (fs.NodeReader)((*countingNode)(nil))
+	_ = (fs.NodeWrapChilder)((*countingNode)(nil))
+)
+
+// WrapChild makes every node of the mount a countingNode.
+func (n *countingNode) WrapChild(_ context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
+	return &countingNode{LoopbackNode: ops.(*fs.LoopbackNode), reads: n.reads}
+}
 
 func (n *countingNode) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n.reads.Add(1)
@@ -126,11 +134,8 @@ func (n *countingNode) Read(ctx context.Context, f fs.FileHandle, dest []byte, o
 func passthroughRow(t *testing.T, dir string, maxWrite int, dd func(what, path string) float64, base float64) {
 	var reads atomic.Int64
 	root := &fs.LoopbackRoot{Path: dir}
-	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
-		return &countingNode{LoopbackNode: fs.LoopbackNode{RootData: r}, reads: &reads}
-	}
 	mnt := t.TempDir()
-	srv, err := fs.Mount(mnt, &countingNode{LoopbackNode: fs.LoopbackNode{RootData: root}, reads: &reads},
+	srv, err := fs.Mount(mnt, &countingNode{LoopbackNode: &fs.LoopbackNode{RootData: root}, reads: &reads},
 		&fs.Options{MountOptions: fuse.MountOptions{MaxWrite: maxWrite}})
 	if err != nil {
 		t.Fatal(err)
