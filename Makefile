@@ -16,9 +16,11 @@ build:
 setup:
 	scripts/setup.sh
 
-# Both suites run even when the first fails, so one CI log shows both.
+# The checks and both suites run even when one fails, so one CI log shows
+# them all.
 test: setup
 	@status=0; \
+	$(MAKE) lint || status=1; \
 	$(MAKE) unit-test || status=1; \
 	$(MAKE) integration-test || status=1; \
 	exit $$status
