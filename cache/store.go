@@ -137,34 +137,46 @@ func (s *store) load(k memberKey, comp Compression) (*member, error) {
 	return m, nil
 }
 
-// verifyBuffers are the read buffers of verifyStoreFile.
-var verifyBuffers = sync.Pool{New: func() any { return new([256 << 10]byte) }}
+// readBuffers are the buffers verifyStoreFile and sameBytes read a store
+// file's payload through.
+var readBuffers = sync.Pool{New: func() any { return new([256 << 10]byte) }}
+
+// checkedHeader reads the header of the store file f and checks that it is
+// intact, names key k and gives the file's length.
+func checkedHeader(f *os.File, k memberKey) (storeHeader, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return storeHeader{}, err
+	}
+	var hb [storeHeaderSize]byte
+	if _, err := io.ReadFull(f, hb[:]); err != nil {
+		return storeHeader{}, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	h, err := decodeStoreHeader(hb[:])
+	switch {
+	case err != nil:
+		return h, err
+	case h.key != k:
+		return h, fmt.Errorf("%w: holds key %s", errCorrupt, h.key)
+	case uint64(fi.Size()) != storeHeaderSize+h.payloadLen:
+		return h, fmt.Errorf("%w: %d bytes, header says %d", errCorrupt, fi.Size(), storeHeaderSize+h.payloadLen)
+	}
+	return h, nil
+}
 
 // verifyStoreFile reads and checks a whole store file; the member it
 // returns reads through f. The file is never written in place (save
 // replaces it by a rename), so what f holds stays what was checked.
 func verifyStoreFile(f *os.File, k memberKey, comp Compression) (*member, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	var hb [storeHeaderSize]byte
-	if _, err := io.ReadFull(f, hb[:]); err != nil {
-		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
-	}
-	h, err := decodeStoreHeader(hb[:])
+	h, err := checkedHeader(f, k)
 	switch {
 	case err != nil:
 		return nil, err
-	case h.key != k:
-		return nil, fmt.Errorf("%w: holds key %s", errCorrupt, h.key)
 	case h.comp != compressionCode(comp):
 		return nil, fmt.Errorf("%w: compression %d", errCorrupt, h.comp)
-	case uint64(fi.Size()) != storeHeaderSize+h.payloadLen:
-		return nil, fmt.Errorf("%w: %d bytes, header says %d", errCorrupt, fi.Size(), storeHeaderSize+h.payloadLen)
 	}
-	buf := verifyBuffers.Get().(*[256 << 10]byte)
-	defer verifyBuffers.Put(buf)
+	buf := readBuffers.Get().(*[256 << 10]byte)
+	defer readBuffers.Put(buf)
 	var crc uint32
 	for left := h.payloadLen; left > 0; {
 		n, err := io.ReadFull(f, buf[:min(uint64(len(buf)), left)])
@@ -221,17 +233,9 @@ func (s *store) spill(m *member) bool {
 	if err != nil {
 		return false
 	}
-	var hb [storeHeaderSize]byte
-	fi, err := f.Stat()
-	if err == nil {
-		_, err = io.ReadFull(f, hb[:])
-	}
-	if err == nil {
-		var h storeHeader
-		h, err = decodeStoreHeader(hb[:])
-		if err == nil && (h.key != m.key || int64(h.payloadLen) != m.sizeBytes || fi.Size() != storeHeaderSize+m.sizeBytes) {
-			err = errCorrupt
-		}
+	h, err := checkedHeader(f, m.key)
+	if err == nil && int64(h.payloadLen) != m.sizeBytes {
+		err = errCorrupt
 	}
 	if err == nil {
 		err = sameBytes(f, m.inMemory())
@@ -246,7 +250,8 @@ func (s *store) spill(m *member) bool {
 
 // sameBytes checks that the rest of f holds exactly data.
 func sameBytes(f *os.File, data []byte) error {
-	buf := make([]byte, 256<<10)
+	buf := readBuffers.Get().(*[256 << 10]byte)
+	defer readBuffers.Put(buf)
 	for len(data) > 0 {
 		n, err := io.ReadFull(f, buf[:min(len(buf), len(data))])
 		if err != nil {
