@@ -148,8 +148,11 @@ func copyImage(ctx context.Context, buffered, direct *os.File, src io.ReaderAt, 
 		if err := ctx.Err(); err != nil {
 			return directBytes, err
 		}
-		whole := b.n &^ (directAlign - 1)
-		if direct != nil && whole > 0 {
+		whole := 0 // bytes of this block written through direct
+		if direct != nil {
+			whole = b.n &^ (directAlign - 1)
+		}
+		if whole > 0 {
 			_, err := direct.WriteAt(b.buf[:whole], b.off)
 			if errors.Is(err, unix.EINVAL) {
 				// Alignment the file system does not take: buffered from
@@ -160,8 +163,6 @@ func copyImage(ctx context.Context, buffered, direct *os.File, src io.ReaderAt, 
 				return directBytes, err
 			}
 			directBytes += int64(whole)
-		} else {
-			whole = 0
 		}
 		if whole < b.n {
 			if _, err := buffered.WriteAt(b.buf[whole:b.n], b.off+int64(whole)); err != nil {
