@@ -1,0 +1,175 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The bytes of `liveiso build` for fixed inputs and explicit options are
+// pinned: a change meant to keep behaviour (a refactor) must keep them. The
+// inputs are synthetic (a small rootfs, a fake kernel, isolinux and GRUB
+// image made here), so the hashes depend on liveiso alone, not on the
+// packages installed. A change that means to change the bytes updates the
+// hashes in the same commit and says why.
+func TestPinnedImageHashes(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "liveiso")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	in := writePinInputs(t)
+	base := []string{
+		"--rootfs", in.rootfs, "--kernel", in.kernel,
+		"--isolinux", in.isolinux, "--efi-loader", in.efiLoader,
+		"--append", "console=ttyS0 quiet", "--volume-id", "PINNED",
+		"--root-owner",
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"gzip-bios-uefi-hybrid", []string{"--compression", "gzip", "--level", "9", "--boot", "bios,uefi"}, "d7fea922890284dda9977a9a44194e6a584aee79f9a50b6036a51f6f89e2d89c"},
+		{"zstd-bios-uefi-hybrid", []string{"--compression", "zstd", "--level", "3", "--boot", "bios,uefi"}, "a64f27bc6c8e9ad829adda9bd43ae01e5c19f8c50893ad904144d68e6963e26f"},
+		{"none-bios-cd", []string{"--compression", "none", "--boot", "bios", "--no-hybrid"}, "ba7c8aefc078359b3593d0e1db37a227e0ee7b6d7f66e6f6c4b4453b0c307dd8"},
+		{"gzip-uefi-extra", []string{"--compression", "gzip", "--level", "6", "--boot", "uefi", "--extra", in.extra}, "b4e137c37c9f9003f4160c2065b778a237f0c8dd7e5721d1c771d2f52d816572"},
+		{"zstd-bios-cfg-exclude-noinit", []string{"--compression", "zstd", "--level", "1", "--boot", "bios",
+			"--isolinux-cfg", in.isolinuxCfg, "--exclude", "/var/cache/*", "--exclude", "*.pyc", "--no-auto-init"}, "c4f6775c55e901d98f0aaea9f2c4e632e1f64dcf2b241bc7ae44ab316db79936"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "image.iso")
+			args := append([]string{"build", "-o", out, "--cache-dir", filepath.Join(t.TempDir(), "cache")}, base...)
+			args = append(args, c.args...)
+			cmd := exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("liveiso %s: %v\n%s", strings.Join(args, " "), err, b)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(data)
+			if got := hex.EncodeToString(sum[:]); got != c.want {
+				t.Errorf("image sha256 %s (%d bytes), pinned %s", got, len(data), c.want)
+			}
+		})
+	}
+}
+
+type pinInputs struct {
+	rootfs, kernel, isolinux, efiLoader, extra, isolinuxCfg string
+}
+
+// writePinInputs makes the pinned build's inputs with fixed contents, modes
+// and times. Owners do not matter for the rootfs (--root-owner); the --extra
+// tree's files are stored with their owners, so they are set to 0 (the
+// tests run as root, like CI).
+func writePinInputs(t *testing.T) pinInputs {
+	t.Helper()
+	dir := t.TempDir()
+	in := pinInputs{
+		rootfs:      filepath.Join(dir, "rootfs"),
+		kernel:      filepath.Join(dir, "boot", "vmlinuz"),
+		isolinux:    filepath.Join(dir, "syslinux", "isolinux.bin"),
+		efiLoader:   filepath.Join(dir, "grub", "gcdx64.efi"),
+		extra:       filepath.Join(dir, "extra"),
+		isolinuxCfg: filepath.Join(dir, "isolinux.cfg"),
+	}
+	pattern := func(n int, seed byte) []byte {
+		b := make([]byte, n)
+		x := uint32(seed) + 1
+		for i := range b {
+			x = x*1664525 + 1013904223
+			b[i] = byte(x >> 24)
+		}
+		return b
+	}
+	// isolinux.bin carries isolinux's isohybrid signature at 0x40, so the
+	// hybrid MBR may hand over to it.
+	isolinux := pattern(40<<10, 2)
+	binary.LittleEndian.PutUint32(isolinux[0x40:], 0x7078C0FB)
+	type file struct {
+		path string
+		mode os.FileMode
+		data []byte
+	}
+	files := []file{
+		{in.kernel, 0o644, pattern(300<<10, 1)},
+		{in.isolinux, 0o644, isolinux},
+		{filepath.Join(dir, "syslinux", "isohdpfx.bin"), 0o644, pattern(512, 9)},
+		{filepath.Join(dir, "syslinux", "ldlinux.c32"), 0o644, pattern(120<<10, 3)},
+		{in.efiLoader, 0o644, pattern(200<<10, 4)},
+		{in.isolinuxCfg, 0o644, []byte("default linux\nlabel linux\n  kernel vmlinuz\n  append initrd=initrd.img console=ttyS0\n")},
+		{filepath.Join(in.rootfs, "init"), 0o755, []byte("#!/bin/sh\nexec /sbin/init \"$@\"\n")},
+		{filepath.Join(in.rootfs, "etc/hostname"), 0o644, []byte("pinned\n")},
+		{filepath.Join(in.rootfs, "etc/shadow"), 0o640, []byte("root:*:19000:0:99999:7:::\n")},
+		{filepath.Join(in.rootfs, "bin/busybox"), 0o755, pattern(900<<10, 5)},
+		{filepath.Join(in.rootfs, "usr/share/doc/big.bin"), 0o644, pattern(3<<20, 6)},
+		{filepath.Join(in.rootfs, "usr/lib/mod.pyc"), 0o644, []byte("excluded by *.pyc\n")},
+		{filepath.Join(in.rootfs, "var/cache/apt/pkgcache.bin"), 0o644, pattern(10<<10, 7)},
+		{filepath.Join(in.extra, "install.cgz"), 0o644, pattern(64<<10, 8)},
+		{filepath.Join(in.extra, "Docs/Read Me First.txt"), 0o640, []byte("extra\n")},
+	}
+	for i := range 200 {
+		files = append(files, file{filepath.Join(in.rootfs, "usr/share/many", "f"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+hex.EncodeToString([]byte{byte(i)})), 0o644, pattern(100+i*37, byte(i))})
+	}
+	for _, f := range files {
+		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(f.path, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink("busybox", filepath.Join(in.rootfs, "bin/sh")))
+	must(os.Symlink("../../etc/hostname", filepath.Join(in.rootfs, "usr/share/hostname-link")))
+	must(os.Link(filepath.Join(in.rootfs, "bin/busybox"), filepath.Join(in.rootfs, "bin/ls")))
+	must(os.MkdirAll(filepath.Join(in.rootfs, "dev"), 0o755))
+	must(os.MkdirAll(filepath.Join(in.rootfs, "tmp"), 0o755))
+	must(os.Chmod(filepath.Join(in.rootfs, "tmp"), 0o1777))
+	must(unix.Mkfifo(filepath.Join(in.rootfs, "dev/initctl"), 0o600))
+	must(os.Symlink("install.cgz", filepath.Join(in.extra, "link to install")))
+	if os.Geteuid() == 0 {
+		must(filepath.Walk(in.extra, func(p string, _ os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, 0, 0)
+		}))
+	}
+	// Times last, deepest first, so that no later change touches a
+	// directory's mtime.
+	var paths []string
+	must(filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		paths = append(paths, p)
+		return err
+	}))
+	stamp := time.Unix(1690000000, 0)
+	ts := []unix.Timespec{unix.NsecToTimespec(stamp.UnixNano()), unix.NsecToTimespec(stamp.UnixNano())}
+	for i := len(paths) - 1; i >= 0; i-- {
+		must(unix.UtimesNanoAt(unix.AT_FDCWD, paths[i], ts, unix.AT_SYMLINK_NOFOLLOW))
+	}
+	if os.Geteuid() != 0 {
+		t.Logf("not root: the --extra files keep uid %d, so the gzip-uefi-extra hash cannot match", os.Geteuid())
+	}
+	return in
+}
