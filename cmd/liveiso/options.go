@@ -77,11 +77,9 @@ func (f *imageFlags) options() (generation.Options, error) {
 	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		// Without a limit the Go heap grows to twice its live size before
-		// collecting. A limit close to the live heap makes the collector
-		// run all the time instead (measured: with --cache-memory + 96 MiB
-		// on a 50k-file tree, reads of image.iso ran at half speed and
-		// edits took 1.5x as long), so the limit leaves the same headroom
-		// again as the cache and the working set take.
+		// collecting; a limit close to the live heap makes the collector
+		// run all the time (BENCHMARKS.md), so the limit leaves the same
+		// headroom again as the cache and the working set take.
 		debug.SetMemoryLimit(2 * (memLimit + workingMemoryBytes))
 	}
 	var boot generation.Boot
