@@ -11,6 +11,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // Options configure a mount. The zero value is a private mount whose image.iso
@@ -252,9 +254,9 @@ func (s *Server) openFlags() uint32 {
 }
 
 // current is the newest snapshot, or an empty one before the first.
-func (s *Server) current() *Snapshot {
+func (s *Server) current() *live.Snapshot {
 	if snap := s.src.Current(); snap != nil {
 		return snap
 	}
-	return &Snapshot{}
+	return &live.Snapshot{}
 }

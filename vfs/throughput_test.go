@@ -16,6 +16,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // TestThroughput measures `dd bs=1M` of image.iso served with direct I/O and
@@ -84,7 +86,7 @@ func TestThroughput(t *testing.T) {
 	}
 	for _, source := range sources {
 		src := newFakeSource(size)
-		src.cur.Store(&Snapshot{Generation: 1, Image: source.r, ImageSize: size})
+		src.cur.Store(&live.Snapshot{Generation: 1, Image: source.r, ImageSize: size})
 		for _, pageCache := range []bool{false, true} {
 			func() {
 				s, mnt := mountT(t, src, Options{RepinRange: safePoint, pageCache: pageCache})

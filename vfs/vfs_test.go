@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 const (
@@ -515,7 +517,7 @@ func (r *maxReadRecorder) ReadAt(b []byte, off int64) (int, error) {
 func TestLargeReads(t *testing.T) {
 	src := newFakeSource(8 << 20)
 	rec := &maxReadRecorder{ReaderAt: pattern{tag: 1 << 48, size: 8 << 20}}
-	src.cur.Store(&Snapshot{Generation: 1, Image: rec, ImageSize: 8 << 20})
+	src.cur.Store(&live.Snapshot{Generation: 1, Image: rec, ImageSize: 8 << 20})
 	_, mnt := mountT(t, src, Options{RepinRange: safePoint})
 	f, err := os.Open(filepath.Join(mnt, imageName))
 	if err != nil {
