@@ -163,6 +163,11 @@ func fuzzSeeds() [][]byte {
 // FuzzPlan plans fuzzed inputs and reads each image back with a reader of
 // the test's own: every file's bytes, name and date come back, chains are
 // exact and disjoint, and the FAT type follows the specification's rule.
+//
+//	go test -run '^$' -fuzz FuzzPlan -fuzztime 300000x ./fat/
+//
+// (a count, not a duration: with a duration Go 1.26's coordinator may end
+// with a spurious "context deadline exceeded", golang/go#75804).
 func FuzzPlan(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s)
