@@ -10,6 +10,7 @@
 // I/O, asking package efiboot for the files UEFI boot needs and their paths.
 //
 // Nothing here reads file contents except the small loader, which the
-// El Torito boot-info-table patch needs; every other byte is read on demand
+// El Torito boot-info-table patch needs, and a user's isolinux.cfg; every
+// other byte is read on demand
 // through the sources the layout refers to.
 package generation
