@@ -100,12 +100,10 @@ func plan(g gathered, o planOptions) (isolayout.Input, error) {
 	boot := t.dir(bootDir, t.file(kernelName, g.Kernel))
 	et := &isolayout.ElTorito{CatalogPath: bootDir + "/" + catalogName}
 	if b := g.BIOS; b != nil {
-		var cfg file // generated: dated like the other generated files
+		text := []byte(isolinuxCfg(o.Append))
+		cfg := file{Source: bytes.NewReader(text), Size: int64(len(text))} // no Mtime: dated like the directories
 		if b.Config != nil {
 			cfg = *b.Config
-		} else {
-			text := []byte(isolinuxCfg(o.Append))
-			cfg = file{Source: bytes.NewReader(text), Size: int64(len(text))}
 		}
 		boot.Children = append(boot.Children,
 			t.file(loaderName, file{Source: bytes.NewReader(b.Loader), Size: int64(len(b.Loader)), Mtime: b.LoaderMtime}),
