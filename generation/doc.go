@@ -5,7 +5,12 @@
 // knows what goes where on the CD; `liveiso build` copies a Generation's image
 // into a file and `liveiso mount` serves a sequence of them.
 //
+// Build gathers, then plans: gather.go opens the kernel, the loaders and the
+// extra files; plan.go turns what was gathered into isolayout.Input without
+// I/O, asking package efiboot for the files UEFI boot needs and their paths.
+//
 // Nothing here reads file contents except the small loader, which the
-// El Torito boot-info-table patch needs; every other byte is read on demand
+// El Torito boot-info-table patch needs, and a user's isolinux.cfg; every
+// other byte is read on demand
 // through the sources the layout refers to.
 package generation

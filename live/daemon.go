@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/generation"
-	"github.com/liveiso/liveiso/vfs"
 	"github.com/liveiso/liveiso/watch"
 )
 
@@ -46,7 +45,7 @@ type Daemon struct {
 	opts    Options
 	log     *slog.Logger
 
-	current  atomic.Pointer[vfs.Snapshot]
+	current  atomic.Pointer[Snapshot]
 	capacity atomic.Int64
 	status   atomic.Pointer[[]byte]
 
@@ -55,8 +54,6 @@ type Daemon struct {
 	notify  func()
 	cancels int
 }
-
-var _ vfs.Source = (*Daemon)(nil)
 
 // New makes a daemon. Call First, then mount, then Run.
 func New(b Builder, opts Options, log *slog.Logger) *Daemon {
@@ -67,7 +64,7 @@ func New(b Builder, opts Options, log *slog.Logger) *Daemon {
 }
 
 // Current is the newest ready generation's snapshot.
-func (d *Daemon) Current() *vfs.Snapshot { return d.current.Load() }
+func (d *Daemon) Current() *Snapshot { return d.current.Load() }
 
 // Capacity is the size of image.iso.
 func (d *Daemon) Capacity() int64 { return d.capacity.Load() }
@@ -192,7 +189,7 @@ func (d *Daemon) publish(g *generation.Generation) {
 		d.st.CapacityGrown++
 	}
 	d.capacity.Store(capacity)
-	d.current.Store(&vfs.Snapshot{
+	d.current.Store(&Snapshot{
 		Generation: g.Number,
 		Image:      g.Image,
 		ImageSize:  size,

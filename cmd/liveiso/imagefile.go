@@ -26,14 +26,14 @@ const directAlign = 4096
 // The bytes go out with direct I/O (O_DIRECT) where the file system takes
 // it: fresh page-cache pages cost host faults on the VMs we build on, and
 // the image, read once, would push out the rootfs and chunk store that the
-// next build reads (figures in BENCHMARKS.md). The tail that is not whole
+// next build reads (figures in MEASUREMENTS.md). The tail that is not whole
 // directAlign blocks, and everything on a file system that refuses O_DIRECT,
 // goes through the page cache. One goroutine reads the next block while the
 // current one is written.
 //
 // It does not fsync, like cp and dd without conv=fsync: the image can be
 // made again, and on ext4 an fsync also waits for the cache directory's
-// fresh chunks to reach the disk (BENCHMARKS.md).
+// fresh chunks to reach the disk (MEASUREMENTS.md).
 func writeImage(ctx context.Context, path string, src io.ReaderAt, size int64) error {
 	// The rename would replace a device node (-o /dev/sdX) or a FIFO with a
 	// regular file, after filling /dev's tmpfs with the image.

@@ -78,7 +78,7 @@ func (f *imageFlags) options() (generation.Options, error) {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		// Without a limit the Go heap grows to twice its live size before
 		// collecting; a limit close to the live heap makes the collector
-		// run all the time (BENCHMARKS.md), so the limit leaves the same
+		// run all the time (MEASUREMENTS.md), so the limit leaves the same
 		// headroom again as the cache and the working set take.
 		debug.SetMemoryLimit(2 * (memLimit + workingMemoryBytes))
 	}
