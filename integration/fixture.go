@@ -59,6 +59,10 @@ type TestKernel struct {
 	Vmlinuz    string // path of the kernel image
 	ModulesDir string // holds <name>.ko for each name in Modules(), uncompressed
 	Release    string // e.g. "6.1.0-56-amd64"
+	// Config is config-RELEASE beside Vmlinuz (CONFIG_RD_ZSTD=y, so the
+	// default --compression auto picks zstd), or "" in a fixture made
+	// before scripts/setup.sh kept it.
+	Config string
 }
 
 // Kernel returns the test kernel, or an error wrapping ErrNoFixture when
@@ -82,10 +86,18 @@ func Kernel() (TestKernel, error) {
 		ModulesDir: filepath.Join(dir, "modules"),
 		Release:    strings.TrimSpace(string(release)),
 	}
+	if c := filepath.Join(dir, "config-"+k.Release); fileExists(c) {
+		k.Config = c
+	}
 	for _, m := range Modules() {
 		if _, err := os.Stat(filepath.Join(k.ModulesDir, m+".ko")); err != nil {
 			return TestKernel{}, fmt.Errorf("test kernel module %s: %w (%w)", m, err, ErrNoFixture)
 		}
 	}
 	return k, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
