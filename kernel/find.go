@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ErrNoConfig: none of the places FindConfig looks holds the kernel's
@@ -53,6 +54,9 @@ func (f Found) String() string {
 	case InRootfs:
 		return "ROOTFS/" + f.Path
 	case Embedded:
+		if f.Path == "" {
+			return "the kernel's embedded configuration"
+		}
 		return "the configuration embedded in " + f.Path
 	}
 	return f.Path
@@ -66,7 +70,13 @@ func (f Found) String() string {
 // places looked at in the error's text.
 func FindConfig(s Search) (Found, error) {
 	if s.ConfigFile != "" {
-		data, err := os.ReadFile(s.ConfigFile)
+		// Any file the user names, a pipe too: --kernel-config <(zcat /proc/config.gz).
+		f, err := os.Open(s.ConfigFile)
+		if err != nil {
+			return Found{}, fmt.Errorf("kernel configuration: %w", err)
+		}
+		defer f.Close()
+		data, err := readConfig(f, s.ConfigFile)
 		if err != nil {
 			return Found{}, fmt.Errorf("kernel configuration: %w", err)
 		}
@@ -84,7 +94,7 @@ func FindConfig(s Search) (Found, error) {
 	var looked []string
 	if s.KernelPath != "" {
 		p := filepath.Join(filepath.Dir(s.KernelPath), name)
-		data, err := os.ReadFile(p)
+		data, err := readRegular(p)
 		if err == nil {
 			return Found{Config: ParseConfig(data), Source: BesideKernel, Path: p, Release: release}, nil
 		}
@@ -92,7 +102,7 @@ func FindConfig(s Search) (Found, error) {
 	}
 	if s.Rootfs != nil {
 		p := "boot/" + name
-		data, err := fs.ReadFile(s.Rootfs, p)
+		data, err := readFS(s.Rootfs, p)
 		if err == nil {
 			return Found{Config: ParseConfig(data), Source: InRootfs, Path: p, Release: release}, nil
 		}
@@ -127,4 +137,45 @@ func joinLooked(l []string) string {
 		s += x
 	}
 	return s
+}
+
+// readConfig reads a configuration file of at most maxConfigBytes.
+func readConfig(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes, not a kernel configuration", name, maxConfigBytes)
+	}
+	return data, nil
+}
+
+// readRegular reads a file found rather than named: it must be a regular
+// file, opened without blocking, so that a FIFO put beside the kernel
+// cannot hang the build.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	return readConfig(f, path)
+}
+
+// readFS reads name from fsys, bounded like every configuration.
+func readFS(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readConfig(f, name)
 }

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 const (
@@ -140,5 +143,50 @@ func TestFindConfigOfTheFixtureKernel(t *testing.T) {
 	}
 	if f.Source != BesideKernel || f.Path != k.Config || !f.Config.Builtin(RDZstd) {
 		t.Errorf("found %v (source %d) RD_ZSTD %v; want %s beside the kernel with RD_ZSTD=y", f, f.Source, f.Config.Builtin(RDZstd), k.Config)
+	}
+}
+
+// A FIFO found beside the kernel is passed over, not read (it would block);
+// the next place is looked at.
+func TestFindConfigFIFOBesideKernel(t *testing.T) {
+	s := lookupCase{rootfs: zstdConfig}.search(t)
+	if err := syscall.Mkfifo(filepath.Join(filepath.Dir(s.KernelPath), "config-6.1.0-57-amd64"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var f Found
+	var err error
+	go func() { f, err = FindConfig(s); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("FindConfig blocked on a FIFO beside the kernel")
+	}
+	if err != nil || f.Source != InRootfs {
+		t.Errorf("found %v (source %d), %v; want the rootfs's config", f, f.Source, err)
+	}
+}
+
+// The user may name a pipe: --kernel-config <(zcat /proc/config.gz).
+func TestFindConfigUserPipe(t *testing.T) {
+	s := lookupCase{}.search(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() { w.WriteString(zstdConfig); w.Close() }()
+	s.ConfigFile = "/dev/fd/" + strconv.Itoa(int(r.Fd()))
+	f, err := FindConfig(s)
+	if err != nil || f.Source != FromFile || !f.Config.Builtin(RDZstd) {
+		t.Errorf("found %v, %v; want RD_ZSTD=y from the pipe", f, err)
+	}
+}
+
+func TestFindConfigTooLarge(t *testing.T) {
+	s := lookupCase{}.search(t)
+	s.Rootfs = fstest.MapFS{"boot/config-6.1.0-57-amd64": {Data: make([]byte, maxConfigBytes+1)}}
+	if _, err := FindConfig(s); !errors.Is(err, ErrNoConfig) || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("err %v, want ErrNoConfig saying the file is too large", err)
 	}
 }

@@ -14,9 +14,9 @@ var ErrNoEmbeddedConfig = errors.New("no embedded configuration (CONFIG_IKCONFIG
 
 // ikconfigStart is what kernel/configs.c puts before the gzip member of the
 // .config, with the member's first three bytes (gzip magic, deflate), as
-// scripts/extract-ikconfig looks for it: the marker alone also appears in
-// code that refers to it. "IKCFG_ED" follows the member; the gzip trailer's
-// CRC already says where the member ends and that it is whole.
+// scripts/extract-ikconfig looks for it, so that a stray "IKCFG_ST" is not
+// taken for it. "IKCFG_ED" follows the member; the gzip trailer's CRC
+// already says where the member ends and that it is whole.
 var ikconfigStart = []byte("IKCFG_ST\x1f\x8b\x08")
 
 // maxConfigBytes bounds the decompressed configuration; a real .config is
@@ -29,7 +29,7 @@ const maxConfigBytes = 16 << 20
 // cannot decompress is ErrPayloadNotRead, no configuration in it
 // ErrNoEmbeddedConfig.
 func EmbeddedConfig(r io.ReaderAt, size int64) ([]byte, error) {
-	cfg, err := findIkconfig(io.NewSectionReader(r, 0, size))
+	cfg, err := findIkconfig(io.NewSectionReader(r, 0, min(size, maxPayloadBytes)))
 	if err == nil || !errors.Is(err, ErrNoEmbeddedConfig) {
 		return cfg, err
 	}

@@ -79,3 +79,16 @@ func TestAfterMarkerAcrossReads(t *testing.T) {
 		}
 	}
 }
+
+func FuzzEmbeddedConfig(f *testing.F) {
+	plain := vmlinux(f, sampleConfig)[1_199_000:] // the marker and a little around it
+	f.Add(synthKernel{version: "6.1", payload: withSize(gzipped(f, string(plain)), len(plain))}.bytes(f))
+	f.Add(synthKernel{version: "6.1", payload: zstded(f, plain)}.bytes(f))
+	f.Add(plain)
+	f.Fuzz(func(t *testing.T, img []byte) {
+		cfg, err := EmbeddedConfig(bytes.NewReader(img), int64(len(img)))
+		if err == nil && len(cfg) > maxConfigBytes {
+			t.Errorf("config of %d bytes", len(cfg))
+		}
+	})
+}
