@@ -176,6 +176,10 @@ func TestCompressionInStatus(t *testing.T) {
 	if s.Compression != "zstd" || !strings.Contains(s.CompressionReason, k.Config) {
 		t.Errorf("status.json compression %q, reason %q; want zstd because of %s", s.Compression, s.CompressionReason, k.Config)
 	}
+	stdout, stderr, err := liveiso(t, "status", m.dir)
+	if err != nil || !strings.Contains(stdout, "compression: zstd (CONFIG_RD_ZSTD=y in "+k.Config) {
+		t.Errorf("liveiso status does not name the compression: %v\n%s%s", err, stdout, stderr)
+	}
 	initrd := filepath.Join(m.dir, "initrd.img")
 	out, err := exec.Command("sh", "-c", hostDecompressor(t, initrd)+" < '"+initrd+"' | cpio -it --quiet").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "etc/marker") {
