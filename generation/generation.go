@@ -28,6 +28,10 @@ type Options struct {
 	IsolinuxCfg string // the user's own isolinux.cfg; "" generates one
 	VolumeID    string // "" means DefaultVolumeID
 
+	// KernelConfig is the kernel's configuration, for AutoCompression; ""
+	// looks for it (see chooseCompression).
+	KernelConfig string
+
 	// Boot says which firmware the image boots on; the zero value means
 	// every one whose loader is installed.
 	Boot      Boot
@@ -49,6 +53,8 @@ type Generation struct {
 	Stats  cache.Stats
 	Files  int // regular files on the CD
 	Took   time.Duration
+
+	Compression CompressionChoice // of the initrd
 }
 
 // Boot selects the boot entries.
@@ -68,6 +74,8 @@ type Builder struct {
 	packer    *cache.Packer
 	log       *slog.Logger
 	number    uint64
+
+	compression CompressionChoice
 }
 
 // NewBuilder checks the options and finds the boot files. Bad input (a
@@ -99,7 +107,10 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	} else if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("kernel %s: not a regular file", opts.Kernel)
 	}
-	if b.packer, err = cache.NewPacker(opts.Initramfs, log); err != nil {
+	if err := b.resolveCompression(); err != nil {
+		return nil, err
+	}
+	if b.packer, err = cache.NewPacker(b.opts.Initramfs, log); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -184,6 +195,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		Stats:  stats,
 		Files:  countFiles(root) + 1, // and the boot catalog the planner adds
 		Took:   time.Since(start),
+
+		Compression: b.compression,
 	}, nil
 }
 

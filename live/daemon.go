@@ -214,6 +214,9 @@ func (d *Daemon) publish(g *generation.Generation) {
 		ReadyAt:         time.Now().UTC().Format(time.RFC3339Nano),
 		Rootfs:          d.opts.Rootfs,
 		Warnings:        s.Warnings,
+
+		Compression:       string(g.Compression.Compression),
+		CompressionReason: g.Compression.Reason,
 	}
 	d.publishStatus()
 	d.log.Info("generation ready", "generation", g.Number, "ms", g.Took.Milliseconds(),

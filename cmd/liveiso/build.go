@@ -72,9 +72,9 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 		return err
 	}
 	s := g.Stats
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s, %.2f s\n",
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s), %.2f s\n",
 		out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
-		humanBytes(g.Initrd.Size()), time.Since(start).Seconds())
+		humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, time.Since(start).Seconds())
 	return nil
 }
 

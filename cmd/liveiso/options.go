@@ -23,6 +23,7 @@ type imageFlags struct {
 	level                              int
 	rootOwner, noAutoInit, noHybrid    bool
 	excludes                           []string
+	kernelConfig                       string
 }
 
 // register defines the image flags on fs.
@@ -37,7 +38,8 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.efiLoader, "efi-loader", "", "GRUB EFI image `FILE` for UEFI boot (default: Debian's gcdx64.efi.signed)")
 	fs.BoolVar(&f.noHybrid, "no-hybrid", false, "leave the system area empty: no MBR or GPT, so the image boots as a CD only")
 	fs.StringVar(&f.volumeID, "volume-id", generation.DefaultVolumeID, "ISO 9660 volume `ID`")
-	fs.StringVar(&f.compression, "compression", string(cache.Gzip), "initrd compression: gzip, zstd or none")
+	fs.StringVar(&f.compression, "compression", string(generation.AutoCompression), "initrd compression: auto (zstd when the kernel's configuration has CONFIG_RD_ZSTD=y, else gzip), gzip, zstd or none")
+	fs.StringVar(&f.kernelConfig, "kernel-config", "", "the kernel's configuration `FILE`, for --compression auto (default: config-VERSION beside the kernel, ROOTFS/boot/config-VERSION, the kernel's own)")
 	fs.IntVar(&f.level, "level", 0, "compression `LEVEL` (default: the compression's default)")
 	fs.BoolVar(&f.rootOwner, "root-owner", false, "store every rootfs entry as owned by uid 0, gid 0")
 	// An array, not a slice: a glob may hold a comma ({a,b}).
@@ -55,9 +57,9 @@ func (f *imageFlags) options() (generation.Options, error) {
 	}
 	comp := cache.Compression(f.compression)
 	switch comp {
-	case cache.Gzip, cache.Zstd, cache.None:
+	case generation.AutoCompression, cache.Gzip, cache.Zstd, cache.None:
 	default:
-		return o, usageError{fmt.Sprintf("--compression %q: want gzip, zstd or none", f.compression)}
+		return o, usageError{fmt.Sprintf("--compression %q: want auto, gzip, zstd or none", f.compression)}
 	}
 	cacheDir := f.cacheDir
 	if cacheDir == "" {
@@ -101,6 +103,7 @@ func (f *imageFlags) options() (generation.Options, error) {
 	return generation.Options{
 		Rootfs:          f.rootfs,
 		Kernel:          f.kernel,
+		KernelConfig:    f.kernelConfig,
 		Append:          f.appendLine,
 		Extra:           f.extra,
 		Isolinux:        f.isolinux,

@@ -57,6 +57,9 @@ func runStatus(out io.Writer, mountpoint string, asJSON bool) error {
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "initrd:      %s, %d entries in %d chunks, %d rebuilt last time\n",
 		humanBytes(s.InitrdSize), s.Entries, s.ChunksTotal, s.ChunksRebuilt)
+	if s.Compression != "" {
+		fmt.Fprintf(out, "compression: %s (%s)\n", s.Compression, s.CompressionReason)
+	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(out, "warning:     %s\n", w)
 	}
