@@ -9,7 +9,7 @@ import (
 // The PE/COFF fields this package reads or writes, named after the
 // Microsoft PE Format specification ("PE/COFF").
 const (
-	dosLfanewOffset  = 0x3c       // MS-DOS stub: file offset of the PE signature
+	dosLfanewOffset  = 0x3c         // MS-DOS stub: file offset of the PE signature
 	peSignature      = "PE\x00\x00" // PE/COFF 3.2 Signature
 	coffHeaderSize   = 20           // PE/COFF 3.3 COFF File Header
 	sectionEntrySize = 40           // PE/COFF 4 Section Table (Section Headers)
