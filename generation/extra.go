@@ -2,6 +2,7 @@ package generation
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,8 +12,9 @@ import (
 )
 
 // extraTree reads the directory of extra files (--extra) into nodes for the
-// CD's root. Symlinks are stored as symlinks, never followed.
-func extraTree(dir string) ([]*isolayout.Node, error) {
+// CD's root, adding the files it opens to opened. Symlinks are stored as
+// symlinks, never followed.
+func extraTree(dir string, opened *[]io.Closer) ([]*isolayout.Node, error) {
 	root, err := os.Lstat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("extra files: %w", err)
@@ -48,6 +50,7 @@ func extraTree(dir string) ([]*isolayout.Node, error) {
 				if err != nil {
 					return nil, fmt.Errorf("extra files: %w", err)
 				}
+				*opened = append(*opened, src)
 				n = nodeFor(e.Name(), sfi) // what was opened, if it changed since the lstat
 				n.Source = src
 			default:

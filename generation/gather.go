@@ -3,6 +3,7 @@ package generation
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -11,19 +12,19 @@ import (
 
 // gather opens what a generation is made of besides the initrd: the kernel,
 // the loaders and the extra files. They are reopened on every build, so that
-// a new kernel or a new isolinux shows up in the next generation.
-func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (gathered, error) {
-	g := gathered{
+// a new kernel or a new isolinux shows up in the next generation. Every file
+// it opened is in g.Opened, also when it fails: the caller closes them.
+func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (g gathered, err error) {
+	g = gathered{
 		Initrd:   file{Source: initrd, Size: initrd.Size(), Mtime: rootfsMtime},
 		MBRCode:  b.isohdpfx,
 		ExtraDir: b.opts.Extra,
 	}
-	var err error
-	if g.Kernel, err = b.kernel(); err != nil {
+	if g.Kernel, err = b.kernel(&g.Opened); err != nil {
 		return g, fmt.Errorf("kernel: %w", err)
 	}
 	if b.loader != "" {
-		if g.BIOS, err = b.isolinux(); err != nil {
+		if g.BIOS, err = b.isolinux(&g.Opened); err != nil {
 			return g, err
 		}
 	}
@@ -32,18 +33,20 @@ func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (gathered,
 		if err != nil {
 			return g, fmt.Errorf("UEFI loader: %w", err)
 		}
+		g.Opened = append(g.Opened, f)
 		g.UEFI = &file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}
 	}
 	if b.opts.Extra != "" {
-		if g.Extra, err = extraTree(b.opts.Extra); err != nil {
+		if g.Extra, err = extraTree(b.opts.Extra, &g.Opened); err != nil {
 			return g, err
 		}
 	}
 	return g, nil
 }
 
-// kernel opens the kernel the options name, or the newest in the rootfs.
-func (b *Builder) kernel() (file, error) {
+// kernel opens the kernel the options name, or the newest in the rootfs,
+// and adds it to opened.
+func (b *Builder) kernel(opened *[]io.Closer) (file, error) {
 	var f *os.File
 	var fi os.FileInfo
 	var err error
@@ -58,12 +61,13 @@ func (b *Builder) kernel() (file, error) {
 	if err != nil {
 		return file{}, err
 	}
+	*opened = append(*opened, f)
 	return file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}, nil
 }
 
 // isolinux reads isolinux.bin (the planner patches it), opens ldlinux.c32
-// and reads the user's isolinux.cfg, if any.
-func (b *Builder) isolinux() (*biosFiles, error) {
+// (adding it to opened) and reads the user's isolinux.cfg, if any.
+func (b *Builder) isolinux(opened *[]io.Closer) (*biosFiles, error) {
 	loader, err := os.ReadFile(b.loader)
 	if err != nil {
 		return nil, fmt.Errorf("isolinux: %w", err)
@@ -76,6 +80,7 @@ func (b *Builder) isolinux() (*biosFiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("isolinux: %w", err)
 	}
+	*opened = append(*opened, ld)
 	set := &biosFiles{
 		Loader: loader, LoaderMtime: lfi.ModTime(),
 		Ldlinux: file{Source: ld, Size: ldfi.Size(), Mtime: ldfi.ModTime()},

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
@@ -55,6 +57,9 @@ type Generation struct {
 	Took   time.Duration
 
 	Compression CompressionChoice // of the initrd
+
+	refs    atomic.Int64 // see lifetime.go
+	closers []io.Closer  // the files gather opened, closed by the last Release
 }
 
 // Boot selects the boot entries.
@@ -162,7 +167,9 @@ func (b *Builder) Close() error { return b.packer.Close() }
 
 // Build makes the next generation. changed lists the rootfs-relative paths
 // that may have changed since the last successful Build (nil: all of them).
-func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, error) {
+// The generation comes with one reference, the caller's: Release it when
+// done (see lifetime.go).
+func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, err error) {
 	start := time.Now()
 	initrd, err := b.packer.Pack(ctx, b.opts.Rootfs, changed)
 	if err != nil {
@@ -170,6 +177,11 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 	}
 	stats := initrd.Stats()
 	g, err := b.gather(initrd, stats.NewestMtime)
+	defer func() {
+		if err != nil {
+			closeAll(g.Opened)
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +200,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		return nil, fmt.Errorf("plan the image: %w", err)
 	}
 	b.number++
-	return &Generation{
+	gen := &Generation{
 		Number: b.number,
 		Image:  layout,
 		Initrd: initrd,
@@ -197,7 +209,10 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		Took:   time.Since(start),
 
 		Compression: b.compression,
-	}, nil
+		closers:     g.Opened,
+	}
+	gen.refs.Store(1)
+	return gen, nil
 }
 
 // countFiles counts the regular files in the tree under n.

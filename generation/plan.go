@@ -56,6 +56,10 @@ type gathered struct {
 	MBRCode  []byte            // isohdpfx.bin; nil: no MBR boot code
 	Extra    []*isolayout.Node // the CD's root from --extra
 	ExtraDir string            // where Extra came from, for messages
+
+	// Opened are the files gather opened for the sources above; the
+	// generation made of them closes them (lifetime.go).
+	Opened []io.Closer
 }
 
 // biosFiles are isolinux's files.

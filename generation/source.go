@@ -8,11 +8,11 @@ import (
 )
 
 // The files the image refers to (kernel, isolinux, extra files) are open
-// *os.File values, io.ReaderAt sources of the layout's extents. A file stays
-// open for as long as any generation refers to it (os.File closes itself
-// when it becomes unreachable): a file replaced by a new inode keeps serving
-// its old bytes to the generations planned with it, so a reader never sees
-// a file of one generation change size or content under it.
+// *os.File values, io.ReaderAt sources of the layout's extents, opened anew
+// for each generation and closed by its last Release (lifetime.go): a file
+// replaced by a new inode keeps serving its old bytes to the generations
+// planned with it, so a reader never sees a file of one generation change
+// size or content under it.
 
 // checkRegular stats an opened file and checks that it is a regular file;
 // it closes f when not.

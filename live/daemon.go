@@ -38,13 +38,16 @@ type Builder interface {
 	Build(ctx context.Context, changed []string) (*generation.Generation, error)
 }
 
-// Daemon publishes generations. Its read side (Current, Capacity, Status) is
-// lock-free: every value is an atomically swapped immutable pointer.
+// Daemon publishes generations. Its read side (Acquire, Current, Capacity,
+// Status) is lock-free: every value is an atomically swapped immutable
+// pointer.
 type Daemon struct {
 	builder Builder
 	opts    Options
 	log     *slog.Logger
 
+	// current holds one reference to its generation (the one Build handed
+	// over), released when a newer one replaces it.
 	current  atomic.Pointer[Snapshot]
 	capacity atomic.Int64
 	status   atomic.Pointer[[]byte]
@@ -63,8 +66,40 @@ func New(b Builder, opts Options, log *slog.Logger) *Daemon {
 	return d
 }
 
-// Current is the newest ready generation's snapshot.
+// Current is the newest ready generation's snapshot, without a reference:
+// its numbers may be read, its readers only after Acquire. nil before the
+// first.
 func (d *Daemon) Current() *Snapshot { return d.current.Load() }
+
+// Acquire returns the newest ready generation's snapshot with a reference
+// for the caller, who must Release it; nil before the first (and after
+// Close).
+func (d *Daemon) Acquire() *Snapshot {
+	for {
+		s := d.current.Load()
+		if s == nil {
+			return nil
+		}
+		// A failed TryRetain lost the race with a publication that let go
+		// of s: current has moved on. A success on a snapshot just
+		// replaced is retried too, so that an Acquire after a publication
+		// gets the new one.
+		if s.TryRetain() {
+			if d.current.Load() == s {
+				return s
+			}
+			s.Release()
+		}
+	}
+}
+
+// Close lets go of the current generation; generations still acquired
+// stay readable until released. Call it after Run has returned.
+func (d *Daemon) Close() {
+	if s := d.current.Swap(nil); s != nil {
+		s.Release()
+	}
+}
 
 // Capacity is the size of image.iso.
 func (d *Daemon) Capacity() int64 { return d.capacity.Load() }
@@ -73,7 +108,8 @@ func (d *Daemon) Capacity() int64 { return d.capacity.Load() }
 func (d *Daemon) Status() []byte { return *d.status.Load() }
 
 // First builds and publishes the first generation. Its error is fatal: there
-// is nothing to serve yet.
+// is nothing to serve yet. The generation returned is the daemon's: read its
+// fields, and Retain it to read its bytes.
 func (d *Daemon) First(ctx context.Context) (*generation.Generation, error) {
 	g, err := d.builder.Build(ctx, nil)
 	if err != nil {
@@ -167,7 +203,8 @@ func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *p
 	}
 }
 
-// publish makes g the current generation.
+// publish makes g the current generation, taking over the caller's
+// reference to it.
 func (d *Daemon) publish(g *generation.Generation) {
 	size := g.Image.Size()
 	capacity := d.capacity.Load()
@@ -189,13 +226,17 @@ func (d *Daemon) publish(g *generation.Generation) {
 		d.st.CapacityGrown++
 	}
 	d.capacity.Store(capacity)
-	d.current.Store(&Snapshot{
+	old := d.current.Swap(&Snapshot{
 		Generation: g.Number,
 		Image:      g.Image,
 		ImageSize:  size,
 		Initrd:     g.Initrd,
 		InitrdSize: g.Initrd.Size(),
+		Holds:      g, // Build's reference
 	})
+	if old != nil {
+		old.Release() // its files close now, unless a reader holds it
+	}
 
 	s := g.Stats
 	d.st = Status{

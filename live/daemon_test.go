@@ -68,6 +68,13 @@ func TestPending(t *testing.T) {
 // kernel file: these tests exercise publication, not booting.
 func testBuilder(t *testing.T) (*generation.Builder, string) {
 	t.Helper()
+	b, root, _ := testBuilderKernel(t)
+	return b, root
+}
+
+// testBuilderKernel is testBuilder, and the path of its kernel.
+func testBuilderKernel(t *testing.T) (*generation.Builder, string, string) {
+	t.Helper()
 	root := t.TempDir()
 	for _, d := range []string{"etc", "sbin", "dev"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
@@ -89,7 +96,7 @@ func testBuilder(t *testing.T) (*generation.Builder, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return b, root
+	return b, root, kernel
 }
 
 func write(t *testing.T, path, s string) {

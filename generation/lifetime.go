@@ -1,0 +1,64 @@
+package generation
+
+import (
+	"fmt"
+	"io"
+)
+
+// Lifetimes.
+//
+// A Generation holds what it reads: the kernel, loader and extra files
+// gather opened. It is reference counted, and it starts with one reference,
+// which Build hands to its caller. Whoever else keeps reading it (the live
+// daemon's current pointer, an open image.iso or initrd.img, an HTTP
+// request in flight, a kept generation) takes a reference of its own with
+// Retain, or TryRetain when it found the generation through a pointer that
+// may be changing, and gives it back with Release. The last Release closes
+// the files at once: nothing waits for a finalizer, so a daemon left running
+// for days holds the files of the generations still in use and no others.
+// A Release without a reference panics, like a negative sync.WaitGroup
+// counter: freeing twice is a bug to see, never to absorb.
+
+// Retain adds a reference. The caller must already hold one (Build's, or
+// one it retained); a generation already let go of panics.
+func (g *Generation) Retain() {
+	if g.refs.Add(1) <= 1 {
+		panic(fmt.Sprintf("generation %d: Retain after its last Release", g.Number))
+	}
+}
+
+// TryRetain adds a reference unless the generation was already let go of,
+// and reports whether it did. It is for a reader that loaded the generation
+// from a pointer that another goroutine swaps and releases: load, TryRetain,
+// and on false load again (the pointer has moved on).
+func (g *Generation) TryRetain() bool {
+	for {
+		n := g.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if g.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// Release drops a reference; the last one closes what the generation opened.
+func (g *Generation) Release() {
+	n := g.refs.Add(-1)
+	switch {
+	case n < 0:
+		panic(fmt.Sprintf("generation %d: Release without a reference", g.Number))
+	case n == 0:
+		closeAll(g.closers)
+		g.closers = nil
+	}
+}
+
+// closeAll closes every one of cs. They are files opened for reading, whose
+// Close has nothing to report.
+func closeAll(cs []io.Closer) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
