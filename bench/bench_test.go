@@ -161,9 +161,10 @@ func buildOnce(b *testing.B) *generation.Generation {
 	return g
 }
 
-// fixedSource serves one snapshot.
+// fixedSource serves one snapshot, which holds nothing: the benchmark keeps
+// Build's reference to the generation for the whole run.
 type fixedSource struct{ snap atomic.Pointer[live.Snapshot] }
 
-func (s *fixedSource) Current() *live.Snapshot { return s.snap.Load() }
+func (s *fixedSource) Acquire() *live.Snapshot { return s.snap.Load() }
 func (s *fixedSource) Capacity() int64         { return s.snap.Load().ImageSize }
 func (s *fixedSource) Status() []byte          { return []byte("{}\n") }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,10 +98,49 @@ func generationsIn(b []byte, off int64) map[uint64]bool {
 	return gens
 }
 
-// fakeSource publishes generations with an atomic swap, as live does.
+// fakeSource publishes generations with an atomic swap and counts their
+// references, as live does.
 type fakeSource struct {
 	cur      atomic.Pointer[live.Snapshot]
 	capacity atomic.Int64
+
+	mu   sync.Mutex
+	held map[uint64]*fakeHold // every generation published
+}
+
+// fakeHold is a generation's reference count; closed records its last
+// Release, as a generation closing its files.
+type fakeHold struct {
+	gen    uint64
+	refs   atomic.Int64
+	closed atomic.Int64
+}
+
+func (h *fakeHold) Retain() {
+	if h.refs.Add(1) <= 1 {
+		panic(fmt.Sprintf("generation %d: Retain after its last Release", h.gen))
+	}
+}
+
+func (h *fakeHold) TryRetain() bool {
+	for {
+		n := h.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if h.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (h *fakeHold) Release() {
+	switch n := h.refs.Add(-1); {
+	case n < 0:
+		panic(fmt.Sprintf("generation %d: Release without a reference", h.gen))
+	case n == 0:
+		h.closed.Add(1)
+	}
 }
 
 func newFakeSource(capacity int64) *fakeSource {
@@ -112,19 +152,50 @@ func newFakeSource(capacity int64) *fakeSource {
 // publish makes generation gen current, with an image and an initrd of the
 // given sizes.
 func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *live.Snapshot {
+	h := &fakeHold{gen: gen}
+	h.refs.Store(1)
 	snap := &live.Snapshot{
 		Generation: gen,
 		Image:      pattern{tag: gen << 48, size: imageSize},
 		ImageSize:  imageSize,
 		Initrd:     initrdPattern(gen, initrdSize),
 		InitrdSize: initrdSize,
+		Holds:      h,
 	}
-	s.cur.Store(snap)
+	s.mu.Lock()
+	if s.held == nil {
+		s.held = map[uint64]*fakeHold{}
+	}
+	s.held[gen] = h
+	s.mu.Unlock()
+	if old := s.cur.Swap(snap); old != nil {
+		old.Release()
+	}
 	return snap
 }
 
-func (s *fakeSource) Current() *live.Snapshot { return s.cur.Load() }
-func (s *fakeSource) Capacity() int64         { return s.capacity.Load() }
+// hold is generation gen's reference count.
+func (s *fakeSource) hold(gen uint64) *fakeHold {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held[gen]
+}
+
+func (s *fakeSource) Acquire() *live.Snapshot {
+	for {
+		snap := s.cur.Load()
+		if snap == nil {
+			return nil
+		}
+		if snap.TryRetain() {
+			if s.cur.Load() == snap {
+				return snap
+			}
+			snap.Release()
+		}
+	}
+}
+func (s *fakeSource) Capacity() int64 { return s.capacity.Load() }
 func (s *fakeSource) Status() []byte {
 	gen := uint64(0)
 	if snap := s.cur.Load(); snap != nil {

@@ -27,7 +27,7 @@ func (f *imageFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 		return nil, 0, errno
 	}
 	h := &imageHandle{srv: f.srv}
-	h.snap.Store(f.srv.current())
+	h.pin.hold(f.srv.acquire())
 	h.runEnd.Store(-1)
 	return h, f.srv.openFlags(), 0
 }
@@ -48,19 +48,26 @@ func (f *imageFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Att
 // with a read that covers it.
 type imageHandle struct {
 	srv    *Server
-	snap   atomic.Pointer[live.Snapshot]
+	pin    pinned
 	runEnd atomic.Int64 // where the copy in progress continues; -1: none
 }
 
-var _ = (fs.FileReader)((*imageHandle)(nil))
+var (
+	_ = (fs.FileReader)((*imageHandle)(nil))
+	_ = (fs.FileReleaser)((*imageHandle)(nil))
+)
 
 func (h *imageHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	s := h.srv
-	snap := h.snap.Load()
+	snap := h.pin.forRead()
+	if snap == nil {
+		return nil, syscall.EBADF // released: the kernel sends no reads then
+	}
 	continues := off != 0 && off == h.runEnd.Load()
 	if !continues && s.opts.RepinRange.overlaps(off, int64(len(dest))) {
 		snap = h.moveOn(snap)
 	}
+	defer snap.Release()
 	// The image is never cut short, even if Notify has not yet told us
 	// about a capacity that grew.
 	end := max(s.capacity.Load(), snap.ImageSize)
@@ -81,16 +88,37 @@ func (h *imageHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 	return fuse.ReadResultData(p), 0
 }
 
-// moveOn pins the newest snapshot, if there is a newer one than old.
+// Release lets go of the handle's snapshot: the file was closed.
+func (h *imageHandle) Release(ctx context.Context) syscall.Errno {
+	h.pin.release()
+	return 0
+}
+
+// moveOn pins the newest snapshot, if there is a newer one than old. old
+// comes with the read's reference, and the snapshot returned has it.
 func (h *imageHandle) moveOn(old *live.Snapshot) *live.Snapshot {
-	cur := h.srv.src.Current()
-	if cur == nil || cur == old {
+	cur := h.srv.src.Acquire()
+	if cur == nil {
 		return old
 	}
-	if !h.snap.CompareAndSwap(old, cur) {
-		// A concurrent read of the same range moved on first.
-		return h.snap.Load()
+	if cur == old {
+		cur.Release()
+		return old
 	}
+	cur.Retain() // one reference for the handle, one for this read
+	if !h.pin.p.CompareAndSwap(old, cur) {
+		// A concurrent read of the same range moved on first: serve what
+		// the handle holds now.
+		cur.Release()
+		cur.Release()
+		if now := h.pin.forRead(); now != nil {
+			old.Release()
+			return now
+		}
+		return old
+	}
+	old.Release() // the handle's
+	old.Release() // this read's
 	h.srv.log.Info("image.iso reader moved on to a new generation", "generation", cur.Generation, "from", old.Generation)
 	return cur
 }

@@ -6,8 +6,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-
-	"github.com/liveiso/liveiso/live"
 )
 
 // initrdFile is initrd.img: the snapshot's Initrd alone, for direct kernel
@@ -26,28 +24,39 @@ func (f *initrdFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 	if errno := readOnly(flags); errno != 0 {
 		return nil, 0, errno
 	}
-	return &initrdHandle{srv: f.srv, snap: f.srv.current()}, f.srv.openFlags(), 0
+	h := &initrdHandle{srv: f.srv}
+	h.pin.hold(f.srv.acquire())
+	return h, f.srv.openFlags(), 0
 }
 
 // Getattr reports the newest generation's size, also for a GETATTR that names
 // an open handle: go-fuse hands us some open handle even for a stat(2) that
 // names none, so the handle's own generation cannot be trusted here.
 func (f *initrdFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	f.srv.fileAttr(&out.Attr, f.srv.current().InitrdSize)
+	snap := f.srv.acquire()
+	defer snap.Release()
+	f.srv.fileAttr(&out.Attr, snap.InitrdSize)
 	return 0 // attribute timeout 0: the size changes with every generation
 }
 
 // initrdHandle is an open initrd.img, pinned to one snapshot for its life:
 // nothing but a new open moves on.
 type initrdHandle struct {
-	srv  *Server
-	snap *live.Snapshot // never changes
+	srv *Server
+	pin pinned
 }
 
-var _ = (fs.FileReader)((*initrdHandle)(nil))
+var (
+	_ = (fs.FileReader)((*initrdHandle)(nil))
+	_ = (fs.FileReleaser)((*initrdHandle)(nil))
+)
 
 func (h *initrdHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	snap := h.snap
+	snap := h.pin.forRead()
+	if snap == nil {
+		return nil, syscall.EBADF // released: the kernel sends no reads then
+	}
+	defer snap.Release()
 	if off >= snap.InitrdSize {
 		return fuse.ReadResultData(nil), 0
 	}
@@ -57,4 +66,10 @@ func (h *initrdHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.R
 		return nil, syscall.EIO
 	}
 	return fuse.ReadResultData(p), 0
+}
+
+// Release lets go of the handle's snapshot: the file was closed.
+func (h *initrdHandle) Release(ctx context.Context) syscall.Errno {
+	h.pin.release()
+	return 0
 }

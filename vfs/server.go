@@ -221,9 +221,10 @@ func (s *Server) openFlags() uint32 {
 	return fuse.FOPEN_DIRECT_IO
 }
 
-// current is the newest snapshot, or an empty one before the first.
-func (s *Server) current() *live.Snapshot {
-	if snap := s.src.Current(); snap != nil {
+// acquire is the newest snapshot with a reference for the caller, or an
+// empty one, holding nothing, before the first.
+func (s *Server) acquire() *live.Snapshot {
+	if snap := s.src.Acquire(); snap != nil {
 		return snap
 	}
 	return &live.Snapshot{}

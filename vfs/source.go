@@ -7,13 +7,16 @@ import (
 )
 
 // Source hands out the snapshots vfs serves: the live daemon's, or a test's
-// fake. Its methods are called concurrently from FUSE
-// request goroutines. Current is also called on the read path when a read of
-// image.iso touches Options.RepinRange, so it must be cheap (an atomic load).
+// fake. Its methods are called concurrently from FUSE request goroutines.
+// Acquire is also called on the read path when a read of image.iso touches
+// Options.RepinRange, so it must be cheap (an atomic load and count).
 type Source interface {
-	Current() *live.Snapshot // newest ready generation; nil before the first
-	Capacity() int64         // size of image.iso
-	Status() []byte          // contents of status.json
+	// Acquire returns the newest ready generation with a reference for
+	// the caller, which vfs releases when the file that pinned it is
+	// closed or moves on; nil before the first.
+	Acquire() *live.Snapshot
+	Capacity() int64 // size of image.iso
+	Status() []byte  // contents of status.json
 }
 
 var _ Source = (*live.Daemon)(nil)

@@ -65,6 +65,7 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	if err != nil {
 		return err
 	}
+	defer g.Release()
 	for _, w := range g.Stats.Warnings {
 		log.Warn(w)
 	}

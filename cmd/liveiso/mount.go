@@ -72,6 +72,8 @@ func runMount(f mountFlags, mountpoint string) error {
 	defer w.Close()
 
 	d := live.New(builder, live.Options{CapacityBytes: capBytes, Rootfs: opts.Rootfs}, log)
+	// Deferred before Run's stop below, so it runs after Run has returned.
+	defer d.Close()
 	start := time.Now()
 	g, err := d.First(ctx)
 	if err != nil {
