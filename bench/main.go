@@ -35,6 +35,7 @@ type config struct {
 	boots       int
 	seed        uint64
 	cacheMemory string
+	soakEdits   int
 	out         string
 	liveiso     liveisoTool
 	start       time.Time
@@ -60,6 +61,8 @@ type results struct {
 	DebianError string // why there is no Debian tree, if there is none
 	Boot        *bootResult
 	BootError   string
+	Soak        *soakResult
+	SoakError   string
 }
 
 func main() {
@@ -85,11 +88,12 @@ func run() error {
 	flag.IntVar(&cfg.boots, "boots", 3, "QEMU boots from each image")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the synthetic trees")
 	flag.StringVar(&cfg.cacheMemory, "cache-memory", "64M", "--cache-memory of the bounded-memory mount session")
+	flag.IntVar(&cfg.soakEdits, "soak-edits", 2000, "edits of the soak on the 10k tree (0: no soak)")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "write the report to `FILE` (relative to the repository root)")
-	flag.BoolVar(&quick, "quick", false, "smoke test: the 10k tree only, no Debian tree, 3 runs, 5 edits, 2 boots")
+	flag.BoolVar(&quick, "quick", false, "smoke test: the 10k tree only, no Debian tree, 3 runs, 5 edits, 2 boots, a soak of 200 edits")
 	flag.Parse()
 	if quick {
-		sizes, cfg.debootstrap, cfg.runs, cfg.edits, cfg.boots = "10k", false, 3, 5, 2
+		sizes, cfg.debootstrap, cfg.runs, cfg.edits, cfg.boots, cfg.soakEdits = "10k", false, 3, 5, 2, 200
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := parseCount(s)
@@ -180,6 +184,16 @@ func run() error {
 		cfg.logf("boot: %v", err)
 	}
 	res.Boot = boot
+	if cfg.soakEdits > 0 {
+		soak, err := measureSoak(ctx, cfg, filepath.Join(cfg.dir, "work", "soak"))
+		if err != nil {
+			res.SoakError = err.Error()
+			cfg.logf("soak: %v", err)
+		}
+		res.Soak = soak
+	} else {
+		res.SoakError = "not requested (-soak-edits 0)"
+	}
 	res.Took = time.Since(cfg.start)
 
 	report := renderReport(res)

@@ -162,6 +162,8 @@ func renderReport(r *results) string {
 	}
 	p("\n")
 
+	renderSoak(p, r.Soak, cfg.soakEdits, r.SoakError)
+
 	p("## Targets (from the numbers above)\n\n")
 	for _, t := range r.targets() {
 		verdict := "**not met**"
@@ -277,6 +279,11 @@ func (r *results) targets() []target {
 				mib(a.Mount.LimitPeakRSS), mib(z.Mount.LimitPeakRSS), g, float64(z.Mount.Entries)/float64(a.Mount.Entries),
 				float64(z.Mount.InitrdBytes)/float64(a.Mount.InitrdBytes), mib(a.Mount.PeakRSS), mib(z.Mount.PeakRSS)),
 		})
+	}
+	if r.Soak != nil {
+		ts = append(ts, r.Soak.checks()...)
+	} else {
+		ts = append(ts, target{name: "soak", unknown: true, detail: oneLine(r.SoakError)})
 	}
 	return ts
 }

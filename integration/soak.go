@@ -1,0 +1,407 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/liveiso/liveiso/live"
+)
+
+// The soak: a `liveiso mount` left running while a tree is edited, as a
+// user leaves it for days (issue 16). make bench runs the long one
+// (bench/soak.go), make test a short one (TestSoakShort); both check the
+// same things at the end.
+
+// SoakOptions say what the soak does.
+type SoakOptions struct {
+	Bin      string   // the liveiso binary
+	Rootfs   string   // the tree; the soak edits files of its own in Rootfs/soak-edits, removed at the end
+	Kernel   string   // --kernel
+	Args     []string // more mount options (--cache-size, --cache-memory)
+	CacheDir string   // --cache-dir: its size is measured
+	Work     string   // scratch directory: the mount point, the log, the copies
+
+	Edits       int   // one-file edits, each waited for until its generation is ready
+	BigEvery    int   // every BigEvery-th edit rewrites the big file instead
+	BigBytes    int64 // size of the big file (random bytes: every rewrite is a new member)
+	CopyEvery   int   // a full cp of image.iso starts every CopyEvery edits, while the edits go on
+	ProbeEvery  int   // the handle held open across the run reads sector 16 every ProbeEvery edits
+	SampleEvery int   // disk, fds and RSS are recorded every SampleEvery edits
+
+	Logf func(format string, args ...any) // progress; nil: none
+}
+
+// SoakSample is the daemon's footprint after an edit.
+type SoakSample struct {
+	Edit       int
+	Generation uint64
+	DiskBytes  int64 // of the cache directory: every file once, however many links it has
+	FDs        int   // entries in /proc/PID/fd
+	RSSBytes   int64 // VmRSS
+}
+
+// SoakResult is what a soak saw.
+type SoakResult struct {
+	Samples   []SoakSample
+	Copies    int      // full copies of image.iso made and checked
+	Probes    int      // reads of sector 16 through the long-open handle
+	Problems  []string // a copy not whole, a probe that did not read a volume descriptor
+	LogErrors []string // lines of the daemon's log at level ERROR
+	Took      time.Duration
+	EditsPerS float64
+}
+
+// Soak runs the soak. Its error is a failure to run it at all; what it
+// found is in the result.
+func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	edits := filepath.Join(o.Rootfs, "soak-edits")
+	if err := os.MkdirAll(edits, 0o755); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(edits)
+	rng := rand.New(rand.NewChaCha8([32]byte{16}))
+	big := filepath.Join(edits, "big.bin")
+	bigData := make([]byte, o.BigBytes)
+	rewriteBig := func() error {
+		for i := range bigData {
+			bigData[i] = byte(rng.Uint32())
+		}
+		return writeReplacing(big, bigData)
+	}
+	if err := rewriteBig(); err != nil {
+		return nil, err
+	}
+
+	mnt := filepath.Join(o.Work, "mnt")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(o.Work, "mount.log")
+	logf2, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf2.Close()
+	args := append([]string{"mount", "--rootfs", o.Rootfs, "--kernel", o.Kernel, "--append", KernelArgs,
+		"--cache-dir", o.CacheDir}, o.Args...)
+	cmd := exec.Command(o.Bin, append(args, mnt)...)
+	cmd.Stdout, cmd.Stderr = logf2, logf2
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		}
+		Unmount(mnt)
+	}()
+	status := func() (live.Status, bool) {
+		var s live.Status
+		b, err := os.ReadFile(filepath.Join(mnt, "status.json"))
+		if err != nil || json.Unmarshal(b, &s) != nil {
+			return s, false
+		}
+		return s, true
+	}
+	waitNewer := func(gen uint64) (live.Status, error) {
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			if s, ok := status(); ok && s.Generation > gen && s.State == live.StateReady {
+				return s, nil
+			}
+			select {
+			case <-exited:
+				return live.Status{}, fmt.Errorf("liveiso mount exited:\n%s", tail(logPath, 20))
+			case <-ctx.Done():
+				return live.Status{}, ctx.Err()
+			default:
+			}
+			if time.Now().After(deadline) {
+				s, _ := status()
+				return s, fmt.Errorf("no generation after %d within 2 minutes; status %+v\n%s", gen, s, tail(logPath, 20))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	cur, err := waitNewer(0)
+	if err != nil {
+		return nil, err
+	}
+	pid := cmd.Process.Pid
+
+	// The handle a running QEMU would hold, opened once for the whole run.
+	held, err := os.Open(filepath.Join(mnt, "image.iso"))
+	if err != nil {
+		return nil, err
+	}
+	defer held.Close()
+
+	res := &SoakResult{}
+	var mu sync.Mutex // res.Problems, res.Copies: the copier adds to them
+	problem := func(format string, args ...any) {
+		mu.Lock()
+		res.Problems = append(res.Problems, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	probe := func(edit int) {
+		b := make([]byte, 2048)
+		if _, err := held.ReadAt(b, 16*2048); err != nil {
+			problem("edit %d: read sector 16 of the held image.iso: %v", edit, err)
+			return
+		}
+		res.Probes++
+		if !bytes.Equal(b[:6], []byte("\x01CD001")) {
+			problem("edit %d: sector 16 of the held image.iso is not a primary volume descriptor: % x", edit, b[:8])
+		}
+	}
+	copying := make(chan struct{}, 1) // one copy at a time
+	var copies sync.WaitGroup
+	startCopy := func(edit int) {
+		copying <- struct{}{}
+		copies.Add(1)
+		go func() {
+			defer func() { <-copying; copies.Done() }()
+			dst := filepath.Join(o.Work, fmt.Sprintf("copy-%d.iso", edit))
+			defer os.Remove(dst)
+			if out, err := exec.CommandContext(ctx, "cp", filepath.Join(mnt, "image.iso"), dst).CombinedOutput(); err != nil {
+				problem("edit %d: cp image.iso: %v: %s", edit, err, out)
+				return
+			}
+			if err := InitrdUnpacks(ctx, dst, o.Work); err != nil {
+				problem("edit %d: the copy of image.iso: %v", edit, err)
+				return
+			}
+			mu.Lock()
+			res.Copies++
+			mu.Unlock()
+		}()
+	}
+	sample := func(edit int) error {
+		disk, err := dirBytes(o.CacheDir)
+		if err != nil {
+			return err
+		}
+		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err != nil {
+			return err
+		}
+		rss, err := procStatusBytes(pid, "VmRSS")
+		if err != nil {
+			return err
+		}
+		res.Samples = append(res.Samples, SoakSample{Edit: edit, Generation: cur.Generation, DiskBytes: disk, FDs: len(fds), RSSBytes: rss})
+		logf("soak: edit %d, generation %d: cache %d MiB, %d fds, RSS %d MiB", edit, cur.Generation, disk>>20, len(fds), rss>>20)
+		return nil
+	}
+
+	probe(0)
+	if err := sample(0); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	for i := 1; i <= o.Edits; i++ {
+		if i%o.BigEvery == 0 {
+			err = rewriteBig()
+		} else {
+			p := filepath.Join(edits, fmt.Sprintf("file-%02d.txt", i%50))
+			err = writeReplacing(p, fmt.Appendf(nil, "soak edit %d\n%s", i, strings.Repeat("liveiso soak\n", 1+i%97)))
+		}
+		if err != nil {
+			return nil, err
+		}
+		if cur, err = waitNewer(cur.Generation); err != nil {
+			return nil, fmt.Errorf("edit %d: %w", i, err)
+		}
+		if i%o.ProbeEvery == 0 {
+			probe(i)
+		}
+		if i%o.CopyEvery == 0 {
+			startCopy(i)
+		}
+		if i%o.SampleEvery == 0 {
+			if err := sample(i); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res.Took = time.Since(start)
+	res.EditsPerS = float64(o.Edits) / res.Took.Seconds()
+	copies.Wait()
+	// The end figures are of a daemon at rest, after the last copy's reads.
+	if n := len(res.Samples); res.Samples[n-1].Edit == o.Edits {
+		res.Samples = res.Samples[:n-1]
+	}
+	if err := sample(o.Edits); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "level=ERROR") {
+			res.LogErrors = append(res.LogErrors, line)
+		}
+	}
+	return res, nil
+}
+
+// writeReplacing writes data to a new file and renames it over path, as an
+// editor does.
+func writeReplacing(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// InitrdUnpacks checks that image holds a whole /isolinux/initrd.img: it
+// extracts it with xorriso and lists it with the host's gzip or zstd and
+// cpio. scratch holds the extracted file for the while.
+func InitrdUnpacks(ctx context.Context, image, scratch string) error {
+	dir, err := os.MkdirTemp(scratch, "initrd")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	initrd := filepath.Join(dir, "initrd.img")
+	if out, err := exec.CommandContext(ctx, "xorriso", "-abort_on", "FAILURE", "-osirrox", "on", "-indev", image,
+		"-extract", "/isolinux/initrd.img", initrd).CombinedOutput(); err != nil {
+		return fmt.Errorf("xorriso -extract /isolinux/initrd.img: %v\n%s", err, lastLinesOf(out, 10))
+	}
+	head := make([]byte, 4)
+	f, err := os.Open(initrd)
+	if err != nil {
+		return err
+	}
+	_, err = f.Read(head)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	decompress := "gzip -dc"
+	if bytes.Equal(head, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
+		decompress = "zstd -dc"
+	}
+	out, err := exec.CommandContext(ctx, "sh", "-c", decompress+" <'"+initrd+"' | cpio -it --quiet >/dev/null").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s | cpio -it: %v\n%s", decompress, err, lastLinesOf(out, 10))
+	}
+	return nil
+}
+
+// dirBytes is the size of the files under dir, each inode once (the cache's
+// pins are hard links to its members).
+func dirBytes(dir string) (int64, error) {
+	seen := map[uint64]bool{}
+	var n int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed by a trim while walked
+			}
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			if seen[st.Ino] {
+				return nil
+			}
+			seen[st.Ino] = true
+		}
+		n += fi.Size()
+		return nil
+	})
+	return n, err
+}
+
+// procStatusBytes reads a field in kB of /proc/PID/status (VmRSS) in bytes.
+func procStatusBytes(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
+}
+
+// CPUSeconds is the user plus system CPU time of process pid so far, from
+// /proc/PID/stat.
+func CPUSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold spaces:
+	// count the fields after its closing one.
+	_, rest, ok := bytes.Cut(b, []byte(") "))
+	if !ok {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	f := strings.Fields(string(rest))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return float64(utime+stime) / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
+// Linux architecture liveiso runs on (sysconf(_SC_CLK_TCK)).
+const clockTicks = 100
+
+func tail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	return lastLinesOf(b, n)
+}
+
+func lastLinesOf(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
