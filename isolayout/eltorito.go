@@ -11,7 +11,8 @@ const (
 	bootSystemIDLen      = 32
 	bootIdentifierLen    = 32
 
-	catalogEntryLen = 32 // 2.0: every catalog entry is 32 bytes
+	catalogEntryLen   = 32  // 2.0: every catalog entry is 32 bytes
+	virtualSectorSize = 512 // 2.2 Sector Count: the BIOS loads "virtual sectors" of 512 bytes
 
 	headerIDValidation = 0x01 // 2.1
 	platformX86        = 0x00 // 2.1 Platform ID: 80x86

@@ -144,7 +144,7 @@ func TestMultiExtent(t *testing.T) {
 		if e.Name == "/big.img" {
 			continue
 		}
-		if _, err := io.Copy(io.NewOffsetWriter(out, int64(e.LBA)*SectorSize), io.NewSectionReader(e.Source, 0, e.SizeBytes)); err != nil {
+		if _, err := io.Copy(io.NewOffsetWriter(out, e.Offset), io.NewSectionReader(l, e.Offset, e.SizeBytes)); err != nil {
 			t.Fatal(err)
 		}
 	}
