@@ -260,7 +260,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		Image:  layout,
 		Initrd: initrd,
 		Stats:  stats,
-		Files:  countFiles(root) + 1, // and the boot catalog the planner adds
+		Files:  layout.Files(),
 		Took:   time.Since(start),
 	}, nil
 }
@@ -384,18 +384,6 @@ func isolinuxCfg(appendLine string) string {
 	return sb.String()
 }
 
-// countFiles counts the regular files in the tree under n.
-func countFiles(n *isolayout.Node) int {
-	c := 0
-	if n.Mode.IsRegular() {
-		c = 1
-	}
-	for _, k := range n.Children {
-		c += countFiles(k)
-	}
-	return c
-}
-
 // newest is the newest of t and the mtimes in the trees.
 func newest(t time.Time, trees []*isolayout.Node) time.Time {
 	for _, n := range trees {
@@ -428,5 +416,5 @@ func ParseSourceDateEpoch(v string) (*time.Time, error) {
 // mount moves a long-open handle, such as QEMU's across a guest reset, on to
 // the newest generation when it reads here; see package vfs.
 func RepinRange() (off, n int64) {
-	return 0, 18 * isolayout.SectorSize
+	return 0, isolayout.HeadSectors * isolayout.SectorSize
 }
