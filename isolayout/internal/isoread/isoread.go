@@ -72,6 +72,8 @@ func Read(r io.ReaderAt, size int64) (*Image, error) {
 	}
 	var root []byte
 	var lPath, mPath, ptSize uint32
+	// Until the PVD says otherwise, the volume space is the image.
+	img.VolumeSpaceSize = uint32(min(size/sectorSize, 0xFFFFFFFF))
 	for lba := int64(16); ; lba++ {
 		s, err := img.sector(uint32(lba))
 		if err != nil {
@@ -181,7 +183,12 @@ func both32(b []byte) (uint32, error) {
 	return l, nil
 }
 
+// read reads n bytes at off, which must lie inside the volume space: a
+// length read from the image is never trusted to size an allocation.
 func (img *Image) read(off int64, n int) ([]byte, error) {
+	if off < 0 || n < 0 || off+int64(n) > int64(img.VolumeSpaceSize)*sectorSize {
+		return nil, fmt.Errorf("bytes %d+%d beyond volume space of %d sectors", off, n, img.VolumeSpaceSize)
+	}
 	b := make([]byte, n)
 	if _, err := img.r.ReadAt(b, off); err != nil && !(err == io.EOF) {
 		return nil, err
@@ -190,9 +197,6 @@ func (img *Image) read(off int64, n int) ([]byte, error) {
 }
 
 func (img *Image) sector(lba uint32) ([]byte, error) {
-	if lba >= img.VolumeSpaceSize && img.VolumeSpaceSize != 0 {
-		return nil, fmt.Errorf("sector %d beyond volume space %d", lba, img.VolumeSpaceSize)
-	}
 	return img.read(int64(lba)*sectorSize, sectorSize)
 }
 
@@ -459,6 +463,9 @@ func (img *Image) systemUse(su []byte, rootSelf, self bool) (*rr, error) {
 				}
 				ce = e
 			case "ER":
+				if n < 8 {
+					return nil, errors.New("bad ER length")
+				}
 				li, ld, ls := int(e[4]), int(e[5]), int(e[6])
 				if 8+li+ld+ls != n {
 					return nil, errors.New("bad ER length")
@@ -492,6 +499,9 @@ func (img *Image) systemUse(su []byte, rootSelf, self bool) (*rr, error) {
 				}
 				r.dev, r.pn = [2]uint32{h, l}, true
 			case "TF":
+				if n < 5 {
+					return nil, errors.New("TF short")
+				}
 				flags := e[4]
 				if flags&0x80 != 0 {
 					return nil, errors.New("long form TF unexpected")
@@ -517,6 +527,9 @@ func (img *Image) systemUse(su []byte, rootSelf, self bool) (*rr, error) {
 				if self {
 					return nil, errors.New("NM in . or .. record")
 				}
+				if n < 5 {
+					return nil, errors.New("NM short")
+				}
 				if r.nm && !nmCont {
 					return nil, errors.New("second NM without CONTINUE")
 				}
@@ -527,6 +540,9 @@ func (img *Image) systemUse(su []byte, rootSelf, self bool) (*rr, error) {
 				nmCont = e[4]&1 != 0
 				r.nm = true
 			case "SL":
+				if n < 5 {
+					return nil, errors.New("SL short")
+				}
 				if r.target != nil && !slCont {
 					return nil, errors.New("second SL without CONTINUE")
 				}
@@ -584,7 +600,7 @@ func (img *Image) systemUse(su []byte, rootSelf, self bool) (*rr, error) {
 		if err1 != nil || err2 != nil || err3 != nil {
 			return nil, errors.New("CE fields")
 		}
-		if off+ln > sectorSize {
+		if uint64(off)+uint64(ln) > sectorSize {
 			return nil, errors.New("continuation area crosses a sector")
 		}
 		s, err := img.sector(lba)
