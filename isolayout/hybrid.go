@@ -105,4 +105,3 @@ func systemArea(h *Hybrid, volumeID string, boot *bootPlan, isoSectors uint64, b
 		{lba: backupAt, offset: backupGPTBytes - int64(len(backup)), name: "backup GPT", data: backup},
 	}, nil
 }
-
