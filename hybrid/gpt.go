@@ -24,6 +24,10 @@ const (
 	// backup copy is the last TableSectors of the disk (the entries, then
 	// the header in the very last LBA).
 	TableSectors = 1 + EntryArraySectors
+
+	// minDiskSectors holds the protective MBR, both copies of the GPT and
+	// one usable LBA.
+	minDiskSectors = 1 + 2*TableSectors + 1
 )
 
 // GUID is a GUID in its on-disk byte order (UEFI 2.10 Appendix A: the first
@@ -130,6 +134,10 @@ func (g *GPT) FirstUsableLBA() uint64 { return 1 + TableSectors }
 func (g *GPT) LastUsableLBA() uint64  { return g.DiskSectors - 1 - TableSectors }
 
 func (g *GPT) entries() ([]byte, error) {
+	if g.DiskSectors < minDiskSectors {
+		// LastUsableLBA would wrap around and let any partition through.
+		return nil, fmt.Errorf("hybrid: a disk of %d LBAs has no room for a GPT (at least %d)", g.DiskSectors, minDiskSectors)
+	}
 	if len(g.Partitions) > gptEntries {
 		return nil, fmt.Errorf("hybrid: %d GPT partitions, at most %d", len(g.Partitions), gptEntries)
 	}
