@@ -57,7 +57,7 @@ type Node struct {
 type ElTorito struct {
 	CatalogPath   string // e.g. "isolinux/boot.cat": the planner adds this file to the tree; its directory must exist
 	LoaderPath    string // path of a regular file node in the tree, e.g. "isolinux/isolinux.bin"; "" for no BIOS entry
-	Loader        []byte // the loader's bytes (len must equal the node's Size, and not be 0); served patched instead of the node's Source
+	Loader        []byte // the loader's bytes (len must equal the node's Size, at least 1); served patched instead of the node's Source
 	LoadSectors   uint16 // virtual 512-byte sectors the BIOS loads; 0 means 4 (what isolinux needs)
 	BootInfoTable bool   // patch the isolinux boot-info-table at offset 8
 

@@ -19,7 +19,7 @@ const (
 )
 
 // record is a directory record as planned: what it describes and where it
-// sits in its directory's extent. Its LBA fields are filled in by encode.
+// sits in its directory's extent; encode makes it a dirRecord once LBAs are known.
 type record struct {
 	node   *pnode // the node the record describes (for "..", the parent)
 	kind   recordKind

@@ -184,6 +184,7 @@ func TestPlanErrors(t *testing.T) {
 		"volume id":      {VolumeID: "0123456789012345678901234567890123", Root: dir("")},
 		"no loader":      {Root: dir("", dir("isolinux")), ElTorito: &ElTorito{CatalogPath: "isolinux/boot.cat", LoaderPath: "isolinux/isolinux.bin"}},
 		"catalog taken":  {Root: dir("", okFile()), ElTorito: &ElTorito{CatalogPath: "f", LoaderPath: "f", Loader: make([]byte, 1)}},
+		"empty loader":   {Root: dir("", file("ldr", 0o444, nil)), ElTorito: &ElTorito{CatalogPath: "boot.cat", LoaderPath: "ldr"}},
 	} {
 		if _, err := Plan(in); err == nil {
 			t.Errorf("%s: no error", name)
