@@ -16,17 +16,9 @@ import (
 
 // Defaults for the zero values of Options.
 const (
-	// DefaultDebounce outlasts the pauses inside a burst of many files:
-	// measured here (2 shared cores, load 2) cp -a, tar x and rm -rf of
-	// 2,000-23,000 events had their longest gap between events at 9-31 ms
-	// (p99.9 under 18 ms), so 50 ms keeps such a burst in one batch. It is
-	// also most of the latency of a single edit (a one-file edit on a
-	// Debian minbase tree builds in about 50 ms), which is why it is not
-	// longer: at 150 ms edit-to-ready was 200 ms. A burst that pauses for
-	// longer costs little: the daemon abandons a build when the next batch
-	// comes, and the chunks it compressed stay cached. Copying one huge file
-	// makes few events (copy_file_range) with gaps of up to ~0.5 s, so it
-	// may take two batches; the last one always sees the final file.
+	// DefaultDebounce outlasts the longest pause inside a burst of cp -a,
+	// tar x or rm -rf, so such a burst is one batch, and no more, since it is
+	// most of a one-file edit's latency (figures: BENCHMARKS.md, watch).
 	DefaultDebounce = 50 * time.Millisecond
 	// DefaultMaxDelay bounds how long a never-ending stream of writes can hold
 	// a batch back.
