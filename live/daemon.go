@@ -78,6 +78,7 @@ func (d *Daemon) Status() []byte { return *d.status.Load() }
 // First builds and publishes the first generation. Its error is fatal: there
 // is nothing to serve yet.
 func (d *Daemon) First(ctx context.Context) (*generation.Generation, error) {
+	d.st.Started++
 	g, err := d.builder.Build(ctx, nil)
 	if err != nil {
 		d.fail(err)
@@ -121,6 +122,7 @@ func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *p
 	}
 	d.st.State = StateBuilding
 	d.st.Error = "" // it is the failure of the last finished build, in state "error" only
+	d.st.Started++
 	d.publishStatus()
 
 	bctx, cancel := context.WithCancel(ctx)
@@ -147,6 +149,8 @@ func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *p
 				// Cancelled for a newer edit or shutdown: everything it was
 				// to cover is still pending.
 				d.cancels++
+				d.st.Cancelled++
+				d.publishStatus()
 				p.restore(changed, full)
 			default:
 				// Keep the paths: the next build must look at them again,
@@ -217,7 +221,9 @@ func (d *Daemon) publish(g *generation.Generation) {
 		ReadyAt:         time.Now().UTC().Format(time.RFC3339Nano),
 		Rootfs:          d.opts.Rootfs,
 		Warnings:        s.Warnings,
+		BuildCounts:     d.st.BuildCounts,
 	}
+	d.st.Published++
 	d.publishStatus()
 	d.log.Info("generation ready", "generation", g.Number, "ms", g.Took.Milliseconds(),
 		"chunks_rebuilt", s.ChunksRebuilt, "chunks_total", s.ChunksTotal,
@@ -229,6 +235,7 @@ func (d *Daemon) publish(g *generation.Generation) {
 
 // fail records a build failure. The current generation stays.
 func (d *Daemon) fail(err error) {
+	d.st.Failed++
 	d.st.State = StateError
 	d.st.Error = err.Error()
 	d.publishStatus()

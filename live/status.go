@@ -26,4 +26,15 @@ type Status struct {
 	ReadyAt         string   `json:"ready_at"` // RFC 3339
 	Rootfs          string   `json:"rootfs"`
 	Warnings        []string `json:"warnings,omitempty"`
+	BuildCounts
+}
+
+// BuildCounts count the daemon's builds since it started, the first one
+// included, so a benchmark can tell how many generations a burst of edits
+// became. Every build started ends cancelled, failed or published.
+type BuildCounts struct {
+	Started   int `json:"builds_started"`
+	Cancelled int `json:"builds_cancelled"` // abandoned for a newer edit, or at shutdown
+	Failed    int `json:"builds_failed"`
+	Published int `json:"generations_published"`
 }

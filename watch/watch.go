@@ -16,9 +16,13 @@ import (
 
 // Defaults for the zero values of Options.
 const (
+	// DefaultSettle ends a lone edit: the few events of one save come back
+	// to back, so a few milliseconds of quiet are enough, and they are all
+	// the watcher adds to its edit-to-ready.
+	DefaultSettle = 5 * time.Millisecond
 	// DefaultDebounce outlasts the longest pause inside a burst of cp -a,
-	// tar x or rm -rf, so such a burst is one batch, and no more, since it is
-	// most of a one-file edit's latency (figures: BENCHMARKS.md, watch).
+	// tar x or rm -rf, so such a burst is one batch (figures: BENCHMARKS.md,
+	// watch). A lone edit does not wait for it (Options.Settle).
 	DefaultDebounce = 50 * time.Millisecond
 	// DefaultMaxDelay bounds how long a never-ending stream of writes can hold
 	// a batch back.
@@ -29,7 +33,16 @@ const (
 )
 
 // Options tune the Watcher; zero values mean the defaults.
+//
+// A batch is due after Settle of quiet while it looks like a lone edit: at
+// most a few dozen events, the first after at least 4×Debounce of quiet.
+// Otherwise it is a burst (apt unpacking a stream of files, git checkout
+// writing thousands at once: both pass a few dozen events within
+// milliseconds of starting), due after Debounce of quiet. A burst whose first events
+// pause longer than Settle may cost one early batch; the build of it is
+// cheap, or cancelled by the next batch.
 type Options struct {
+	Settle       time.Duration // quiet time that ends a lone edit; 0 means DefaultSettle; at least Debounce turns it off
 	Debounce     time.Duration // quiet time that ends a burst; 0 means DefaultDebounce
 	MaxDelay     time.Duration // a batch is emitted at the latest this long after its first event; 0 means DefaultMaxDelay
 	PollInterval time.Duration // full-rescan period after falling back from inotify; 0 means DefaultPollInterval
@@ -73,6 +86,9 @@ func New(root string, opts Options, log *slog.Logger) (*Watcher, error) {
 func newWatcher(root string, opts Options, log *slog.Logger, h hooks) (*Watcher, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = DefaultSettle
 	}
 	if opts.MaxDelay <= 0 {
 		opts.MaxDelay = DefaultMaxDelay
@@ -347,6 +363,16 @@ func (w *Watcher) loop() {
 		readyB Batch    // ready as a Batch
 		timer  = time.NewTimer(time.Hour)
 		armed  bool
+		prev   time.Time // the latest change, of any batch
+		tm     = timing{
+			settle:   min(w.opts.Settle, w.opts.Debounce),
+			debounce: w.opts.Debounce,
+			// A pause inside a burst (between two packages apt
+			// unpacks) may outlast Debounce; what follows it is still
+			// the burst, not a lone edit.
+			loneIdle: 4 * w.opts.Debounce,
+			maxDelay: w.opts.MaxDelay,
+		}
 	)
 	timer.Stop()
 	defer func() {
@@ -363,9 +389,10 @@ func (w *Watcher) loop() {
 	}()
 	changed := func() {
 		now := time.Now()
-		p.touch(now)
+		p.touch(now, prev)
+		prev = now
 		if !armed {
-			timer.Reset(p.due(w.opts.Debounce, w.opts.MaxDelay).Sub(now))
+			timer.Reset(p.due(tm).Sub(now))
 			armed = true
 		}
 	}
@@ -420,7 +447,7 @@ func (w *Watcher) loop() {
 		case <-timer.C:
 			armed = false
 			now := time.Now()
-			if due := p.due(w.opts.Debounce, w.opts.MaxDelay); now.Before(due) {
+			if due := p.due(tm); now.Before(due) {
 				timer.Reset(due.Sub(now))
 				armed = true
 				break
@@ -428,12 +455,12 @@ func (w *Watcher) loop() {
 			emit()
 		case <-tick:
 			p.setFull()
-			p.touch(time.Now())
+			p.touch(time.Now(), prev)
 			emit()
 		case <-w.rescan:
 			w.resync()
 			p.setFull()
-			p.touch(time.Now())
+			p.touch(time.Now(), prev)
 			emit()
 		}
 	}
