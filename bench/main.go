@@ -184,6 +184,12 @@ func run() error {
 
 	report := renderReport(res)
 	fmt.Print(report)
+	// The measurements behind design decisions are not this run's: keep them.
+	if old, err := os.ReadFile(cfg.out); err == nil {
+		if i := strings.Index(string(old), "\n## Measurements behind design decisions"); i >= 0 {
+			report += string(old[i:])
+		}
+	}
 	if err := os.WriteFile(cfg.out, []byte(report), 0o644); err != nil {
 		return err
 	}
