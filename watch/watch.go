@@ -36,11 +36,12 @@ const (
 //
 // A batch is due after Settle of quiet while it looks like a lone edit: at
 // most a few dozen events, the first after at least 4×Debounce of quiet.
-// Otherwise it is a burst (apt unpacking a stream of files, git checkout
-// writing thousands at once: both pass a few dozen events within
-// milliseconds of starting), due after Debounce of quiet. A burst whose first events
-// pause longer than Settle may cost one early batch; the build of it is
-// cheap, or cancelled by the next batch.
+// Otherwise it is a burst, due after Debounce of quiet: dpkg unpacking a
+// package and git checkout write file after file, far more than a few dozen
+// events with pauses shorter than Debounce. A burst that starts with a few
+// events and a pause (dpkg touches its database, then reads the archive)
+// costs one early batch; its build is cheap, or cancelled by the next batch
+// (figures: BENCHMARKS.md, watch).
 type Options struct {
 	Settle       time.Duration // quiet time that ends a lone edit; 0 means DefaultSettle; at least Debounce turns it off
 	Debounce     time.Duration // quiet time that ends a burst; 0 means DefaultDebounce
