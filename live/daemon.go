@@ -114,7 +114,9 @@ func (d *Daemon) Run(ctx context.Context, batches <-chan watch.Batch, notify fun
 
 // buildOnce builds from everything pending. A batch that arrives during the
 // build cancels it (up to maxCancels times in a row) so the next build starts
-// from the newest tree. It reports false when the batches channel closed.
+// from the newest tree. The watcher keeps a burst to few batches (see
+// watch.Options), so this is the rest of a burst after its early batch, not
+// every file of it. It reports false when the batches channel closed.
 func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *pending) bool {
 	changed, full := p.take()
 	if full {
