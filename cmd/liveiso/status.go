@@ -55,6 +55,8 @@ func runStatus(args []string) error {
 	fmt.Println()
 	fmt.Printf("initrd:      %s, %d entries in %d chunks, %d rebuilt last time\n",
 		humanBytes(s.InitrdSize), s.Entries, s.ChunksTotal, s.ChunksRebuilt)
+	fmt.Printf("builds:      %d started, %d cancelled for a newer edit, %d failed; %d generations published\n",
+		s.Started, s.Cancelled, s.Failed, s.Published)
 	for _, w := range s.Warnings {
 		fmt.Printf("warning:     %s\n", w)
 	}
