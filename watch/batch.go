@@ -17,9 +17,9 @@ type Batch struct {
 // every unchanged chunk anyway), and it bounds the memory a burst can take.
 const maxBatchPaths = 10000
 
-// loneEvents is the most events a lone edit makes: an editor's save is a
-// dozen (a probe file, a backup rename, the write, a chmod); apt and git
-// make thousands, dozens within their first milliseconds.
+// loneEvents is the most events a lone edit makes: an editor's save is
+// about a dozen (a probe file, a backup rename, the write, a chmod); apt and
+// git make thousands.
 const loneEvents = 32
 
 // pending accumulates the changes of one batch until it is due.
@@ -108,8 +108,8 @@ func (p *pending) merge(q *pending, maxPaths int) {
 // due returns when p must be emitted: after tm.debounce of quiet, and at the
 // latest tm.maxDelay after its first change; a lone edit (a few events after
 // a quiet tree) after only tm.settle of quiet. So a one-file edit is not held
-// back by the debounce, while a burst is recognised by its first dozens of
-// events and still ends as one batch.
+// back by the debounce, while a burst is recognised by its number of events
+// and still ends as one batch.
 func (p *pending) due(tm timing) time.Time {
 	wait := tm.debounce
 	if p.lone(tm) {
