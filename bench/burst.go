@@ -42,9 +42,12 @@ func burstContent(tag string, i, j int) []byte {
 	return []byte(strings.Repeat(line, (1024+(j%4)*1024)/len(line)))
 }
 
-// aptUnpack writes the apt-like burst below dir and returns the number of
-// entries it adds (the directories included).
-func aptUnpack(dir string) (int, error) {
+// aptEntries is how many entries the stream adds: its files, its package
+// directories and the directory holding them.
+const aptEntries = aptFiles + aptPackages + 1
+
+// aptStream writes the stream below dir.
+func aptStream(dir string) error {
 	start := time.Now()
 	step := aptSpan / aptFiles
 	perPkg := aptFiles / aptPackages
@@ -52,19 +55,19 @@ func aptUnpack(dir string) (int, error) {
 		pkg := filepath.Join(dir, fmt.Sprintf("pkg%02d", k/perPkg))
 		if k%perPkg == 0 {
 			if err := os.MkdirAll(pkg, 0o755); err != nil {
-				return 0, err
+				return err
 			}
 		}
 		name := filepath.Join(pkg, fmt.Sprintf("file%03d", k%perPkg))
 		if err := os.WriteFile(name+".dpkg-new", burstContent("apt", k/perPkg, k%perPkg), 0o644); err != nil {
-			return 0, err
+			return err
 		}
 		if err := os.Rename(name+".dpkg-new", name); err != nil {
-			return 0, err
+			return err
 		}
 		time.Sleep(time.Until(start.Add(time.Duration(k+1) * step)))
 	}
-	return aptFiles + aptPackages + 1, nil
+	return nil
 }
 
 // dpkgPackage builds a .deb of the apt-like files in work and returns its path.
@@ -191,10 +194,7 @@ func measureBursts(d *daemon, root, addDir, work string, edits int) ([]*editResu
 	res := []*editResult{stream}
 	for i := 0; i < edits; i++ {
 		dir := filepath.Join(root, addDir, fmt.Sprintf("bench-stream-%d", i))
-		err := timeEdit(d, stream, aptFiles+aptPackages+1, func() error {
-			_, err := aptUnpack(dir)
-			return err
-		})
+		err := timeEdit(d, stream, aptEntries, func() error { return aptStream(dir) })
 		if rmErr := os.RemoveAll(dir); err == nil {
 			err = rmErr
 		}
