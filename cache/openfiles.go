@@ -133,20 +133,6 @@ func (c *openFiles) release(of *openFile) {
 	}
 }
 
-// forget closes the cached file of k, if any (its member is gone from
-// this process).
-func (c *openFiles) forget(k memberKey) {
-	c.mu.Lock()
-	var toClose []*os.File
-	if el, ok := c.index[k]; ok {
-		toClose = c.drop(el)
-	}
-	c.mu.Unlock()
-	for _, f := range toClose {
-		f.Close()
-	}
-}
-
 // close closes every cached file not in use, and those in use when their
 // reads end; later reads open their file each time.
 func (c *openFiles) close() {

@@ -468,15 +468,22 @@ func (s *store) trimLater() {
 	go func() {
 		defer s.trims.Done()
 		defer s.trimming.Store(false)
-		before := s.sizeBytes.Load()
-		limit := s.limit()
-		res, err := trim(s.root, limit-limit/10)
-		if err != nil {
-			s.log.Warn("cache not trimmed", "dir", s.root, "err", err)
-			return
+		// Again while the store is still over the limit (written to during
+		// the walk) and the last round could remove something.
+		for round := 0; round < 3; round++ {
+			before := s.sizeBytes.Load()
+			limit := s.limit()
+			res, err := trim(s.root, limit-limit/10)
+			if err != nil {
+				s.log.Warn("cache not trimmed", "dir", s.root, "err", err)
+				return
+			}
+			size := s.sizeBytes.Add(res.After.SizeBytes - before)
+			s.log.Info("trimmed cache", "dir", s.root, "removed", res.Removed, "removed_bytes", res.RemovedBytes,
+				"size", res.After.SizeBytes, "limit", limit)
+			if size <= limit || res.Removed == 0 {
+				return
+			}
 		}
-		s.sizeBytes.Add(res.After.SizeBytes - before)
-		s.log.Info("trimmed cache", "dir", s.root, "removed", res.Removed, "removed_bytes", res.RemovedBytes,
-			"size", res.After.SizeBytes, "limit", limit)
 	}()
 }
