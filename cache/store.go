@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -39,8 +40,12 @@ type store struct {
 	limitBytes  int64        // the size to trim to; 0: the default (limit)
 	initrdBytes atomic.Int64 // size of the latest initrd, for the default limit
 	sizeBytes   atomic.Int64 // running estimate of the store's size
-	trimming    atomic.Bool
-	trims       sync.WaitGroup
+	// trimFloor is what the last trim could not go below (pinned
+	// members): the next trim waits until the store has grown a tenth of
+	// the limit past it, rather than walking the store on every write.
+	trimFloor atomic.Int64
+	trimming  atomic.Bool
+	trims     sync.WaitGroup
 
 	mu      sync.Mutex
 	pins    map[memberKey]int // references to each pinned member
@@ -291,7 +296,7 @@ func (s *store) save(m *member) error {
 	s.mu.Lock()
 	s.held = append(s.held, m.key)
 	s.mu.Unlock()
-	if s.sizeBytes.Add(storeHeaderSize+m.sizeBytes) > s.limit() {
+	if s.sizeBytes.Add(storeHeaderSize+m.sizeBytes) > s.trimAbove() {
 		s.trimLater()
 	}
 	return nil
@@ -399,7 +404,7 @@ func (s *store) publish(ms []*member, initrdBytes int64) {
 	s.release(old)
 	s.release(held)
 	s.initrdBytes.Store(initrdBytes)
-	if s.sizeBytes.Load() > s.limit() {
+	if s.sizeBytes.Load() > s.trimAbove() {
 		s.trimLater()
 	}
 }
@@ -457,6 +462,12 @@ func (s *store) closeLock() {
 	s.lock.Close()
 }
 
+// trimAbove is the estimated size past which the store trims.
+func (s *store) trimAbove() int64 {
+	limit := s.limit()
+	return max(limit, s.trimFloor.Load()+limit/10)
+}
+
 // trimLater trims the store in the background, one trim at a time, down to
 // nine tenths of the limit, so that the next trim is a tenth of the limit
 // of writes away.
@@ -479,9 +490,14 @@ func (s *store) trimLater() {
 				return
 			}
 			size := s.sizeBytes.Add(res.After.SizeBytes - before)
-			s.log.Info("trimmed cache", "dir", s.root, "removed", res.Removed, "removed_bytes", res.RemovedBytes,
-				"size", res.After.SizeBytes, "limit", limit)
-			if size <= limit || res.Removed == 0 {
+			s.trimFloor.Store(res.After.SizeBytes)
+			level := slog.LevelInfo
+			if res.Removed == 0 {
+				level = slog.LevelDebug
+			}
+			s.log.Log(context.Background(), level, "trimmed cache", "dir", s.root, "removed", res.Removed,
+				"removed_bytes", res.RemovedBytes, "size", res.After.SizeBytes, "limit", limit)
+			if size <= s.trimAbove() || res.Removed == 0 {
 				return
 			}
 		}
