@@ -9,10 +9,10 @@ import (
 
 // maxOpenFiles bounds the store files one store keeps open. A member read
 // after its file was let go of is opened again (through its pin link, see
-// pins.go), which costs one open(2) of a file in the page cache: a few
-// microseconds, against the tens of microseconds of decompressing anything
-// read. Before this bound every stored member kept its fd for the life of
-// the process (about 2,200 on a 200k-file tree, one more per edit).
+// pins.go): one open(2) of a file in the page cache, small beside what the
+// reader does with the bytes (decompress them, send them to a guest).
+// Without the bound every stored member kept its fd for the life of the
+// process (about 2,200 on a 200k-file tree, one more per edit).
 const maxOpenFiles = 128
 
 // openFiles is a least-recently-used cache of open store files, keyed by

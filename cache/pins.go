@@ -112,8 +112,8 @@ func (s *store) hold(k memberKey) (bool, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	case errors.Is(err, fs.ErrExist):
-		// A pin left by an earlier save that failed halfway: the store
-		// file is the one to use.
+		// A pin file this store does not count (left by a failed
+		// write): the store file is the one to use.
 		if err = os.Remove(s.pinPath(k)); err == nil {
 			err = os.Link(s.path(k), s.pinPath(k))
 		}
@@ -123,14 +123,6 @@ func (s *store) hold(k memberKey) (bool, error) {
 	}
 	s.pins[k] = 1
 	return true, nil
-}
-
-// holdWritten adds one reference to member k's pin after save wrote the
-// pin file itself.
-func (s *store) holdWritten(k memberKey) {
-	s.mu.Lock()
-	s.pins[k]++
-	s.mu.Unlock()
 }
 
 // pinned reports whether this store holds a pin on k.
@@ -171,10 +163,8 @@ func (s *store) retain(ms []*member) []memberKey {
 	for _, m := range ms {
 		ok, err := s.hold(m.key)
 		if !ok && err == nil && m.inMemory() != nil {
-			if err = s.write(m); err == nil {
-				s.holdWritten(m.key)
-				ok = true
-			}
+			err = s.write(m)
+			ok = err == nil
 		}
 		if err != nil {
 			s.log.Warn("cache member not pinned", "key", m.key.String(), "err", err)

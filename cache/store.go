@@ -292,7 +292,6 @@ func (s *store) save(m *member) error {
 	if err := s.write(m); err != nil {
 		return err
 	}
-	s.holdWritten(m.key)
 	s.mu.Lock()
 	s.held = append(s.held, m.key)
 	s.mu.Unlock()
@@ -303,10 +302,10 @@ func (s *store) save(m *member) error {
 }
 
 // write writes m's store file as this store's pin of it (a temporary file
-// renamed to pins/ID/KEY), then links it into the store under a temporary
-// name renamed over the store's name: the file is pinned before a trimmer
-// can see it, and replacing a corrupt file is atomic. The caller counts the
-// pin.
+// renamed to pins/ID/KEY) and counts one reference to the pin, then links
+// the file into the store under a temporary name renamed over the store's
+// name: the file is pinned before a trimmer can see it, and replacing a
+// corrupt file is atomic.
 func (s *store) write(m *member) error {
 	data := m.inMemory()
 	h := storeHeader{
@@ -329,7 +328,13 @@ func (s *store) write(m *member) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), s.pinPath(m.key))
+		// With the count, under the lock: an unhold of the same key
+		// meanwhile would remove the pin just written.
+		s.mu.Lock()
+		if err = os.Rename(tmp.Name(), s.pinPath(m.key)); err == nil {
+			s.pins[m.key]++
+		}
+		s.mu.Unlock()
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
@@ -343,6 +348,7 @@ func (s *store) write(m *member) error {
 	}
 	if err != nil {
 		os.Remove(link)
+		s.unhold(m.key)
 		return fmt.Errorf("cache store %s: %w", name, err)
 	}
 	return nil
