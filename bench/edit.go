@@ -26,12 +26,16 @@ type editResult struct {
 	Seconds samples // from the edit's first syscall to status.json showing it ready
 	BuildMs samples // the daemon's own build time of that generation (status.json build_ms)
 	Rebuilt samples // chunks rebuilt
+	// From the edit until the daemon was at rest again (status.json
+	// generations_published, builds_cancelled, builds_started).
+	Published, Cancelled, Started samples
 }
 
 // mountResult is what one `liveiso mount` session on a tree measured.
 type mountResult struct {
 	FirstReady   float64 // seconds from start to the first generation (empty cache)
 	Edits        []*editResult
+	Bursts       []*editResult // burstApt, burstGit (when git is installed)
 	Read         *readResult
 	PeakRSS      int64 // VmHWM
 	Entries      int   // in the initrd
@@ -153,9 +157,14 @@ func measureMount(ctx context.Context, cfg *config, c *corpus, work, builtImage 
 				return fmt.Errorf("%s: %w", rm.Kind, err)
 			}
 		}
-		for _, e := range res.Edits {
-			cfg.logf("%s: %-20s edit-to-ready median %.3f s (min %.3f, max %.3f), build_ms median %.0f",
-				c.Name, e.Kind, e.Seconds.median(), e.Seconds.min(), e.Seconds.max(), e.BuildMs.median())
+		res.Bursts, err = measureBursts(d, c.Root, t.AddDir, work, edits)
+		if err != nil {
+			return err
+		}
+		for _, e := range append(res.Edits, res.Bursts...) {
+			cfg.logf("%s: %-20s edit-to-ready median %.3f s (min %.3f, max %.3f), build_ms median %.0f, generations published median %.0f (max %.0f), builds cancelled median %.0f",
+				c.Name, e.Kind, e.Seconds.median(), e.Seconds.min(), e.Seconds.max(), e.BuildMs.median(),
+				e.Published.median(), e.Published.max(), e.Cancelled.median())
 		}
 
 		// Reads: a new generation, its first read (cold), its second (warm).
@@ -247,14 +256,22 @@ func measureMount(ctx context.Context, cfg *config, c *corpus, work, builtImage 
 
 // timeEdit waits for the daemon to be at rest, makes the edit, and records
 // the time until status.json shows a newer generation ready whose archive
-// has entriesDelta more entries than before.
+// has entriesDelta more entries than before, and how many builds the edit
+// caused until the daemon was at rest again.
 func timeEdit(d *daemon, r *editResult, entriesDelta int, edit func() error) error {
+	return timeEditDelta(d, r, func() (int, error) { return entriesDelta, edit() })
+}
+
+// timeEditDelta is timeEdit for an edit that reports how many entries it
+// added once it is done.
+func timeEditDelta(d *daemon, r *editResult, edit func() (int, error)) error {
 	before, err := d.settle(300 * time.Millisecond)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := edit(); err != nil {
+	entriesDelta, err := edit()
+	if err != nil {
 		return err
 	}
 	s, err := d.waitFor(2*time.Minute, func(s live.Status) bool {
@@ -266,6 +283,13 @@ func timeEdit(d *daemon, r *editResult, entriesDelta int, edit func() error) err
 	r.Seconds = append(r.Seconds, time.Since(start).Seconds())
 	r.BuildMs = append(r.BuildMs, float64(s.BuildMs))
 	r.Rebuilt = append(r.Rebuilt, float64(s.ChunksRebuilt))
+	after, err := d.settle(300 * time.Millisecond)
+	if err != nil {
+		return err
+	}
+	r.Published = append(r.Published, float64(after.Published-before.Published))
+	r.Cancelled = append(r.Cancelled, float64(after.Cancelled-before.Cancelled))
+	r.Started = append(r.Started, float64(after.Started-before.Started))
 	return nil
 }
 

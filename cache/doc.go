@@ -11,7 +11,11 @@
 // everything their bytes depend on (key.go). The members this process
 // compressed are kept in a bounded in-memory cache (memcache.go); all of
 // them go to a persistent, checksummed disk store (store.go), and a member
-// found there is checked once and then read through its file. So a Pack
+// found there is checked once and then read through its file, by way of a
+// bounded cache of open files (openfiles.go). The store is shared by every
+// process on the cache directory and trimmed to a size, least recently
+// used first (trim.go); the members a live Initrd uses are pinned with hard
+// links that no trim removes (pins.go). So a Pack
 // after an edit compresses only the chunks the edit touched, and a restart
 // on an unchanged tree reads no rootfs file content at all.
 //

@@ -49,6 +49,10 @@ type Initrd struct {
 	extents *extent.List
 	stats   Stats
 	mems    []Member
+	// store and stored are the disk store and the members of r it holds,
+	// for Retain (pins.go); nil for an Initrd of Assemble.
+	store  *store
+	stored []*member
 }
 
 // Member is one member of an initrd, as Assemble takes it and

@@ -28,13 +28,12 @@ type member struct {
 	backing   atomic.Pointer[backing]
 }
 
-// backing holds a member's bytes: in memory, or at off in an open file
-// (the store's file, which stays readable through the fd even if the store
-// replaces or deletes it).
+// backing holds a member's bytes: in memory, or in the store st's file of
+// the member, read through st's bounded cache of open files (and its pin,
+// which keeps the file from trims while the member is referenced).
 type backing struct {
 	data []byte
-	f    *os.File
-	off  int64
+	st   *store
 }
 
 func newMemoryMember(k memberKey, comp Compression, raw int64, data []byte) *member {
@@ -58,13 +57,10 @@ func (m *member) ReadAt(p []byte, off int64) (int, error) {
 	b := m.backing.Load()
 	var n int
 	var err error
-	if b.f == nil {
+	if b.st == nil {
 		n = copy(p, b.data[off:])
 	} else {
-		n, err = b.f.ReadAt(p, b.off+off)
-		if err == io.EOF && n == len(p) {
-			err = nil
-		}
+		n, err = b.st.readAt(m.key, p, off)
 	}
 	if err == nil && short {
 		err = io.EOF

@@ -28,6 +28,7 @@ type Options struct {
 	Excludes         []string    // rsync/mksquashfs-like globs, rootfs-relative ("/var/cache/apt/*", "*.pyc")
 	NoAutoInit       bool        // do not synthesise /init when missing
 	CacheDir         string      // on-disk member store; "" disables the disk store
+	CacheSizeBytes   int64       // size the store is trimmed to; 0: the larger of DefaultCacheSizeBytes and 4x the initrd
 	MemoryLimitBytes int64       // bound on member bytes held in memory; 0 means a default
 	ChunkTargetBytes int64       // 0 means the default of Compression (see defaultChunkTarget)
 	Workers          int         // 0 means runtime.NumCPU()
@@ -116,6 +117,9 @@ func (o Options) resolved() (Options, error) {
 		if o.Compression == Zstd {
 			o.ChunkTargetBytes = defaultZstdChunkTarget
 		}
+	}
+	if o.CacheSizeBytes < 0 {
+		return o, fmt.Errorf("cache size %d: %w", o.CacheSizeBytes, ErrBadOption)
 	}
 	if o.ChunkTargetBytes < 0 {
 		return o, fmt.Errorf("chunk target %d: %w", o.ChunkTargetBytes, ErrBadOption)

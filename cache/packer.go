@@ -85,7 +85,7 @@ func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
 	}
 	p := &Packer{opts: o, log: log, current: map[memberKey]*member{}, racy: racyWindow}
 	if o.CacheDir != "" {
-		if p.store, err = openStore(o.CacheDir); err != nil {
+		if p.store, err = openStore(o.CacheDir, o.CacheSizeBytes, log); err != nil {
 			return nil, err
 		}
 	}
@@ -101,8 +101,13 @@ func (p *Packer) evicted(m *member) {
 	}
 }
 
-// Close releases the Packer's caches. Initrds it made stay readable.
+// Close releases the Packer's caches and, once every Pin of its Initrds
+// is closed, its hold on the disk store. Initrds it made stay readable
+// (unpinned, their members may lose their store files to a trim).
 func (p *Packer) Close() error {
+	if p.store != nil {
+		p.store.close()
+	}
 	p.mem = newMemCache(p.opts.MemoryLimitBytes, nil)
 	p.current, p.last, p.lastItems, p.spareItems = map[memberKey]*member{}, nil, nil, nil
 	p.tree = nil
@@ -130,6 +135,9 @@ func (p *Packer) Pack(ctx context.Context, root string, changed []string) (*Init
 		changed = append(p.pending, changed...)
 	}
 	r, err := p.pack(ctx, root, changed)
+	if err != nil && p.store != nil {
+		p.store.abandon()
+	}
 	switch {
 	case err == nil:
 		p.pending = nil
@@ -433,12 +441,14 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 func (p *Packer) finish(chunks []*chunk, st Stats) (*Initrd, error) {
 	members := make([]Member, len(chunks))
 	current := make(map[memberKey]*member, len(chunks))
+	var stored []*member
 	last := make(map[string]*chunk, len(chunks))
 	for i, ch := range chunks {
 		last[ch.items[0].hdr.Name] = ch
 		members[i] = Member{Compression: ch.m.comp, SizeBytes: ch.m.sizeBytes, Data: ch.m}
 		if !ch.racy {
 			current[ch.key] = ch.m
+			stored = append(stored, ch.m)
 			p.mem.add(ch.m)
 		}
 	}
@@ -448,6 +458,10 @@ func (p *Packer) finish(chunks []*chunk, st Stats) (*Initrd, error) {
 	}
 	r.stats = st
 	r.stats.BytesIn += int64(len(newc.AppendTrailer(nil)))
+	if p.store != nil {
+		p.store.publish(stored, r.Size())
+		r.store, r.stored = p.store, stored
+	}
 	p.current, p.last = current, last
 	return r, nil
 }

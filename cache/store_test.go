@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,7 +16,7 @@ func TestStoreRefusesWrongFiles(t *testing.T) {
 	data := bytes.Repeat([]byte("member bytes "), 5000)
 	key := func(b byte) memberKey { var k memberKey; k[0] = b; return k }
 	setup := func(t *testing.T) (*store, *member) {
-		s, err := openStore(t.TempDir())
+		s, err := openStore(t.TempDir(), 0, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}

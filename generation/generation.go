@@ -194,7 +194,6 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 	if err != nil {
 		return nil, err
 	}
-	root := in.Root
 	layout, err := isolayout.Plan(in)
 	if err != nil {
 		return nil, fmt.Errorf("plan the image: %w", err)
@@ -205,7 +204,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		Image:  layout,
 		Initrd: initrd,
 		Stats:  stats,
-		Files:  countFiles(root) + 1, // and the boot catalog the planner adds
+		Files:  layout.Files(),
 		Took:   time.Since(start),
 
 		Compression: b.compression,
@@ -213,18 +212,6 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 	}
 	gen.refs.Store(1)
 	return gen, nil
-}
-
-// countFiles counts the regular files in the tree under n.
-func countFiles(n *isolayout.Node) int {
-	c := 0
-	if n.Mode.IsRegular() {
-		c = 1
-	}
-	for _, k := range n.Children {
-		c += countFiles(k)
-	}
-	return c
 }
 
 // ParseSourceDateEpoch reads SOURCE_DATE_EPOCH as the reproducible-builds
@@ -248,5 +235,5 @@ func ParseSourceDateEpoch(v string) (*time.Time, error) {
 // mount moves a long-open handle, such as QEMU's across a guest reset, on to
 // the newest generation when it reads here; see package vfs.
 func RepinRange() (off, n int64) {
-	return 0, 18 * isolayout.SectorSize
+	return 0, isolayout.HeadSectors * isolayout.SectorSize
 }

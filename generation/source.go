@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/liveiso/liveiso/rootfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,21 +42,18 @@ func openHost(path string) (*os.File, os.FileInfo, error) {
 }
 
 // openBeneath opens rel inside root without following any symlink in any
-// component. The rootfs is not trusted: a kernel picked from its boot/
-// directory must not become a way to read a file outside it, nor to block
-// on a FIFO put in its place (O_NONBLOCK; it does not change how a regular
-// file reads).
+// component (rootfs.OpenBeneath). The rootfs is not trusted: a kernel picked
+// from its boot/ directory must not become a way to read a file outside it,
+// nor to block on a FIFO put in its place (O_NONBLOCK; it does not change how
+// a regular file reads).
 func openBeneath(root, rel string) (*os.File, os.FileInfo, error) {
-	dir, err := os.Open(root)
+	dirfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("open %s: %w", root, err)
 	}
-	defer dir.Close()
-	fd, err := unix.Openat2(int(dir.Fd()), rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	defer unix.Close(dirfd)
 	path := root + "/" + rel
+	fd, err := rootfs.OpenBeneath(dirfd, rel, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -111,6 +111,7 @@ func (d *Daemon) Status() []byte { return *d.status.Load() }
 // is nothing to serve yet. The generation returned is the daemon's: read its
 // fields, and Retain it to read its bytes.
 func (d *Daemon) First(ctx context.Context) (*generation.Generation, error) {
+	d.st.Started++
 	g, err := d.builder.Build(ctx, nil)
 	if err != nil {
 		d.fail(err)
@@ -146,7 +147,9 @@ func (d *Daemon) Run(ctx context.Context, batches <-chan watch.Batch, notify fun
 
 // buildOnce builds from everything pending. A batch that arrives during the
 // build cancels it (up to maxCancels times in a row) so the next build starts
-// from the newest tree. It reports false when the batches channel closed.
+// from the newest tree. The watcher keeps a burst to few batches (see
+// watch.Options), so this is the rest of a burst after its early batch, not
+// every file of it. It reports false when the batches channel closed.
 func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *pending) bool {
 	changed, full := p.take()
 	if full {
@@ -154,6 +157,7 @@ func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *p
 	}
 	d.st.State = StateBuilding
 	d.st.Error = "" // it is the failure of the last finished build, in state "error" only
+	d.st.Started++
 	d.publishStatus()
 
 	bctx, cancel := context.WithCancel(ctx)
@@ -180,6 +184,8 @@ func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *p
 				// Cancelled for a newer edit or shutdown: everything it was
 				// to cover is still pending.
 				d.cancels++
+				d.st.Cancelled++
+				d.publishStatus()
 				p.restore(changed, full)
 			default:
 				// Keep the paths: the next build must look at them again,
@@ -240,25 +246,26 @@ func (d *Daemon) publish(g *generation.Generation) {
 
 	s := g.Stats
 	d.st = Status{
-		Generation:      g.Number,
-		State:           StateReady,
-		ImageSize:       size,
-		Capacity:        capacity,
-		CapacityGrown:   d.st.CapacityGrown,
-		InitrdSize:      g.Initrd.Size(),
-		ChunksTotal:     s.ChunksTotal,
-		ChunksRebuilt:   s.ChunksRebuilt,
-		BytesCompressed: s.BytesCompressed,
-		Entries:         s.Entries,
-		Files:           g.Files,
-		BuildMs:         g.Took.Milliseconds(),
-		ReadyAt:         time.Now().UTC().Format(time.RFC3339Nano),
-		Rootfs:          d.opts.Rootfs,
-		Warnings:        s.Warnings,
-
+		Generation:        g.Number,
+		State:             StateReady,
+		ImageSize:         size,
+		Capacity:          capacity,
+		CapacityGrown:     d.st.CapacityGrown,
+		InitrdSize:        g.Initrd.Size(),
+		ChunksTotal:       s.ChunksTotal,
+		ChunksRebuilt:     s.ChunksRebuilt,
+		BytesCompressed:   s.BytesCompressed,
+		Entries:           s.Entries,
+		Files:             g.Files,
+		BuildMs:           g.Took.Milliseconds(),
+		ReadyAt:           time.Now().UTC().Format(time.RFC3339Nano),
+		Rootfs:            d.opts.Rootfs,
+		Warnings:          s.Warnings,
+		BuildCounts:       d.st.BuildCounts,
 		Compression:       string(g.Compression.Compression),
 		CompressionReason: g.Compression.Reason,
 	}
+	d.st.Published++
 	d.publishStatus()
 	d.log.Info("generation ready", "generation", g.Number, "ms", g.Took.Milliseconds(),
 		"chunks_rebuilt", s.ChunksRebuilt, "chunks_total", s.ChunksTotal,
@@ -270,6 +277,7 @@ func (d *Daemon) publish(g *generation.Generation) {
 
 // fail records a build failure. The current generation stays.
 func (d *Daemon) fail(err error) {
+	d.st.Failed++
 	d.st.State = StateError
 	d.st.Error = err.Error()
 	d.publishStatus()

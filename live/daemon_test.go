@@ -2,6 +2,7 @@ package live
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -190,7 +192,7 @@ func TestDaemonPublishesAndSurvivesFailure(t *testing.T) {
 	}
 	batches <- watch.Batch{Paths: []string{"etc"}}
 	s = waitStatus(t, d, "recovery", func(s Status) bool { return s.State == StateReady })
-	if s.Generation != 3 || s.Error != "" {
+	if s.Generation != 3 || s.Error != "" || s.Failed != 1 || s.Published != 3 {
 		t.Errorf("after the fix: %+v", s)
 	}
 	cur := d.Current()
@@ -278,5 +280,164 @@ func TestCapacitySmallerThanImage(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "using the image's size") && got != g.Image.Size() {
 		t.Errorf("the log says the image's size (%d) is used, but the capacity is %d:\n%s", g.Image.Size(), got, logs.String())
+	}
+}
+
+// writeBurst writes n files in 20 directories below root/usr/share over
+// about d, the way dpkg unpacks: each file as NAME.dpkg-new, renamed into
+// place, a short pause after every package (directory).
+func writeBurst(t *testing.T, root string, n int, d time.Duration) {
+	t.Helper()
+	const packages = 20
+	pause := d / packages
+	for p := range packages {
+		start := time.Now()
+		dir := filepath.Join(root, "usr/share", fmt.Sprintf("pkg%02d", p))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n / packages {
+			f := filepath.Join(dir, fmt.Sprintf("file%03d", i))
+			write(t, f+".dpkg-new", strings.Repeat(fmt.Sprintf("%s %d\n", f, i), 20))
+			if err := os.Rename(f+".dpkg-new", f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(pause - time.Since(start))
+	}
+}
+
+// TestBurstFewGenerations writes 2,000 files within about 1 s under a real
+// watcher: the burst is published as at most 2 generations after the first
+// (one more when its first few events look like a lone edit, then the rest:
+// the quiet time that ends a burst, set to 1 s here so that a loaded machine
+// pausing the writer does not split it), and the last one holds all 2,000.
+func TestBurstFewGenerations(t *testing.T) {
+	b, root := testBuilder(t)
+	d := New(b, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := watch.New(root, watch.Options{Debounce: time.Second, MaxDelay: time.Minute}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := d.First(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := readStatus(t, d)
+	ran := make(chan struct{})
+	go func() { d.Run(ctx, w.Batches(), nil); close(ran) }()
+	defer func() { cancel(); <-ran }()
+
+	const files = 2000
+	start := time.Now()
+	writeBurst(t, root, files, time.Second)
+	t.Logf("wrote %d files in %v", files, time.Since(start).Round(time.Millisecond))
+	want := before.Entries + files + 2 + 20 // usr, usr/share and 20 package directories
+	s := waitStatus(t, d, "all files in a generation", func(s Status) bool {
+		return s.State == StateReady && s.Entries == want
+	})
+	// Idle again: no batch is pending once the debounce has passed twice.
+	time.Sleep(2 * time.Second)
+	s = readStatus(t, d)
+	if s.State != StateReady || s.Entries != want {
+		t.Fatalf("after the burst: %+v, want %d entries", s, want)
+	}
+	published := s.Published - before.Published
+	t.Logf("burst: %d builds started, %d cancelled, %d generations published", s.Started-before.Started, s.Cancelled, published)
+	if published < 1 || published > 2 {
+		t.Errorf("a burst of %d files became %d generations, want 1 or 2", files, published)
+	}
+	if s.Started != s.Cancelled+s.Failed+s.Published {
+		t.Errorf("build counts do not add up: %+v", s.BuildCounts)
+	}
+	// The last generation's archive holds every file, under its final name.
+	cur := d.Current()
+	if cur.Generation != s.Generation {
+		t.Fatalf("serving generation %d, status.json says %d", cur.Generation, s.Generation)
+	}
+	names := map[string]bool{}
+	for _, m := range regexp.MustCompile(`usr/share/pkg[0-9]+/file[0-9]+(\.dpkg-new)?\x00`).FindAll(unpackedInitrd(t, cur), -1) {
+		names[string(m)] = true
+	}
+	for p := range 20 {
+		for i := range files / 20 {
+			if name := fmt.Sprintf("usr/share/pkg%02d/file%03d\x00", p, i); !names[name] {
+				t.Fatalf("the last generation lacks %s", name)
+			}
+		}
+	}
+	if len(names) != files {
+		t.Errorf("the last generation holds %d burst files, want %d (a .dpkg-new left?)", len(names), files)
+	}
+}
+
+// unpackedInitrd is the concatenated cpio of a snapshot's initrd: its gzip
+// members decompressed, up to the first bytes that are not one.
+func unpackedInitrd(t *testing.T, s *Snapshot) []byte {
+	t.Helper()
+	raw := make([]byte, s.InitrdSize)
+	if _, err := s.Initrd.ReadAt(raw, 0); err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+	r := bytes.NewReader(raw)
+	var out bytes.Buffer
+	z := new(gzip.Reader)
+	for z.Reset(r) == nil {
+		z.Multistream(false)
+		if _, err := io.Copy(&out, z); err != nil {
+			t.Fatalf("initrd member: %v", err)
+		}
+	}
+	if out.Len() == 0 {
+		t.Fatal("no gzip member in the initrd")
+	}
+	return out.Bytes()
+}
+
+// cancelledBuilder holds its second build until it is cancelled.
+type cancelledBuilder struct {
+	inner Builder
+	calls int
+}
+
+func (b *cancelledBuilder) Build(ctx context.Context, changed []string) (*generation.Generation, error) {
+	b.calls++
+	if b.calls == 2 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return b.inner.Build(ctx, changed)
+}
+
+// TestBuildCounts: a build abandoned for a newer edit counts as cancelled,
+// the build that replaces it as published, and status.json says so.
+func TestBuildCounts(t *testing.T) {
+	inner, root := testBuilder(t)
+	d := New(&cancelledBuilder{inner: inner}, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := d.First(ctx); err != nil {
+		t.Fatal(err)
+	}
+	batches := make(chan watch.Batch)
+	ran := make(chan struct{})
+	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	defer func() { cancel(); <-ran }()
+
+	batches <- watch.Batch{Paths: []string{"etc/marker"}}
+	waitStatus(t, d, "the second build", func(s Status) bool { return s.Started == 2 })
+	write(t, filepath.Join(root, "etc/marker"), "two")
+	batches <- watch.Batch{Paths: []string{"etc/marker"}}
+	s := waitStatus(t, d, "generation 2", func(s Status) bool { return s.Generation == 2 && s.State == StateReady })
+	want := BuildCounts{Started: 3, Cancelled: 1, Published: 2}
+	if s.BuildCounts != want {
+		t.Errorf("build counts %+v, want %+v", s.BuildCounts, want)
+	}
+	for _, key := range []string{`"builds_started": 3`, `"builds_cancelled": 1`, `"builds_failed": 0`, `"generations_published": 2`} {
+		if !strings.Contains(string(d.Status()), key) {
+			t.Errorf("status.json lacks %s:\n%s", key, d.Status())
+		}
 	}
 }

@@ -30,4 +30,16 @@ type Status struct {
 	// Compression of the initrd, and why it was chosen (--compression auto).
 	Compression       string `json:"compression"`
 	CompressionReason string `json:"compression_reason"`
+
+	BuildCounts
+}
+
+// BuildCounts count the daemon's builds since it started, the first one
+// included, so a benchmark can tell how many generations a burst of edits
+// became. Every build started ends cancelled, failed or published.
+type BuildCounts struct {
+	Started   int `json:"builds_started"`
+	Cancelled int `json:"builds_cancelled"` // abandoned for a newer edit, or at shutdown
+	Failed    int `json:"builds_failed"`
+	Published int `json:"generations_published"`
 }

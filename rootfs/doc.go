@@ -8,10 +8,11 @@
 // never follows a symlink and never resolves a path from the top: every
 // directory is opened relative to its parent's fd with O_NOFOLLOW and checked
 // to be the directory its lstat described, and Tree.Open resolves a file with
-// openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) below a freshly opened root fd
+// OpenBeneath (openat2, or an O_NOFOLLOW walk) below a freshly opened root fd
 // and checks dev/ino. A swap of a directory for a symlink mid-scan gives
 // either a correct result or an error wrapping ErrChanged, never a file from
-// outside the rootfs.
+// outside the rootfs. OpenBeneath is the one way any package (watch,
+// generation) opens a path below the rootfs.
 //
 // File descriptors: a Tree holds none. Scan and Rescan close what they open
 // before returning, and Open opens (and re-checks) the root on every call, so

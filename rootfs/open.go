@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
 // Open opens a regular file of the tree for reading, relative to an fd of
-// the root, never following a symlink in any component (openat2 with
-// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS, or a walk of
-// O_NOFOLLOW openat calls on kernels without openat2), and checks that it is
-// still the file the scan saw (dev/ino); a mismatch, or a path that no
-// longer leads to a regular file, is an error wrapping ErrChanged.
+// the root, never following a symlink in any component (OpenBeneath), and
+// checks that it is still the file the scan saw (dev/ino); a mismatch, or a
+// path that no longer leads to a regular file, is an error wrapping
+// ErrChanged.
 //
 // Open holds no fd between calls: it opens the root each time (and checks
 // that the root is still the directory scanned), so a Tree needs no Close
@@ -35,7 +33,7 @@ func (t *Tree) Open(e *Entry) (*os.File, error) {
 	}
 	defer unix.Close(rootfd)
 
-	pfd, err := openBeneath(rootfd, e.Path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	pfd, err := OpenBeneath(rootfd, e.Path, unix.O_PATH)
 	if err != nil {
 		return nil, openError(name, err)
 	}
@@ -45,7 +43,7 @@ func (t *Tree) Open(e *Entry) (*os.File, error) {
 	}
 	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) { // no /proc: open directly, without blocking on a FIFO
-		fd, err = openBeneath(rootfd, e.Path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC)
+		fd, err = OpenBeneath(rootfd, e.Path, unix.O_RDONLY|unix.O_NONBLOCK)
 	}
 	if err != nil {
 		return nil, openError(name, err)
@@ -97,53 +95,4 @@ func openError(name string, err error) error {
 		return fmt.Errorf("open %s: %w: %w", name, ErrChanged, err)
 	}
 	return fmt.Errorf("open %s: %w", name, err)
-}
-
-// openBeneath opens rel below dirfd without following any symlink.
-func openBeneath(dirfd int, rel string, flags int) (int, error) {
-	how := unix.OpenHow{
-		Flags:   uint64(flags),
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	}
-	for attempt := 0; ; attempt++ {
-		fd, err := unix.Openat2(dirfd, rel, &how)
-		switch {
-		case err == nil:
-			return fd, nil
-		case errors.Is(err, unix.ENOSYS):
-			return openWalk(dirfd, rel, flags)
-		case errors.Is(err, unix.EAGAIN) && attempt < raceRetries:
-			continue // a concurrent rename; the kernel asks to retry
-		case errors.Is(err, unix.EINTR):
-			continue
-		}
-		return -1, err
-	}
-}
-
-// openWalk opens rel below dirfd one component at a time, each with
-// O_NOFOLLOW, for kernels without openat2.
-func openWalk(dirfd int, rel string, flags int) (int, error) {
-	parts := strings.Split(rel, "/")
-	for _, p := range parts {
-		if p == "" || p == "." || p == ".." {
-			return -1, fmt.Errorf("path %q: %w", rel, unix.EXDEV)
-		}
-	}
-	cur := dirfd
-	for i, p := range parts {
-		f := unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-		if i == len(parts)-1 {
-			f = flags
-		}
-		fd, err := unix.Openat(cur, p, f, 0)
-		if cur != dirfd {
-			unix.Close(cur)
-		}
-		if err != nil {
-			return -1, err
-		}
-		cur = fd
-	}
-	return cur, nil
 }

@@ -66,30 +66,6 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// TestOpenWalk exercises the fallback for kernels without openat2.
-func TestOpenWalk(t *testing.T) {
-	root := t.TempDir()
-	outside := t.TempDir()
-	build(t, outside, "f secret s")
-	build(t, root, "d a/b\nf a/b/f ok\nl s "+outside+"\nl a/up ..")
-	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(rfd)
-	fd, err := openWalk(rfd, "a/b/f", unix.O_RDONLY|unix.O_NOFOLLOW)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unix.Close(fd)
-	for _, p := range []string{"s/secret", "a/up/s/secret", "../x", "a//b/f", "a/b/../b/f"} {
-		if fd, err := openWalk(rfd, p, unix.O_RDONLY|unix.O_NOFOLLOW); err == nil {
-			unix.Close(fd)
-			t.Errorf("openWalk(%s) succeeded", p)
-		}
-	}
-}
-
 // TestSwapRace swaps a directory of the rootfs with a symlink to a
 // directory outside while Scan, Rescan and Open run, and checks that nothing
 // outside is ever listed or opened: every result is correct or an error.

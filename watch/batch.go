@@ -17,6 +17,11 @@ type Batch struct {
 // every unchanged chunk anyway), and it bounds the memory a burst can take.
 const maxBatchPaths = 10000
 
+// loneEvents is the most events a lone edit makes: an editor's save is
+// about a dozen (a probe file, a backup rename, the write, a chmod); apt and
+// git make thousands.
+const loneEvents = 32
+
 // pending accumulates the changes of one batch until it is due.
 type pending struct {
 	paths   map[string]struct{} // every changed path
@@ -24,16 +29,35 @@ type pending struct {
 	full    bool
 	first   time.Time // first change of the batch
 	last    time.Time // latest change of the batch
+	events  int       // changes recorded by touch
+	// quietBefore is how long the tree had been quiet before first; a
+	// batch that starts a burst comes after a long quiet too, and is told
+	// apart by its number of events.
+	quietBefore time.Duration
+}
+
+// timing is when a batch is due (the resolved Options).
+type timing struct {
+	settle   time.Duration // quiet time that ends a lone edit
+	debounce time.Duration // quiet time that ends a burst
+	loneIdle time.Duration // quiet time before a batch that can be a lone edit
+	maxDelay time.Duration
 }
 
 func (p *pending) empty() bool { return !p.full && len(p.paths) == 0 }
 
-// touch records that a change happened at now.
-func (p *pending) touch(now time.Time) {
+// touch records that a change happened at now; prev is the time of the
+// change before it, in any batch (zero if there was none).
+func (p *pending) touch(now, prev time.Time) {
 	if p.first.IsZero() {
 		p.first = now
+		p.quietBefore = time.Duration(1<<63 - 1)
+		if !prev.IsZero() {
+			p.quietBefore = now.Sub(prev)
+		}
 	}
 	p.last = now
+	p.events++
 }
 
 // add records a changed path; dir says it appeared as a directory whose whole
@@ -78,17 +102,30 @@ func (p *pending) merge(q *pending, maxPaths int) {
 	if q.last.After(p.last) {
 		p.last = q.last
 	}
+	p.events += q.events
 }
 
-// due returns when p must be emitted: after debounce of quiet, and at the
-// latest maxDelay after its first change.
-func (p *pending) due(debounce, maxDelay time.Duration) time.Time {
-	quiet := p.last.Add(debounce)
-	latest := p.first.Add(maxDelay)
+// due returns when p must be emitted: after tm.debounce of quiet, and at the
+// latest tm.maxDelay after its first change; a lone edit (a few events after
+// a quiet tree) after only tm.settle of quiet. So a one-file edit is not held
+// back by the debounce, while a burst is recognised by its number of events
+// and still ends as one batch.
+func (p *pending) due(tm timing) time.Time {
+	wait := tm.debounce
+	if p.lone(tm) {
+		wait = tm.settle
+	}
+	quiet := p.last.Add(wait)
+	latest := p.first.Add(tm.maxDelay)
 	if latest.Before(quiet) {
 		return latest
 	}
 	return quiet
+}
+
+// lone reports whether p looks like a lone edit.
+func (p *pending) lone(tm timing) bool {
+	return !p.full && p.events <= loneEvents && p.quietBefore >= tm.loneIdle
 }
 
 // batch returns p's changes as a Batch: sorted, deduplicated, and without the

@@ -57,12 +57,12 @@ func TestPendingMerge(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	a := pending{}
 	a.add("x", false, 10)
-	a.touch(t0.Add(time.Second))
+	a.touch(t0.Add(time.Second), time.Time{})
 	b := pending{}
 	b.add("d", true, 10)
 	b.add("d/y", false, 10)
-	b.touch(t0)
-	b.touch(t0.Add(3 * time.Second))
+	b.touch(t0, time.Time{})
+	b.touch(t0.Add(3*time.Second), time.Time{})
 	a.merge(&b, 10)
 	if got := a.batch().Paths; !slices.Equal(got, []string{"d", "x"}) {
 		t.Errorf("merged paths = %q, want [d x]", got)
@@ -79,13 +79,56 @@ func TestPendingMerge(t *testing.T) {
 
 func TestPendingDue(t *testing.T) {
 	t0 := time.Unix(1000, 0)
+	tm := timing{settle: 5 * time.Millisecond, debounce: 150 * time.Millisecond, loneIdle: time.Second, maxDelay: 2 * time.Second}
 	p := pending{}
-	p.touch(t0)
-	if got := p.due(150*time.Millisecond, 2*time.Second); !got.Equal(t0.Add(150 * time.Millisecond)) {
-		t.Errorf("due after one event = %v, want first+debounce", got.Sub(t0))
+	p.touch(t0, t0.Add(-time.Second))
+	if got := p.due(tm); !got.Equal(t0.Add(5 * time.Millisecond)) {
+		t.Errorf("due after one event on a quiet tree = %v, want first+settle", got.Sub(t0))
 	}
-	p.touch(t0.Add(1950 * time.Millisecond))
-	if got := p.due(150*time.Millisecond, 2*time.Second); !got.Equal(t0.Add(2 * time.Second)) {
+	p.touch(t0.Add(1950*time.Millisecond), t0)
+	if got := p.due(tm); !got.Equal(t0.Add(1955 * time.Millisecond)) {
+		t.Errorf("due after two events on a quiet tree = %v, want last+settle", got.Sub(t0))
+	}
+	for i := range loneEvents {
+		p.touch(t0.Add(1950*time.Millisecond+time.Duration(i)), t0)
+	}
+	if got := p.due(tm); !got.Equal(t0.Add(2 * time.Second)) {
 		t.Errorf("due in a long burst = %v, want first+maxDelay", got.Sub(t0))
+	}
+}
+
+// TestPendingDueLoneOrBurst: which quiet time ends a batch.
+func TestPendingDueLoneOrBurst(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tm := timing{settle: 5 * time.Millisecond, debounce: 50 * time.Millisecond, loneIdle: 200 * time.Millisecond, maxDelay: 2 * time.Second}
+	for _, tc := range []struct {
+		name        string
+		events      int
+		quietBefore time.Duration // 0: no change before
+		full        bool
+		wait        time.Duration
+	}{
+		{"first change ever", 1, 0, false, tm.settle},
+		{"editor save after a quiet tree", loneEvents, time.Second, false, tm.settle},
+		{"a burst's first dozens of events", loneEvents + 1, time.Second, false, tm.debounce},
+		{"a change soon after the last batch", 1, 199 * time.Millisecond, false, tm.debounce},
+		{"a change just after the lone idle", 1, 200 * time.Millisecond, false, tm.settle},
+		{"a full rescan", 1, time.Second, true, tm.debounce},
+	} {
+		var p pending
+		var prev time.Time
+		if tc.quietBefore > 0 {
+			prev = t0.Add(-tc.quietBefore)
+		}
+		for i := range tc.events {
+			p.touch(t0.Add(time.Duration(i)*time.Microsecond), prev)
+			prev = t0.Add(time.Duration(i) * time.Microsecond)
+		}
+		if tc.full {
+			p.setFull()
+		}
+		if got, want := p.due(tm), p.last.Add(tc.wait); !got.Equal(want) {
+			t.Errorf("%s: due %v after the last change, want %v", tc.name, got.Sub(p.last), tc.wait)
+		}
 	}
 }

@@ -8,11 +8,12 @@
 // of the rootfs, found by a walk that never follows a symlink and never leaves
 // the root; a new directory gets its watches when it appears and is itself
 // reported, because files may land in it before its watch exists and the
-// packer's subtree rescan covers them. Events are debounced: a burst of writes
-// (apt-get install, rsync, tar x) ends as one batch once the tree has been
-// quiet for Options.Debounce, and a batch never waits longer than
-// Options.MaxDelay after its first event, so an endless stream of writes still
-// yields batches.
+// packer's subtree rescan covers them. Events are debounced: a lone edit (a
+// few events after a quiet tree) is a batch after Options.Settle of quiet; a
+// burst of writes (apt-get install, rsync, tar x, git checkout) ends as one
+// batch once the tree has been quiet for Options.Debounce, and a batch never
+// waits longer than Options.MaxDelay after its first event, so an endless
+// stream of writes still yields batches.
 //
 // When inotify cannot keep up (event queue overflow) the next batch is Full.
 // When the kernel's watch limit is reached the Watcher gives its watches back

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/liveiso/liveiso/rootfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,29 +28,16 @@ var errRaced = errors.New("directory changed while adding its watch")
 // the way to reach them without following symlinks.
 type dirs struct {
 	root   string // absolute, symlinks resolved
-	rootFD int    // O_PATH descriptor of root, the anchor for openat2
-	// noOpenat2 is set when the kernel lacks openat2; then only the last
-	// component of a path is checked for being a symlink.
-	noOpenat2 bool
-	nodes     map[string]*dirNode
+	rootFD int    // O_PATH descriptor of root, the anchor of every open
+	nodes  map[string]*dirNode
 }
 
 func (d *dirs) abs(rel string) string { return filepath.Join(d.root, rel) }
 
-// open opens the directory rel below the root for reading without following
-// a symlink in any component and without leaving the root.
+// open opens the directory rel below the root without following a symlink
+// in any component and without leaving the root.
 func (d *dirs) open(rel string, flags int) (int, error) {
-	if !d.noOpenat2 {
-		fd, err := unix.Openat2(d.rootFD, rel, &unix.OpenHow{
-			Flags:   uint64(flags | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC),
-			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-		})
-		if !errors.Is(err, unix.ENOSYS) {
-			return fd, err
-		}
-		d.noOpenat2 = true
-	}
-	return unix.Open(d.abs(rel), flags|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	return rootfs.OpenBeneath(d.rootFD, rel, flags|unix.O_DIRECTORY)
 }
 
 // id returns the identity of the directory rel, reached as open reaches it.
@@ -76,8 +64,8 @@ func fdID(fd int) (fileID, error) {
 //
 // inotify_add_watch resolves its path following symlinks, and fsnotify offers
 // no IN_DONT_FOLLOW, so the directory is identified through a symlink-free
-// openat2 before and after the watch is added: if both agree the watch is on
-// that directory, unless the path was switched to a symlink and back within
+// open (rootfs.OpenBeneath) before and after the watch is added: if both
+// agree the watch is on that directory, unless the path was switched to a symlink and back within
 // those microseconds, which can only cost spurious events, never content
 // (the packer reads with its own symlink-free opens).
 func (d *dirs) watchOne(rel string, add func(string) error, remove func(string)) ([]string, error) {

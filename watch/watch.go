@@ -16,17 +16,13 @@ import (
 
 // Defaults for the zero values of Options.
 const (
-	// DefaultDebounce outlasts the pauses inside a burst of many files:
-	// measured here (2 shared cores, load 2) cp -a, tar x and rm -rf of
-	// 2,000-23,000 events had their longest gap between events at 9-31 ms
-	// (p99.9 under 18 ms), so 50 ms keeps such a burst in one batch. It is
-	// also most of the latency of a single edit (a one-file edit on a
-	// Debian minbase tree builds in about 50 ms), which is why it is not
-	// longer: at 150 ms edit-to-ready was 200 ms. A burst that pauses for
-	// longer costs little: the daemon abandons a build when the next batch
-	// comes, and the chunks it compressed stay cached. Copying one huge file
-	// makes few events (copy_file_range) with gaps of up to ~0.5 s, so it
-	// may take two batches; the last one always sees the final file.
+	// DefaultSettle ends a lone edit: the few events of one save come back
+	// to back, so a few milliseconds of quiet are enough, and they are all
+	// the watcher adds to its edit-to-ready.
+	DefaultSettle = 5 * time.Millisecond
+	// DefaultDebounce outlasts the longest pause inside a burst of cp -a,
+	// tar x or rm -rf, so such a burst is one batch (figures: MEASUREMENTS.md,
+	// watch). A lone edit does not wait for it (Options.Settle).
 	DefaultDebounce = 50 * time.Millisecond
 	// DefaultMaxDelay bounds how long a never-ending stream of writes can hold
 	// a batch back.
@@ -37,7 +33,17 @@ const (
 )
 
 // Options tune the Watcher; zero values mean the defaults.
+//
+// A batch is due after Settle of quiet while it looks like a lone edit: at
+// most a few dozen events, the first after at least 4×Debounce of quiet.
+// Otherwise it is a burst, due after Debounce of quiet: dpkg unpacking a
+// package and git checkout write file after file, far more than a few dozen
+// events with pauses shorter than Debounce. A burst that starts with a few
+// events and a pause (dpkg touches its database, then reads the archive)
+// costs one early batch; its build is cheap, or cancelled by the next batch
+// (figures: MEASUREMENTS.md, watch).
 type Options struct {
+	Settle       time.Duration // quiet time that ends a lone edit; 0 means DefaultSettle; at least Debounce turns it off
 	Debounce     time.Duration // quiet time that ends a burst; 0 means DefaultDebounce
 	MaxDelay     time.Duration // a batch is emitted at the latest this long after its first event; 0 means DefaultMaxDelay
 	PollInterval time.Duration // full-rescan period after falling back from inotify; 0 means DefaultPollInterval
@@ -81,6 +87,9 @@ func New(root string, opts Options, log *slog.Logger) (*Watcher, error) {
 func newWatcher(root string, opts Options, log *slog.Logger, h hooks) (*Watcher, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = DefaultSettle
 	}
 	if opts.MaxDelay <= 0 {
 		opts.MaxDelay = DefaultMaxDelay
@@ -355,6 +364,16 @@ func (w *Watcher) loop() {
 		readyB Batch    // ready as a Batch
 		timer  = time.NewTimer(time.Hour)
 		armed  bool
+		prev   time.Time // the latest change, of any batch
+		tm     = timing{
+			settle:   min(w.opts.Settle, w.opts.Debounce),
+			debounce: w.opts.Debounce,
+			// A pause inside a burst (between two packages apt
+			// unpacks) may outlast Debounce; what follows it is still
+			// the burst, not a lone edit.
+			loneIdle: 4 * w.opts.Debounce,
+			maxDelay: w.opts.MaxDelay,
+		}
 	)
 	timer.Stop()
 	defer func() {
@@ -371,9 +390,10 @@ func (w *Watcher) loop() {
 	}()
 	changed := func() {
 		now := time.Now()
-		p.touch(now)
+		p.touch(now, prev)
+		prev = now
 		if !armed {
-			timer.Reset(p.due(w.opts.Debounce, w.opts.MaxDelay).Sub(now))
+			timer.Reset(p.due(tm).Sub(now))
 			armed = true
 		}
 	}
@@ -428,7 +448,7 @@ func (w *Watcher) loop() {
 		case <-timer.C:
 			armed = false
 			now := time.Now()
-			if due := p.due(w.opts.Debounce, w.opts.MaxDelay); now.Before(due) {
+			if due := p.due(tm); now.Before(due) {
 				timer.Reset(due.Sub(now))
 				armed = true
 				break
@@ -436,12 +456,12 @@ func (w *Watcher) loop() {
 			emit()
 		case <-tick:
 			p.setFull()
-			p.touch(time.Now())
+			p.touch(time.Now(), prev)
 			emit()
 		case <-w.rescan:
 			w.resync()
 			p.setFull()
-			p.touch(time.Now())
+			p.touch(time.Now(), prev)
 			emit()
 		}
 	}

@@ -609,3 +609,26 @@ func TestNewErrors(t *testing.T) {
 	mkfiles(t, root, "new")
 	await(t, w, 5*time.Second, true, "new")
 }
+
+// TestLoneEditSkipsDebounce: with a debounce of a minute, a lone edit on a
+// quiet tree is still a batch at once (after Settle), while an edit right
+// after it waits for the debounce, as inside a burst.
+func TestLoneEditSkipsDebounce(t *testing.T) {
+	root := t.TempDir()
+	w, _ := start(t, root, Options{Debounce: time.Minute, MaxDelay: time.Hour}, hooks{})
+	mkfiles(t, root, "etc/hostname")
+	select {
+	case b := <-w.Batches():
+		if !slices.Contains(b.Paths, "etc/hostname") && !slices.Contains(b.Paths, "etc") {
+			t.Errorf("lone edit: batch %+v, want etc/hostname", b)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a lone edit waited for the one-minute debounce")
+	}
+	mkfiles(t, root, "etc/hosts")
+	select {
+	case b := <-w.Batches():
+		t.Errorf("an edit right after another came out as %+v before the debounce", b)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

@@ -19,6 +19,7 @@ type imageFlags struct {
 	rootfs, kernel, appendLine, extra  string
 	isolinux, isolinuxCfg, volumeID    string
 	compression, cacheDir, cacheMemory string
+	cacheSize                          string
 	boot, efiLoader                    string
 	level                              int
 	rootOwner, noAutoInit, noHybrid    bool
@@ -46,6 +47,7 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.excludes, "exclude", nil, "leave out rootfs paths matching `GLOB` (repeatable; /var/cache/apt/*, *.pyc)")
 	fs.BoolVar(&f.noAutoInit, "no-auto-init", false, "do not add an /init that runs /sbin/init when the rootfs has none")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "`DIR` of the persistent chunk cache (default $XDG_CACHE_HOME/liveiso)")
+	fs.StringVar(&f.cacheSize, "cache-size", "", "bound on the chunk cache on disk, a `SIZE` like 4G (default: the larger of 2G and four times the initrd); least recently used chunks no live liveiso uses are removed past it")
 	fs.StringVar(&f.cacheMemory, "cache-memory", "", "bound on compressed chunks held in memory, a `SIZE` like 256M (default 256M; the rest is read from the cache directory)")
 }
 
@@ -76,6 +78,14 @@ func (f *imageFlags) options() (generation.Options, error) {
 			return o, usageError{"--cache-memory: " + err.Error()}
 		}
 		memLimit = n
+	}
+	var cacheSize int64
+	if f.cacheSize != "" {
+		n, err := parseSize(f.cacheSize)
+		if err != nil {
+			return o, usageError{"--cache-size: " + err.Error()}
+		}
+		cacheSize = n
 	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		// Without a limit the Go heap grows to twice its live size before
@@ -120,6 +130,7 @@ func (f *imageFlags) options() (generation.Options, error) {
 			Excludes:         f.excludes,
 			NoAutoInit:       f.noAutoInit,
 			CacheDir:         cacheDir,
+			CacheSizeBytes:   cacheSize,
 			MemoryLimitBytes: memLimit,
 		},
 	}, nil

@@ -61,6 +61,7 @@ func newRootCommand() *cobra.Command {
 		newBuildCommand(),
 		newMountCommand(),
 		newStatusCommand(),
+		newCacheCommand(),
 		newCompletionCommand(),
 		newManCommand(),
 	)

@@ -60,6 +60,8 @@ func runStatus(out io.Writer, mountpoint string, asJSON bool) error {
 	if s.Compression != "" {
 		fmt.Fprintf(out, "compression: %s (%s)\n", s.Compression, s.CompressionReason)
 	}
+	fmt.Fprintf(out, "builds:      %d started, %d cancelled for a newer edit, %d failed; %d generations published\n",
+		s.Started, s.Cancelled, s.Failed, s.Published)
 	for _, w := range s.Warnings {
 		fmt.Fprintf(out, "warning:     %s\n", w)
 	}
