@@ -208,7 +208,10 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		Took:   time.Since(start),
 
 		Compression: b.compression,
-		closers:     g.Opened,
+		// The pin keeps the initrd's members from every trim of the
+		// store, this process's and others', for as long as the
+		// generation is held; taken before the next Pack, as Pin asks.
+		closers: append(g.Opened, initrd.Retain()),
 	}
 	gen.refs.Store(1)
 	return gen, nil

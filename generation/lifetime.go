@@ -8,7 +8,8 @@ import (
 // Lifetimes.
 //
 // A Generation holds what it reads: the kernel, loader and extra files
-// gather opened. It is reference counted, and it starts with one reference,
+// gather opened, and a cache.Pin on its initrd's members in the disk store,
+// which keeps any trim from removing them. It is reference counted, and it starts with one reference,
 // which Build hands to its caller. Whoever else keeps reading it (the live
 // daemon's current pointer, an open image.iso or initrd.img, an HTTP
 // request in flight, a kept generation) takes a reference of its own with
@@ -43,7 +44,8 @@ func (g *Generation) TryRetain() bool {
 	}
 }
 
-// Release drops a reference; the last one closes what the generation opened.
+// Release drops a reference; the last one closes what the generation opened
+// and unpins its members (they may then be trimmed).
 func (g *Generation) Release() {
 	n := g.refs.Add(-1)
 	switch {
@@ -55,8 +57,8 @@ func (g *Generation) Release() {
 	}
 }
 
-// closeAll closes every one of cs. They are files opened for reading, whose
-// Close has nothing to report.
+// closeAll closes every one of cs: files opened for reading and a Pin,
+// whose Close has nothing to report.
 func closeAll(cs []io.Closer) {
 	for _, c := range cs {
 		c.Close()

@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/liveiso/liveiso/cache"
 )
@@ -204,5 +206,69 @@ func TestFailedBuildClosesFiles(t *testing.T) {
 	}
 	if n := openFDs(t, kernel); n != 0 {
 		t.Errorf("%d fds on the kernel after a failed build, want 0", n)
+	}
+}
+
+// pinned lists the members this process pins in the store at cacheDir.
+func pinned(t *testing.T, cacheDir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(cacheDir, "pins", "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range names {
+		names[i] = filepath.Base(n)
+	}
+	return names
+}
+
+// A generation pins its initrd's members in the disk store while it is
+// held, also after newer Packs, and its last Release unpins them.
+func TestReleaseUnpinsMembers(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "init"), "#!/bin/sh\n")
+	writeFile(t, filepath.Join(root, "etc/marker"), "one")
+	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	writeFile(t, kernel, strings.Repeat("k", 5000))
+	cacheDir := t.TempDir()
+	b, err := NewBuilder(Options{Rootfs: root, Kernel: kernel, Boot: Boot{BIOS: true}, NoHybrid: true,
+		Initramfs: cache.Options{Compression: cache.Gzip, CacheDir: cacheDir}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("NewBuilder (isolinux is installed by scripts/setup.sh): %v", err)
+	}
+	defer b.Close()
+	// Members of files younger than the packer's racy window (2 s) are not
+	// stored, so not pinned either: let the files age first.
+	aged := func() { time.Sleep(2100 * time.Millisecond) }
+	aged()
+	g1, err := b.Build(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := pinned(t, cacheDir)
+	if len(first) == 0 {
+		t.Fatal("generation 1 pins no member")
+	}
+	writeFile(t, filepath.Join(root, "etc/marker"), "two")
+	aged()
+	g2, err := b.Build(t.Context(), []string{"etc/marker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Release()
+	both := pinned(t, cacheDir)
+	for _, k := range first {
+		if !slices.Contains(both, k) {
+			t.Errorf("member %s of generation 1, still held, is not pinned after the next Pack", k)
+		}
+	}
+	if len(both) <= len(first) {
+		t.Fatalf("pins %v after generation 2, %v after generation 1: the edit made no new member", both, first)
+	}
+	g1.Release()
+	for _, k := range pinned(t, cacheDir) {
+		if slices.Contains(first, k) {
+			t.Errorf("member %s of generation 1 still pinned after its last Release", k)
+		}
 	}
 }

@@ -48,7 +48,7 @@ const (
 	// after the first 100 edits, by when every cache has reached its bound.
 	soakRSSGrowth = 1.2
 	// soakCacheSize is --cache-size: small, so that the store has to trim.
-	soakCacheSize = 64 << 20
+	soakCacheSize = 32 << 20
 )
 
 // The short soak (the long one is in make bench): a few hundred edits on a
@@ -90,7 +90,7 @@ func TestSoakShort(t *testing.T) {
 	CleanupUnmount(t, filepath.Join(work, "mnt"))
 	res, err := Soak(t.Context(), SoakOptions{
 		Bin: bin, Rootfs: rootfs, Kernel: k.Vmlinuz, CacheDir: cacheDir, Work: work,
-		Args:  []string{"--cache-memory", "16M"},
+		Args:  []string{"--cache-size", fmt.Sprint(soakCacheSize>>20, "M"), "--cache-memory", "16M"},
 		Edits: 300, BigEvery: 10, BigBytes: 10 << 20, CopyEvery: 50, ProbeEvery: 50, SampleEvery: 50,
 		Logf: t.Logf,
 	})
