@@ -44,8 +44,12 @@ const (
 	// loader: a handful each), inotify, FUSE, the cache's lock, stdio and
 	// the Go runtime's own.
 	soakFDBound = 128 + 64
-	// soakRSSGrowth bounds the daemon's RSS at the end against its RSS
-	// after the first 100 edits, by when every cache has reached its bound.
+	// soakRSSGrowth bounds the daemon's peak RSS (VmHWM) at the end against
+	// its peak after the first 100 edits, by when every cache has reached
+	// its bound and every kind of work (a big file, a copy) has run. The
+	// peak, not the RSS of the moment: that swings with the collector's
+	// cycle (142 to 232 MiB between samples of one run here), the peak
+	// grows only if memory does.
 	soakRSSGrowth = 1.2
 	// soakCacheSize is --cache-size: small, so that the store has to trim.
 	soakCacheSize = 32 << 20
@@ -55,9 +59,9 @@ const (
 // live mount, a 10 MB file rewritten every 10th, a full copy of image.iso
 // every 50 while the edits go on and a handle held open across the whole
 // run reading sector 16 now and then. At the end the cache directory is
-// within --cache-size, the fds within soakFDBound, RSS within soakRSSGrowth
-// of what it was after 100 edits, every copy's initrd unpacks and the log
-// has no error.
+// within --cache-size, the fds within soakFDBound, peak RSS within
+// soakRSSGrowth of what it was after 100 edits, every copy's initrd unpacks
+// and the log has no error.
 func TestSoakShort(t *testing.T) {
 	t.Parallel()
 	bin, err := liveisoBin()
@@ -123,15 +127,16 @@ func checkSoak(t *testing.T, res *SoakResult, copies, probes int) {
 	if at100 == nil {
 		t.Fatalf("no sample after edit 100: %+v", res.Samples)
 	}
-	t.Logf("after edit 100: cache %d MiB, %d fds, RSS %d MiB; at the end (edit %d): cache %d MiB, %d fds, RSS %d MiB",
-		at100.DiskBytes>>20, at100.FDs, at100.RSSBytes>>20, end.Edit, end.DiskBytes>>20, end.FDs, end.RSSBytes>>20)
+	t.Logf("after edit 100: cache %d MiB, %d fds, RSS %d MiB (peak %d MiB); at the end (edit %d): cache %d MiB, %d fds, RSS %d MiB (peak %d MiB)",
+		at100.DiskBytes>>20, at100.FDs, at100.RSSBytes>>20, at100.PeakBytes>>20,
+		end.Edit, end.DiskBytes>>20, end.FDs, end.RSSBytes>>20, end.PeakBytes>>20)
 	if end.DiskBytes > soakCacheSize {
 		t.Errorf("the cache directory holds %d MiB at the end, over --cache-size %d MiB", end.DiskBytes>>20, soakCacheSize>>20)
 	}
 	if end.FDs > soakFDBound {
 		t.Errorf("%d fds open at the end, over the bound of %d", end.FDs, soakFDBound)
 	}
-	if limit := soakRSSGrowth * float64(at100.RSSBytes); float64(end.RSSBytes) > limit {
-		t.Errorf("RSS %d MiB at the end, over %.1fx the %d MiB after 100 edits", end.RSSBytes>>20, soakRSSGrowth, at100.RSSBytes>>20)
+	if limit := soakRSSGrowth * float64(at100.PeakBytes); float64(end.PeakBytes) > limit {
+		t.Errorf("peak RSS %d MiB at the end, over %.1fx the %d MiB after 100 edits", end.PeakBytes>>20, soakRSSGrowth, at100.PeakBytes>>20)
 	}
 }

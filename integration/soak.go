@@ -50,7 +50,8 @@ type SoakSample struct {
 	Generation uint64
 	DiskBytes  int64 // of the cache directory: every file once, however many links it has
 	FDs        int   // entries in /proc/PID/fd
-	RSSBytes   int64 // VmRSS
+	RSSBytes   int64 // VmRSS: swings with the Go collector's cycle
+	PeakBytes  int64 // VmHWM: the most RSS so far
 }
 
 // SoakResult is what a soak saw.
@@ -216,8 +217,12 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 		if err != nil {
 			return err
 		}
-		res.Samples = append(res.Samples, SoakSample{Edit: edit, Generation: cur.Generation, DiskBytes: disk, FDs: len(fds), RSSBytes: rss})
-		logf("soak: edit %d, generation %d: cache %d MiB, %d fds, RSS %d MiB", edit, cur.Generation, disk>>20, len(fds), rss>>20)
+		peak, err := procStatusBytes(pid, "VmHWM")
+		if err != nil {
+			return err
+		}
+		res.Samples = append(res.Samples, SoakSample{Edit: edit, Generation: cur.Generation, DiskBytes: disk, FDs: len(fds), RSSBytes: rss, PeakBytes: peak})
+		logf("soak: edit %d, generation %d: cache %d MiB, %d fds, RSS %d MiB, peak RSS %d MiB", edit, cur.Generation, disk>>20, len(fds), rss>>20, peak>>20)
 		return nil
 	}
 
@@ -352,7 +357,8 @@ func dirBytes(dir string) (int64, error) {
 	return n, err
 }
 
-// procStatusBytes reads a field in kB of /proc/PID/status (VmRSS) in bytes.
+// procStatusBytes reads a field in kB of /proc/PID/status (VmRSS, VmHWM)
+// in bytes.
 func procStatusBytes(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
