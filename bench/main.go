@@ -75,7 +75,7 @@ func main() {
 func run() error {
 	cfg := &config{start: time.Now()}
 	var sizes string
-	var quick bool
+	var quick, soakOnly bool
 	defaultDir := os.Getenv("LIVEISO_BENCH_DIR")
 	if defaultDir == "" {
 		defaultDir = "/var/tmp/liveiso-bench"
@@ -89,13 +89,20 @@ func run() error {
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the synthetic trees")
 	flag.StringVar(&cfg.cacheMemory, "cache-memory", "64M", "--cache-memory of the bounded-memory mount session")
 	flag.IntVar(&cfg.soakEdits, "soak-edits", 2000, "edits of the soak on the 10k tree (0: no soak)")
+	flag.BoolVar(&soakOnly, "soak-only", false, "run the soak alone (its section of the report; the others empty)")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "write the report to `FILE` (relative to the repository root)")
 	flag.BoolVar(&quick, "quick", false, "smoke test: the 10k tree only, no Debian tree, 3 runs, 5 edits, 2 boots, a soak of 200 edits")
 	flag.Parse()
 	if quick {
 		sizes, cfg.debootstrap, cfg.runs, cfg.edits, cfg.boots, cfg.soakEdits = "10k", false, 3, 5, 2, 200
 	}
+	if soakOnly {
+		sizes, cfg.debootstrap = "", false
+	}
 	for _, s := range strings.Split(sizes, ",") {
+		if soakOnly {
+			break
+		}
 		n, err := parseCount(s)
 		if err != nil {
 			return err
@@ -178,12 +185,16 @@ func run() error {
 		os.RemoveAll(work)
 	}
 
-	boot, err := measureBoot(ctx, cfg, filepath.Join(cfg.dir, "work", "boot"), cfg.boots)
-	if err != nil {
-		res.BootError = err.Error()
-		cfg.logf("boot: %v", err)
+	if soakOnly {
+		res.BootError = "not requested (-soak-only)"
+	} else {
+		boot, err := measureBoot(ctx, cfg, filepath.Join(cfg.dir, "work", "boot"), cfg.boots)
+		if err != nil {
+			res.BootError = err.Error()
+			cfg.logf("boot: %v", err)
+		}
+		res.Boot = boot
 	}
-	res.Boot = boot
 	if cfg.soakEdits > 0 {
 		soak, err := measureSoak(ctx, cfg, filepath.Join(cfg.dir, "work", "soak"))
 		if err != nil {

@@ -48,8 +48,8 @@ const (
 	// its peak after the first 100 edits, by when every cache has reached
 	// its bound and every kind of work (a big file, a copy) has run. The
 	// peak, not the RSS of the moment: that swings with the collector's
-	// cycle (142 to 232 MiB between samples of one run here), the peak
-	// grows only if memory does.
+	// cycle (MEASUREMENTS.md, integration), the peak grows only if memory
+	// does.
 	soakRSSGrowth = 1.2
 	// soakCacheSize is --cache-size: small, so that the store has to trim.
 	soakCacheSize = 32 << 20

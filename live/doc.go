@@ -3,6 +3,11 @@
 // atomic swap once it is complete, and answers the FUSE layer's questions
 // (which snapshot is current, how big image.iso is, what status.json says).
 //
+// The current pointer holds a reference to its generation and lets go of it
+// when the next is published; readers take their own with Acquire (see
+// Snapshot), so an old generation's files close when its last reader is
+// done.
+//
 // A failed build is never published: the last good generation stays served
 // and the error goes to the log and to status.json.
 package live

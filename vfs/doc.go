@@ -15,7 +15,10 @@
 // a copy from offset 0); the caller sets it to the sectors every reader of
 // the image starts over with (the volume descriptors), so that a virtual
 // machine that keeps the file open across a reset boots the newest
-// generation. Files are served with direct I/O so that the kernel's
+// generation. A pin is a reference (Source.Acquire): the handle holds one
+// until FUSE RELEASE or until it moves on, and each read one while it reads,
+// so a generation's files close as soon as the last handle on it lets go
+// (pinned.go). Files are served with direct I/O so that the kernel's
 // page cache, which is per inode and not per handle, can never hand one
 // handle the bytes of another's generation.
 package vfs
