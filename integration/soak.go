@@ -31,6 +31,7 @@ type SoakOptions struct {
 	Rootfs   string   // the tree; the soak edits files of its own in Rootfs/soak-edits, removed at the end
 	Kernel   string   // --kernel
 	Args     []string // more mount options (--cache-size, --cache-memory)
+	Env      []string // more environment for the daemon (GOMEMLIMIT)
 	CacheDir string   // --cache-dir: its size is measured
 	Work     string   // scratch directory: the mount point, the log, the copies
 
@@ -104,6 +105,7 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 		"--cache-dir", o.CacheDir}, o.Args...)
 	cmd := exec.Command(o.Bin, append(args, mnt)...)
 	cmd.Stdout, cmd.Stderr = logf2, logf2
+	cmd.Env = append(os.Environ(), o.Env...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
