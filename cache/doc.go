@@ -1,6 +1,13 @@
 // Package cache packs a rootfs directory into an initramfs and remembers
-// what it packed: the last step before the image layout in liveiso's
-// pipeline (rootfs -> newc -> cache -> isolayout).
+// what it packed. In liveiso's pipeline
+//
+//	rootfs -> newc -> cache -> generation -> live -> vfs
+//	                           (isolayout, fat, efiboot, hybrid, extent)
+//	                                          ^ watch
+//
+// it takes the scanned entries (rootfs) and encodes them as cpio newc
+// (newc); generation puts the Initrd into an image, live publishes each
+// generation as the watcher reports edits, and vfs serves it.
 //
 // A Packer scans the rootfs (rootfs.Scan, then rootfs.Rescan of what
 // changed), turns the entries into items (newc headers with inode numbers
@@ -13,7 +20,9 @@
 // them go to a persistent, checksummed disk store (store.go), and a member
 // found there is checked once and then read through its file. So a Pack
 // after an edit compresses only the chunks the edit touched, and a restart
-// on an unchanged tree reads no rootfs file content at all.
+// on an unchanged tree reads no rootfs file content at all. What the next
+// Pack reuses of the last one is one value (lastPack), swapped in when a
+// Pack succeeds.
 //
 // The result, an Initrd, is an io.ReaderAt over the members, the padding
 // between them and the one trailer (initrd.go), laid out so that both the
