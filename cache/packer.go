@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/liveiso/liveiso/newc"
@@ -18,6 +20,9 @@ type Stats struct {
 	Entries         int // cpio entries in the archive
 	ChunksTotal     int
 	ChunksRebuilt   int       // chunks this Pack had to encode+compress (missed both caches)
+	ChunksReread    int       // racy chunks of the last Pack whose files, re-read, gave the same bytes: not compressed again
+	ChunksRacy      int       // racy chunks: in this initrd, in no cache yet (see Settle)
+	SettleAt        time.Time // when the racy chunks' files are past the racy window; zero without racy chunks
 	BytesIn         int64     // uncompressed cpio bytes of the whole archive
 	BytesCompressed int64     // uncompressed bytes this Pack compressed
 	NewestMtime     time.Time // newest mtime among entries (reproducible image dates)
@@ -32,9 +37,10 @@ type Stats struct {
 // of the Pack minus racyWindow cannot have been written since without its
 // ctime changing. A chunk holding a file younger than that is racy: its
 // member is used for this Pack's initrd but kept in no cache, memory or disk,
-// so the next Pack encodes it again, until the file is old enough. 2 s is
-// far above any Linux file system's timestamp granularity (ext4/xfs/btrfs/
-// tmpfs: the kernel tick; FAT: 2 s).
+// until re-reading its files after the window gives the bytes it was made
+// from (Settle, or the next Pack: settle.go). 2 s is far above any Linux
+// file system's timestamp granularity (ext4/xfs/btrfs/tmpfs: the kernel
+// tick; FAT: 2 s).
 const racyWindow = 2 * time.Second
 
 // maxRescans bounds how often one Pack rescans files that changed while it
@@ -55,8 +61,13 @@ type Packer struct {
 	// racy is racyWindow; tests shorten it.
 	racy time.Duration
 	// afterScan, if set, runs between the scan and the reading of files
-	// (tests change the tree there).
-	afterScan func()
+	// (tests change the tree there); afterReread, after Settle re-read a
+	// chunk's files and before it compares their bytes.
+	afterScan   func()
+	afterReread func(*chunk)
+	// compressions counts the members this Packer compressed: tests check
+	// that settling compresses none.
+	compressions atomic.Int64
 }
 
 // lastPack is what the next Pack reuses of the last good one. A Pack makes
@@ -67,6 +78,9 @@ type lastPack struct {
 	// members are those of its Initrd that are not racy, by key, so the next
 	// Pack reuses them even when the memory cache has let go of them.
 	members map[memberKey]*member
+	// racy are its racy chunks by key, each with a member that knows the
+	// hash of the bytes it was made from (see settle.go).
+	racy map[memberKey]*chunk
 	// chunks are its chunks by the path of their first item, so that a
 	// chunk whose items are all as they were gets its key without hashing
 	// them again (see sameItems).
@@ -125,7 +139,15 @@ type chunk struct {
 	key      memberKey
 	rawBytes int64
 	racy     bool
-	m        *member
+	// newestCtimeNs is the newest ctime of the files it reads from the
+	// tree: the chunk stops being racy once the racy window has passed it.
+	newestCtimeNs int64
+	m             *member
+	// earlier is the last Pack's racy member with the same key: if the
+	// chunk's files, re-read, give the bytes it was made from, it is this
+	// chunk's member and nothing is compressed (reread).
+	earlier *member
+	reread  bool
 }
 
 // Pack scans root and returns the initrd. changed lists rootfs-relative
@@ -206,14 +228,15 @@ func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		ch := &chunk{items: ordered[s:end]}
+		ch := &chunk{items: ordered[s:end], newestCtimeNs: math.MinInt64}
 		for j := range ch.items {
 			it := &ch.items[j]
 			ch.rawBytes += it.encodedLen()
-			if it.fromTree() && it.e.CtimeNs >= racyAfter {
-				ch.racy = true
+			if it.fromTree() {
+				ch.newestCtimeNs = max(ch.newestCtimeNs, it.e.CtimeNs)
 			}
 		}
+		ch.racy = ch.newestCtimeNs >= racyAfter
 		var old *chunk
 		if prev != nil {
 			old = prev.chunks[ch.items[0].hdr.Name]
@@ -235,10 +258,23 @@ func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree
 		return nil, nil, st, nil, err
 	}
 	for _, ch := range todo {
-		if ch.m != nil {
+		switch {
+		case ch.m == nil:
+		case ch.reread:
+			built[ch.key] = ch.m
+			st.ChunksReread++
+		default:
 			built[ch.key] = ch.m
 			st.ChunksRebuilt++
 			st.BytesCompressed += ch.rawBytes
+		}
+	}
+	for _, ch := range chunks {
+		if ch.racy {
+			st.ChunksRacy++
+			if at := time.Unix(0, ch.newestCtimeNs).Add(p.racy); at.After(st.SettleAt) {
+				st.SettleAt = at
+			}
 		}
 	}
 	return chunks, items, st, stale, nil
@@ -314,10 +350,16 @@ func reusedItem(prev []item, e *rootfs.Entry) (item, []item, bool) {
 
 // lookup finds a chunk's member in this Pack's builds, the last Initrd, the
 // memory cache and the disk store, in that order. A racy chunk is only
-// reused from this Pack.
+// reused from this Pack. A chunk none of them has, but which was racy in the
+// last Pack, gets that member as its earlier one, to be re-read.
 func (p *Packer) lookup(prev *lastPack, ch *chunk, built map[memberKey]*member) *member {
 	if m := built[ch.key]; m != nil {
 		return m
+	}
+	if prev != nil {
+		if old := prev.racy[ch.key]; old != nil {
+			ch.earlier = old.m
+		}
 	}
 	if ch.racy {
 		return nil
@@ -376,7 +418,7 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 			c := &compressor{comp: p.opts.Compression, level: p.opts.Level, workers: p.opts.Workers}
 			s := newScratch()
 			for ch := range next {
-				m, err := buildMember(ctx, c, s, tree, ch)
+				m, reread, err := p.makeMember(ctx, c, s, tree, ch)
 				saved := false
 				if err == nil && !ch.racy && p.store != nil {
 					if serr := p.store.save(m); serr != nil {
@@ -397,7 +439,7 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 				var ce *errChanged
 				switch {
 				case err == nil:
-					ch.m = m
+					ch.m, ch.reread = m, reread
 				case errors.As(err, &ce):
 					stale = append(stale, ce.path)
 				case firstErr == nil:
@@ -431,6 +473,25 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 	return stale, nil
 }
 
+// makeMember makes ch's member: its earlier one if re-reading the chunk's
+// files gives the bytes that member was made from (which compressing them
+// again would give too), else a new one, which keeps the hash of its bytes
+// if it is racy.
+func (p *Packer) makeMember(ctx context.Context, c *compressor, s *scratch, tree *rootfs.Tree, ch *chunk) (m *member, reread bool, err error) {
+	if e := ch.earlier; e != nil && e.rawSum != nil {
+		sum, err := rawSum(ctx, s, tree, ch.items)
+		if err != nil {
+			return nil, false, err
+		}
+		if sum == *e.rawSum {
+			return e, true, nil
+		}
+	}
+	p.compressions.Add(1)
+	m, err = buildMember(ctx, c, s, tree, ch)
+	return m, false, err
+}
+
 // finish makes the Initrd of chunks and what the next Pack reuses of this
 // one: the members that are not racy stay known by key and go to the memory
 // cache.
@@ -439,6 +500,7 @@ func (p *Packer) finish(prev *lastPack, tree *rootfs.Tree, chunks []*chunk, item
 	next := &lastPack{
 		tree:    tree,
 		members: make(map[memberKey]*member, len(chunks)),
+		racy:    map[memberKey]*chunk{},
 		chunks:  make(map[string]*chunk, len(chunks)),
 		items:   items,
 	}
@@ -449,7 +511,9 @@ func (p *Packer) finish(prev *lastPack, tree *rootfs.Tree, chunks []*chunk, item
 	for i, ch := range chunks {
 		next.chunks[ch.items[0].hdr.Name] = ch
 		members[i] = Member{Compression: ch.m.comp, SizeBytes: ch.m.sizeBytes, Data: ch.m}
-		if !ch.racy {
+		if ch.racy {
+			next.racy[ch.key] = ch
+		} else {
 			next.members[ch.key] = ch.m
 			evicted = append(evicted, p.mem.add(ch.m)...)
 		}
