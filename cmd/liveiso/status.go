@@ -53,8 +53,8 @@ func runStatus(args []string) error {
 		fmt.Printf(" (grew %d times: reopen the image in QEMU or losetup)", s.CapacityGrown)
 	}
 	fmt.Println()
-	fmt.Printf("initrd:      %s, %d entries in %d chunks, %d rebuilt last time\n",
-		humanBytes(s.InitrdSize), s.Entries, s.ChunksTotal, s.ChunksRebuilt)
+	fmt.Printf("initrd:      %s, %d entries in %d chunks, %d rebuilt last time, %d racy (not cached yet)\n",
+		humanBytes(s.InitrdSize), s.Entries, s.ChunksTotal, s.ChunksRebuilt, s.ChunksRacy)
 	for _, w := range s.Warnings {
 		fmt.Printf("warning:     %s\n", w)
 	}
