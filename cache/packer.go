@@ -189,7 +189,8 @@ func (p *Packer) Pack(ctx context.Context, root string, changed []string) (*Init
 			}
 			p.last = next
 			p.log.Info("packed initrd", "root", root, "entries", st.Entries, "chunks", st.ChunksTotal,
-				"chunks_rebuilt", st.ChunksRebuilt, "bytes_compressed", st.BytesCompressed,
+				"chunks_rebuilt", st.ChunksRebuilt, "chunks_reread", st.ChunksReread, "chunks_racy", st.ChunksRacy,
+				"bytes_compressed", st.BytesCompressed,
 				"size", r.Size(), "ms", time.Since(start).Milliseconds())
 			return r, nil
 		}
