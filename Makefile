@@ -8,10 +8,15 @@ STATICCHECK ?= $(shell command -v staticcheck || echo "$$($(GO) env GOPATH)/bin/
 # QEMU and run on their own below.
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/integration$$')
 
-.PHONY: build setup test unit-test integration-test lint demo bench clean
+.PHONY: build man setup test unit-test integration-test lint demo bench clean
 
 build:
 	$(GO) build -o bin/liveiso ./cmd/liveiso
+
+# The man pages (man/liveiso.1, man/liveiso-build.1, ...), made from the same
+# definitions as the help; `man -l man/liveiso-build.1` to read one.
+man:
+	$(GO) run ./cmd/liveiso man man
 
 setup:
 	scripts/setup.sh
@@ -59,4 +64,4 @@ bench: setup
 	$(GO) test -run '^$$' -bench . ./cache/ ./isolayout/ ./rootfs/
 
 clean:
-	rm -rf bin/
+	rm -rf bin/ man/

@@ -22,6 +22,7 @@ import (
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/generation"
 	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/live"
 	"github.com/liveiso/liveiso/vfs"
 )
 
@@ -88,7 +89,7 @@ func BenchmarkImageReadAt(b *testing.B) {
 func BenchmarkFUSERead(b *testing.B) {
 	g := buildOnce(b)
 	src := &fixedSource{}
-	src.snap.Store(&vfs.Snapshot{Generation: 1, Image: g.Image, ImageSize: g.Image.Size(), Initrd: g.Initrd, InitrdSize: g.Initrd.Size()})
+	src.snap.Store(&live.Snapshot{Generation: 1, Image: g.Image, ImageSize: g.Image.Size(), Initrd: g.Initrd, InitrdSize: g.Initrd.Size()})
 	mnt := filepath.Join(b.TempDir(), "mnt")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
 		b.Fatal(err)
@@ -161,8 +162,8 @@ func buildOnce(b *testing.B) *generation.Generation {
 }
 
 // fixedSource serves one snapshot.
-type fixedSource struct{ snap atomic.Pointer[vfs.Snapshot] }
+type fixedSource struct{ snap atomic.Pointer[live.Snapshot] }
 
-func (s *fixedSource) Current() *vfs.Snapshot { return s.snap.Load() }
-func (s *fixedSource) Capacity() int64        { return s.snap.Load().ImageSize }
-func (s *fixedSource) Status() []byte         { return []byte("{}\n") }
+func (s *fixedSource) Current() *live.Snapshot { return s.snap.Load() }
+func (s *fixedSource) Capacity() int64         { return s.snap.Load().ImageSize }
+func (s *fixedSource) Status() []byte          { return []byte("{}\n") }

@@ -1,7 +1,8 @@
 // Package efiboot knows how liveiso's image boots under UEFI: which loader,
 // where it looks for its configuration, and what goes into the EFI System
-// Partition. It builds the ESP with package fat; the caller places the
-// result in the ISO tree and names it in isolayout.ElTorito.EFIImagePath.
+// Partition. It builds the ESP with package fat; CDFiles hands over every
+// file UEFI boot needs on the CD with its path, and the caller places them
+// in the ISO tree and names CD.ESPPath in isolayout.ElTorito.EFIImagePath.
 //
 // The loader is GRUB's monolithic CD image as Debian and Ubuntu ship it,
 // signed (package grub-efi-amd64-signed: gcdx64.efi.signed), installed as

@@ -12,7 +12,7 @@ import (
 )
 
 // Paths in the ISO 9660 tree that the loader's embedded configuration
-// looks for (see the package comment), and a suggested path for the ESP.
+// looks for (see the package comment), and where CDFiles puts the ESP.
 const (
 	GrubConfigPath = "boot/grub/grub.cfg"
 	DiskInfoPath   = ".disk/info"

@@ -1,6 +1,8 @@
 package efiboot
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,5 +33,43 @@ func TestFindLoaderOverride(t *testing.T) {
 	}
 	if _, err := FindLoader(t.TempDir()); err == nil {
 		t.Fatal("no error for a directory")
+	}
+}
+
+func TestCDFiles(t *testing.T) {
+	loader := strings.NewReader(strings.Repeat("MZ", 1000))
+	mtime := time.Unix(1e9, 0)
+	cd, err := CDFiles(CDInput{
+		Loader: loader, LoaderSize: loader.Size(), LoaderMtime: mtime,
+		VolumeID: "VOL", Kernel: "/k", Initrd: "/i", Append: "quiet",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range cd.Files {
+		b := make([]byte, f.Size)
+		if _, err := f.Source.ReadAt(b, 0); err != nil {
+			t.Fatalf("%s: %v", f.Path, err)
+		}
+		got[f.Path] = string(b)
+		if wantDated := f.Path == cd.ESPPath; f.Mtime.Equal(mtime) != wantDated {
+			t.Errorf("%s: mtime %s", f.Path, f.Mtime)
+		}
+	}
+	if cd.ESPPath != "boot/efi.img" || len(got[cd.ESPPath])%2048 != 0 || len(got[cd.ESPPath]) < 2000 {
+		t.Errorf("ESP %q of %d bytes", cd.ESPPath, len(got[cd.ESPPath]))
+	}
+	if g := got["boot/grub/grub.cfg"]; g != GrubConfig("/k", "/i", "quiet") {
+		t.Errorf("grub.cfg:\n%s", g)
+	}
+	if g := got[".disk/info"]; g != "liveiso VOL\n" {
+		t.Errorf(".disk/info: %q", g)
+	}
+	if len(got) != 3 {
+		t.Errorf("files %v, want the ESP, grub.cfg and .disk/info", slices.Collect(maps.Keys(got)))
+	}
+	if names := CDRootNames(); !slices.Equal(names, []string{"boot", ".disk"}) {
+		t.Errorf("CDRootNames = %q", names)
 	}
 }

@@ -134,10 +134,6 @@ func splitRun(s string) (string, string) {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// reservedNames are the CD's top-level names the boot files use; extra
-// files may not take them.
-var reservedNames = map[string]bool{bootDir: true, "boot": true, ".disk": true}
-
 // findIsohdpfx reads isolinux's isohybrid MBR boot code, which distributions
 // keep beside isolinux.bin (Debian: /usr/lib/ISOLINUX/isohdpfx.bin).
 func findIsohdpfx(loader string) ([]byte, string, error) {

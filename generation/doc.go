@@ -3,9 +3,17 @@
 // isolinux.bin, ldlinux.c32, isolinux.cfg) and the extra files, and plans the
 // ISO 9660 layout over them (package isolayout). It is the one place that
 // knows what goes where on the CD; `liveiso build` copies a Generation's image
-// into a file and `liveiso mount` serves a sequence of them.
+// into a file and `liveiso mount` serves a sequence of them. With
+// AutoCompression it also chooses the initrd's compression, from what package
+// kernel reads of the kernel's configuration.
+//
+// Build gathers, then plans: gather.go opens the kernel, the loaders and the
+// extra files; plan.go turns what was gathered into isolayout.Input without
+// I/O, asking package efiboot for the files UEFI boot needs and their paths.
 //
 // Nothing here reads file contents except the small loader, which the
-// El Torito boot-info-table patch needs; every other byte is read on demand
-// through the sources the layout refers to.
+// El Torito boot-info-table patch needs, a user's isolinux.cfg and, once in
+// NewBuilder for AutoCompression, the kernel's header and configuration;
+// every other byte is read on demand through the sources the layout refers
+// to.
 package generation

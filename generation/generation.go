@@ -1,17 +1,12 @@
 package generation
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
@@ -21,24 +16,6 @@ import (
 
 // DefaultVolumeID is the volume identifier when none is given.
 const DefaultVolumeID = "LIVEISO"
-
-// Where the boot files go on the CD. isolinux looks for its configuration in
-// its own directory first, and the generated isolinux.cfg names the kernel
-// and initrd relative to it.
-const (
-	bootDir     = "isolinux"
-	loaderName  = "isolinux.bin"
-	ldlinuxName = "ldlinux.c32"
-	cfgName     = "isolinux.cfg"
-	kernelName  = "vmlinuz"
-	initrdName  = "initrd.img"
-	catalogName = "boot.cat"
-)
-
-// isolinuxLoadSectors is the El Torito load size for isolinux.bin: 4 virtual
-// 512-byte sectors, as isolinux documents (-boot-load-size 4); isolinux
-// loads the rest of itself.
-const isolinuxLoadSectors = 4
 
 // Options are the inputs of a generation. cmd/liveiso maps its flags onto
 // these fields one to one.
@@ -50,6 +27,10 @@ type Options struct {
 	Isolinux    string // isolinux.bin; "" searches the distributions' usual places
 	IsolinuxCfg string // the user's own isolinux.cfg; "" generates one
 	VolumeID    string // "" means DefaultVolumeID
+
+	// KernelConfig is the kernel's configuration, for AutoCompression; ""
+	// looks for it (see chooseCompression).
+	KernelConfig string
 
 	// Boot says which firmware the image boots on; the zero value means
 	// every one whose loader is installed.
@@ -72,6 +53,8 @@ type Generation struct {
 	Stats  cache.Stats
 	Files  int // regular files on the CD
 	Took   time.Duration
+
+	Compression CompressionChoice // of the initrd
 }
 
 // Boot selects the boot entries.
@@ -91,6 +74,8 @@ type Builder struct {
 	packer    *cache.Packer
 	log       *slog.Logger
 	number    uint64
+
+	compression CompressionChoice
 }
 
 // NewBuilder checks the options and finds the boot files. Bad input (a
@@ -122,7 +107,10 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	} else if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("kernel %s: not a regular file", opts.Kernel)
 	}
-	if b.packer, err = cache.NewPacker(opts.Initramfs, log); err != nil {
+	if err := b.resolveCompression(); err != nil {
+		return nil, err
+	}
+	if b.packer, err = cache.NewPacker(b.opts.Initramfs, log); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -186,76 +174,20 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		return nil, err
 	}
 	stats := initrd.Stats()
-	boot, err := b.bootFiles()
+	g, err := b.gather(initrd, stats.NewestMtime)
 	if err != nil {
 		return nil, err
 	}
-	var extra []*isolayout.Node
-	if b.opts.Extra != "" {
-		if extra, err = extraTree(b.opts.Extra); err != nil {
-			return nil, err
-		}
-		for _, e := range extra {
-			if reservedNames[e.Name] {
-				return nil, fmt.Errorf("extra files: %s/%s: the name %q is taken by the boot files", b.opts.Extra, e.Name, e.Name)
-			}
-		}
-	}
-
-	// Dates: whatever does not change when the rootfs does is dated by the
-	// inputs it comes from, so that an edit of the rootfs moves only the
-	// initrd's record and the volume descriptor (layout stability).
-	stable := newest(boot.mtime, extra)
-	rootfsDate := stats.NewestMtime
-	if sde := b.opts.SourceDateEpoch; sde != nil {
-		stable, rootfsDate = *sde, *sde
-	}
-	volumeDate := stable
-	if rootfsDate.After(volumeDate) {
-		volumeDate = rootfsDate
-	}
-
-	initrdNode := &isolayout.Node{
-		Name: initrdName, Mode: 0o444, Mtime: rootfsDate,
-		Size: initrd.Size(), Source: initrd, Volatile: true,
-	}
-	dir := func(name string, children ...*isolayout.Node) *isolayout.Node {
-		return &isolayout.Node{Name: name, Mode: fs.ModeDir | 0o555, Mtime: stable, Children: children}
-	}
-	for _, n := range boot.nodes {
-		if n.Mtime.IsZero() {
-			n.Mtime = stable
-		}
-	}
-	top := []*isolayout.Node{dir(bootDir, append(boot.nodes, initrdNode)...)}
-	et := &isolayout.ElTorito{CatalogPath: bootDir + "/" + catalogName}
-	if b.loader != "" {
-		et.LoaderPath = bootDir + "/" + loaderName
-		et.Loader = boot.loader
-		et.LoadSectors = isolinuxLoadSectors
-		et.BootInfoTable = true
-	}
-	if b.efiLoader != "" {
-		uefi, err := b.uefiFiles(stable)
-		if err != nil {
-			return nil, err
-		}
-		top = append(top, uefi...)
-		et.EFIImagePath = efiboot.ESPPath
-	}
-	var hybrid *isolayout.Hybrid
-	if !b.opts.NoHybrid {
-		hybrid = &isolayout.Hybrid{MBRCode: b.isohdpfx, Seed: "liveiso"}
-	}
-	root := dir("", append(top, extra...)...)
-	layout, err := isolayout.Plan(isolayout.Input{
-		VolumeID:      b.opts.VolumeID,
-		ApplicationID: "LIVEISO",
-		Date:          volumeDate,
-		Root:          root,
-		ElTorito:      et,
-		Hybrid:        hybrid,
+	in, err := plan(g, planOptions{
+		VolumeID:        b.opts.VolumeID,
+		Append:          b.opts.Append,
+		NoHybrid:        b.opts.NoHybrid,
+		SourceDateEpoch: b.opts.SourceDateEpoch,
 	})
+	if err != nil {
+		return nil, err
+	}
+	layout, err := isolayout.Plan(in)
 	if err != nil {
 		return nil, fmt.Errorf("plan the image: %w", err)
 	}
@@ -265,151 +197,11 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		Image:  layout,
 		Initrd: initrd,
 		Stats:  stats,
-		Files:  countFiles(root) + 1, // and the boot catalog the planner adds
+		Files:  layout.Files(),
 		Took:   time.Since(start),
+
+		Compression: b.compression,
 	}, nil
-}
-
-// bootSet is the boot loader's directory without the initrd.
-type bootSet struct {
-	nodes  []*isolayout.Node
-	loader []byte
-	mtime  time.Time // newest mtime of the files it was made from
-}
-
-// bootFiles opens the kernel and the isolinux files and makes isolinux.cfg.
-// They are reopened on every build, so that a new kernel or a new isolinux
-// shows up in the next generation.
-func (b *Builder) bootFiles() (bootSet, error) {
-	var set bootSet
-	var kernel *os.File
-	var kfi os.FileInfo
-	var err error
-	if b.opts.Kernel != "" {
-		kernel, kfi, err = openHost(b.opts.Kernel)
-	} else {
-		var rel string
-		if rel, err = newestKernel(b.opts.Rootfs); err == nil {
-			kernel, kfi, err = openBeneath(b.opts.Rootfs, rel)
-		}
-	}
-	if err != nil {
-		return set, fmt.Errorf("kernel: %w", err)
-	}
-	set.mtime = kfi.ModTime()
-	set.nodes = []*isolayout.Node{{Name: kernelName, Mode: 0o444, Mtime: kfi.ModTime(), Size: kfi.Size(), Source: kernel}}
-	if b.loader == "" {
-		return set, nil
-	}
-
-	loader, err := os.ReadFile(b.loader)
-	if err != nil {
-		return set, fmt.Errorf("isolinux: %w", err)
-	}
-	set.loader = loader
-	lfi, err := os.Stat(b.loader)
-	if err != nil {
-		return set, fmt.Errorf("isolinux: %w", err)
-	}
-	ld, ldfi, err := openHost(b.ldlinux)
-	if err != nil {
-		return set, fmt.Errorf("isolinux: %w", err)
-	}
-	cfg := []byte(isolinuxCfg(b.opts.Append))
-	var cfgTime time.Time // zero: dated like the other generated files
-	if b.opts.IsolinuxCfg != "" {
-		if cfg, err = os.ReadFile(b.opts.IsolinuxCfg); err != nil {
-			return set, fmt.Errorf("isolinux config: %w", err)
-		}
-		cfi, err := os.Stat(b.opts.IsolinuxCfg)
-		if err != nil {
-			return set, fmt.Errorf("isolinux config: %w", err)
-		}
-		cfgTime = cfi.ModTime()
-	}
-	for _, t := range []time.Time{lfi.ModTime(), ldfi.ModTime(), cfgTime} {
-		if t.After(set.mtime) {
-			set.mtime = t
-		}
-	}
-	set.nodes = append(set.nodes,
-		&isolayout.Node{Name: loaderName, Mode: 0o444, Mtime: lfi.ModTime(), Size: int64(len(loader)), Source: bytes.NewReader(loader)},
-		&isolayout.Node{Name: ldlinuxName, Mode: 0o444, Mtime: ldfi.ModTime(), Size: ldfi.Size(), Source: ld},
-		&isolayout.Node{Name: cfgName, Mode: 0o444, Mtime: cfgTime, Size: int64(len(cfg)), Source: bytes.NewReader(cfg)},
-	)
-	return set, nil
-}
-
-// uefiFiles makes the EFI System Partition image (GRUB as
-// EFI/BOOT/BOOTX64.EFI; see package efiboot for why GRUB), GRUB's
-// configuration, and the file GRUB looks for to find the CD when booted
-// from a disk. GRUB reads the kernel and initrd from the ISO 9660 tree, so
-// they are stored once, and nothing here changes when the rootfs does.
-func (b *Builder) uefiFiles(date time.Time) ([]*isolayout.Node, error) {
-	loader, lfi, err := openHost(b.efiLoader)
-	if err != nil {
-		return nil, fmt.Errorf("UEFI loader: %w", err)
-	}
-	esp, err := efiboot.ESP(efiboot.ESPInput{
-		Loader: loader, LoaderSize: lfi.Size(), Mtime: lfi.ModTime(),
-		VolumeID: crc32.ChecksumIEEE([]byte(b.opts.VolumeID)),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("EFI system partition: %w", err)
-	}
-	file := func(name string, data []byte) *isolayout.Node {
-		return &isolayout.Node{Name: name, Mode: 0o444, Mtime: date, Size: int64(len(data)), Source: bytes.NewReader(data)}
-	}
-	dir := func(name string, children ...*isolayout.Node) *isolayout.Node {
-		return &isolayout.Node{Name: name, Mode: fs.ModeDir | 0o555, Mtime: date, Children: children}
-	}
-	grubCfg := efiboot.GrubConfig("/"+bootDir+"/"+kernelName, "/"+bootDir+"/"+initrdName, b.opts.Append)
-	espName := path.Base(efiboot.ESPPath)
-	return []*isolayout.Node{
-		dir(path.Dir(efiboot.ESPPath),
-			&isolayout.Node{Name: espName, Mode: 0o444, Mtime: lfi.ModTime(), Size: esp.Size(), Source: esp},
-			dir(path.Base(path.Dir(efiboot.GrubConfigPath)), file(path.Base(efiboot.GrubConfigPath), []byte(grubCfg))),
-		),
-		dir(path.Dir(efiboot.DiskInfoPath), file(path.Base(efiboot.DiskInfoPath), []byte(efiboot.DiskInfo(b.opts.VolumeID)))),
-	}, nil
-}
-
-// isolinuxCfg is the configuration of the classic recipe: boot the kernel
-// with the initrd at once, with the user's command line.
-func isolinuxCfg(appendLine string) string {
-	var sb strings.Builder
-	sb.WriteString("default linux\n")
-	sb.WriteString("label linux\n")
-	sb.WriteString("  kernel " + kernelName + "\n")
-	sb.WriteString("  append initrd=" + initrdName)
-	if a := strings.TrimSpace(appendLine); a != "" {
-		sb.WriteString(" " + a)
-	}
-	sb.WriteString("\n")
-	return sb.String()
-}
-
-// countFiles counts the regular files in the tree under n.
-func countFiles(n *isolayout.Node) int {
-	c := 0
-	if n.Mode.IsRegular() {
-		c = 1
-	}
-	for _, k := range n.Children {
-		c += countFiles(k)
-	}
-	return c
-}
-
-// newest is the newest of t and the mtimes in the trees.
-func newest(t time.Time, trees []*isolayout.Node) time.Time {
-	for _, n := range trees {
-		if n.Mtime.After(t) {
-			t = n.Mtime
-		}
-		t = newest(t, n.Children)
-	}
-	return t
 }
 
 // ParseSourceDateEpoch reads SOURCE_DATE_EPOCH as the reproducible-builds
@@ -433,5 +225,5 @@ func ParseSourceDateEpoch(v string) (*time.Time, error) {
 // mount moves a long-open handle, such as QEMU's across a guest reset, on to
 // the newest generation when it reads here; see package vfs.
 func RepinRange() (off, n int64) {
-	return 0, 18 * isolayout.SectorSize
+	return 0, isolayout.HeadSectors * isolayout.SectorSize
 }

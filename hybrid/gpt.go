@@ -24,6 +24,10 @@ const (
 	// backup copy is the last TableSectors of the disk (the entries, then
 	// the header in the very last LBA).
 	TableSectors = 1 + EntryArraySectors
+
+	// minDiskSectors holds the protective MBR, both copies of the GPT and
+	// one usable LBA.
+	minDiskSectors = 1 + 2*TableSectors + 1
 )
 
 // GUID is a GUID in its on-disk byte order (UEFI 2.10 Appendix A: the first
@@ -74,18 +78,28 @@ type GPTPartition struct {
 	Name       string // up to 36 UTF-16 code units
 }
 
+// Field offsets of a GPT Partition Entry (UEFI 2.10 Table 5-9).
+const (
+	entryPartitionTypeGUID   = 0
+	entryUniquePartitionGUID = 16
+	entryStartingLBA         = 32
+	entryEndingLBA           = 40
+	entryAttributes          = 48
+	entryPartitionName       = 56
+)
+
 func (p *GPTPartition) appendTo(dst []byte) []byte {
 	var b [gptEntrySize]byte
-	copy(b[0:], p.Type[:])
-	copy(b[16:], p.ID[:])
-	binary.LittleEndian.PutUint64(b[32:], p.FirstLBA)
-	binary.LittleEndian.PutUint64(b[40:], p.LastLBA)
-	binary.LittleEndian.PutUint64(b[48:], p.Attributes)
+	copy(b[entryPartitionTypeGUID:], p.Type[:])
+	copy(b[entryUniquePartitionGUID:], p.ID[:])
+	binary.LittleEndian.PutUint64(b[entryStartingLBA:], p.FirstLBA)
+	binary.LittleEndian.PutUint64(b[entryEndingLBA:], p.LastLBA)
+	binary.LittleEndian.PutUint64(b[entryAttributes:], p.Attributes)
 	for i, c := range utf16.Encode([]rune(p.Name)) {
 		if i == gptNameLen {
 			break
 		}
-		binary.LittleEndian.PutUint16(b[56+2*i:], c)
+		binary.LittleEndian.PutUint16(b[entryPartitionName+2*i:], c)
 	}
 	return append(dst, b[:]...)
 }
@@ -106,22 +120,40 @@ type header struct {
 	EntryArrayCRC32         uint32
 }
 
+// Field offsets of the GPT Header (UEFI 2.10 Table 5-5).
+const (
+	hdrSignature                = 0
+	hdrRevision                 = 8
+	hdrHeaderSize               = 12
+	hdrHeaderCRC32              = 16
+	hdrMyLBA                    = 24 // after 4 reserved bytes at 20
+	hdrAlternateLBA             = 32
+	hdrFirstUsableLBA           = 40
+	hdrLastUsableLBA            = 48
+	hdrDiskGUID                 = 56
+	hdrPartitionEntryLBA        = 72
+	hdrNumberOfPartitionEntries = 80
+	hdrSizeOfPartitionEntry     = 84
+	hdrPartitionEntryArrayCRC32 = 88
+)
+
 func (h *header) encode() []byte {
 	b := make([]byte, SectorSize)
-	copy(b[0:], gptSignature)
-	binary.LittleEndian.PutUint32(b[8:], gptRevision)
-	binary.LittleEndian.PutUint32(b[12:], gptHeaderSize)
-	// HeaderCRC32 at 16 is computed with the field zero; Reserved at 20.
-	binary.LittleEndian.PutUint64(b[24:], h.MyLBA)
-	binary.LittleEndian.PutUint64(b[32:], h.AlternateLBA)
-	binary.LittleEndian.PutUint64(b[40:], h.FirstUsable)
-	binary.LittleEndian.PutUint64(b[48:], h.LastUsable)
-	copy(b[56:], h.DiskGUID[:])
-	binary.LittleEndian.PutUint64(b[72:], h.EntryLBA)
-	binary.LittleEndian.PutUint32(b[80:], gptEntries)
-	binary.LittleEndian.PutUint32(b[84:], gptEntrySize)
-	binary.LittleEndian.PutUint32(b[88:], h.EntryArrayCRC32)
-	binary.LittleEndian.PutUint32(b[16:], crc32.ChecksumIEEE(b[:gptHeaderSize]))
+	le := binary.LittleEndian
+	copy(b[hdrSignature:], gptSignature)
+	le.PutUint32(b[hdrRevision:], gptRevision)
+	le.PutUint32(b[hdrHeaderSize:], gptHeaderSize)
+	le.PutUint64(b[hdrMyLBA:], h.MyLBA)
+	le.PutUint64(b[hdrAlternateLBA:], h.AlternateLBA)
+	le.PutUint64(b[hdrFirstUsableLBA:], h.FirstUsable)
+	le.PutUint64(b[hdrLastUsableLBA:], h.LastUsable)
+	copy(b[hdrDiskGUID:], h.DiskGUID[:])
+	le.PutUint64(b[hdrPartitionEntryLBA:], h.EntryLBA)
+	le.PutUint32(b[hdrNumberOfPartitionEntries:], gptEntries)
+	le.PutUint32(b[hdrSizeOfPartitionEntry:], gptEntrySize)
+	le.PutUint32(b[hdrPartitionEntryArrayCRC32:], h.EntryArrayCRC32)
+	// The CRC is taken over the header with its own field still zero.
+	le.PutUint32(b[hdrHeaderCRC32:], crc32.ChecksumIEEE(b[:gptHeaderSize]))
 	return b
 }
 
@@ -130,6 +162,10 @@ func (g *GPT) FirstUsableLBA() uint64 { return 1 + TableSectors }
 func (g *GPT) LastUsableLBA() uint64  { return g.DiskSectors - 1 - TableSectors }
 
 func (g *GPT) entries() ([]byte, error) {
+	if g.DiskSectors < minDiskSectors {
+		// LastUsableLBA would wrap around and let any partition through.
+		return nil, fmt.Errorf("hybrid: a disk of %d LBAs has no room for a GPT (at least %d)", g.DiskSectors, minDiskSectors)
+	}
 	if len(g.Partitions) > gptEntries {
 		return nil, fmt.Errorf("hybrid: %d GPT partitions, at most %d", len(g.Partitions), gptEntries)
 	}

@@ -15,6 +15,7 @@ const (
 	mbrSignatureOffset  = 440 // UniqueMBRDiskSignature
 	mbrPartitionOffset  = 446 // PartitionRecord[4]
 	mbrPartitionLen     = 16
+	mbrSignatureAt      = 510 // Signature
 	mbrBootSignature    = 0xAA55
 	statusActive        = 0x80
 	TypeEmpty           = 0x00
@@ -32,6 +33,17 @@ const (
 // ErrNotHybridLoader means the BIOS loader lacks isolinux's isohybrid
 // signature, so the MBR code could not hand over to it.
 var ErrNotHybridLoader = errors.New("hybrid: the loader is not an isohybrid-capable isolinux.bin")
+
+// Field offsets of a partition record (UEFI 2.10 Table 5-2).
+const (
+	partBootIndicator = 0
+	partStartingCHS   = 1
+	partOSType        = 4
+	partEndingCHS     = 5
+	partStartingLBA   = 8
+	partSizeInLBA     = 12
+	chsLen            = 3
+)
 
 // MBRPartition is UEFI 2.10 Table 5-2 Legacy MBR Partition Record.
 type MBRPartition struct {
@@ -59,15 +71,15 @@ func (m *MBR) Encode() []byte {
 		}
 		r := b[mbrPartitionOffset+i*mbrPartitionLen:][:mbrPartitionLen]
 		if p.Active {
-			r[0] = statusActive
+			r[partBootIndicator] = statusActive
 		}
-		putCHS(r[1:4], p.StartLBA)
-		r[4] = p.Type
-		putCHS(r[5:8], p.StartLBA+p.Sectors-1)
-		binary.LittleEndian.PutUint32(r[8:], p.StartLBA)
-		binary.LittleEndian.PutUint32(r[12:], p.Sectors)
+		putCHS(r[partStartingCHS:][:chsLen], p.StartLBA)
+		r[partOSType] = p.Type
+		putCHS(r[partEndingCHS:][:chsLen], p.StartLBA+p.Sectors-1)
+		binary.LittleEndian.PutUint32(r[partStartingLBA:], p.StartLBA)
+		binary.LittleEndian.PutUint32(r[partSizeInLBA:], p.Sectors)
 	}
-	binary.LittleEndian.PutUint16(b[510:], mbrBootSignature)
+	binary.LittleEndian.PutUint16(b[mbrSignatureAt:], mbrBootSignature)
 	return b
 }
 

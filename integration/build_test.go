@@ -194,15 +194,17 @@ func TestBuildIndependentReaders(t *testing.T) {
 	if k, err := os.ReadFile(filepath.Join(dst, "isolinux/vmlinuz")); err != nil || !bytes.Equal(k, kernel) {
 		t.Errorf("extracted vmlinuz differs from the kernel (%v)", err)
 	}
-	// The initrd is one archive to the host's gzip and cpio.
-	cpio := exec.Command("sh", "-c", "gzip -dc | cpio -it --quiet")
-	cpio.Stdin, err = os.Open(filepath.Join(dst, "isolinux/initrd.img"))
+	// The initrd is one archive to the host's gzip (or zstd) and cpio.
+	initrd := filepath.Join(dst, "isolinux/initrd.img")
+	dc := hostDecompressor(t, initrd)
+	cpio := exec.Command("sh", "-c", dc+" | cpio -it --quiet")
+	cpio.Stdin, err = os.Open(initrd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	list, err := cpio.CombinedOutput()
 	if err != nil {
-		t.Fatalf("gzip -dc | cpio -it of the extracted initrd: %v\n%s", err, list)
+		t.Fatalf("%s | cpio -it of the extracted initrd: %v\n%s", dc, err, list)
 	}
 	for _, want := range []string{"etc/marker", "init", "bin/busybox", "dev/console"} {
 		if !slices.Contains(strings.Fields(string(list)), want) && !slices.Contains(strings.Fields(string(list)), "./"+want) {

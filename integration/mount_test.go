@@ -315,13 +315,11 @@ func TestMountNoTornCopies(t *testing.T) {
 }
 
 // checkInitrdUnpacks extracts the initrd from an image with xorriso and
-// lists it with the host's gzip and cpio.
+// lists it with the host's gzip (or zstd) and cpio.
 func checkInitrdUnpacks(t *testing.T, img string) {
 	t.Helper()
-	dir := t.TempDir()
-	initrd := filepath.Join(dir, "initrd.img")
-	tool(t, "xorriso", "-abort_on", "FAILURE", "-osirrox", "on", "-indev", img, "-extract", "/isolinux/initrd.img", initrd)
-	out, err := exec.Command("sh", "-c", "gzip -dc < '"+initrd+"' | cpio -it --quiet").CombinedOutput()
+	initrd := extractInitrd(t, img)
+	out, err := exec.Command("sh", "-c", hostDecompressor(t, initrd)+" < '"+initrd+"' | cpio -it --quiet").CombinedOutput()
 	if err != nil {
 		t.Fatalf("the initrd of a copy taken during edits does not unpack: %v\n%s", err, out)
 	}

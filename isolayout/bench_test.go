@@ -92,7 +92,7 @@ func TestReadAtPieces(t *testing.T) {
 	var sum int64
 	for _, e := range l.Extents() {
 		sum += e.SizeBytes
-		if int64(e.LBA)*SectorSize+e.SizeBytes > l.Size() {
+		if e.Offset+e.SizeBytes > l.Size() {
 			t.Errorf("extent %s beyond the image", e.Name)
 		}
 	}

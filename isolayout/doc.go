@@ -9,6 +9,14 @@
 // loader) are small byte slices built at Plan time; file data is read from
 // its source only when that range of the image is read. Planning does no I/O.
 //
+// Plan works in passes, one file each: input.go checks the input, tree.go
+// orders the tree (ISO names, path table numbers, inode numbers),
+// eltorito_plan.go finds the boot files and adds the boot catalog as a
+// file of the tree, records.go lays out directory records and Rock Ridge
+// continuation areas, sectors.go assigns sectors as a pure function of
+// sizes, and encode.go (with hybrid.go for the system area) fills in the
+// bytes once every LBA is known.
+//
 // Sector map, in order:
 //
 //	0-15      system area: zeros, or with Input.Hybrid an isohybrid MBR

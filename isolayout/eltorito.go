@@ -11,7 +11,8 @@ const (
 	bootSystemIDLen      = 32
 	bootIdentifierLen    = 32
 
-	catalogEntryLen = 32 // 2.0: every catalog entry is 32 bytes
+	catalogEntryLen   = 32  // 2.0: every catalog entry is 32 bytes
+	virtualSectorSize = 512 // 2.2 Sector Count: the BIOS loads "virtual sectors" of 512 bytes
 
 	headerIDValidation = 0x01 // 2.1
 	platformX86        = 0x00 // 2.1 Platform ID: 80x86
@@ -59,17 +60,28 @@ type validationEntry struct {
 	IDString   string // manufacturer/developer, up to 24 bytes
 }
 
+// Field offsets of the Validation Entry (El Torito 1.0 2.1).
+const (
+	valHeaderID   = 0
+	valPlatformID = 1
+	valIDString   = 4 // 24 bytes, after 2 reserved
+	valIDEnd      = 28
+	valChecksum   = 28
+	valKeyByte55  = 30
+	valKeyByteAA  = 31
+)
+
 func (e *validationEntry) appendTo(dst []byte) []byte {
 	var b [catalogEntryLen]byte
-	b[0] = headerIDValidation
-	b[1] = e.PlatformID
-	copy(b[4:28], e.IDString)
-	b[30], b[31] = keyByte55, keyByteAA
+	b[valHeaderID] = headerIDValidation
+	b[valPlatformID] = e.PlatformID
+	copy(b[valIDString:valIDEnd], e.IDString)
+	b[valKeyByte55], b[valKeyByteAA] = keyByte55, keyByteAA
 	var sum uint16
 	for i := 0; i < catalogEntryLen; i += 2 {
 		sum += binary.LittleEndian.Uint16(b[i:])
 	}
-	binary.LittleEndian.PutUint16(b[28:], -sum)
+	binary.LittleEndian.PutUint16(b[valChecksum:], -sum)
 	return append(dst, b[:]...)
 }
 
@@ -84,19 +96,29 @@ type bootEntry struct {
 	LoadRBA       uint32
 }
 
+// Field offsets of the Initial/Default Entry (El Torito 1.0 2.2).
+const (
+	entBootIndicator = 0
+	entMediaType     = 1
+	entLoadSegment   = 2
+	entSystemType    = 4
+	entSectorCount   = 6 // after 1 unused byte
+	entLoadRBA       = 8
+)
+
 func (e *bootEntry) appendTo(dst []byte) []byte {
 	var b [catalogEntryLen]byte
-	b[0] = e.BootIndicator
-	b[1] = e.MediaType
-	binary.LittleEndian.PutUint16(b[2:], e.LoadSegment)
-	b[4] = e.SystemType
-	binary.LittleEndian.PutUint16(b[6:], e.SectorCount)
-	binary.LittleEndian.PutUint32(b[8:], e.LoadRBA)
+	b[entBootIndicator] = e.BootIndicator
+	b[entMediaType] = e.MediaType
+	binary.LittleEndian.PutUint16(b[entLoadSegment:], e.LoadSegment)
+	b[entSystemType] = e.SystemType
+	binary.LittleEndian.PutUint16(b[entSectorCount:], e.SectorCount)
+	binary.LittleEndian.PutUint32(b[entLoadRBA:], e.LoadRBA)
 	return append(dst, b[:]...)
 }
 
-// sectionHeader is El Torito 1.0 2.3 Section Header Entry. Unused today; a
-// second platform (UEFI) is a section header plus section entries after the
+// sectionHeader is El Torito 1.0 2.3 Section Header Entry: a second
+// platform (UEFI) is a section header plus section entries after the
 // default entry.
 type sectionHeader struct {
 	HeaderID   byte // 0x90, or headerIDSectionFinal for the last section
@@ -105,12 +127,20 @@ type sectionHeader struct {
 	IDString   string
 }
 
+// Field offsets of the Section Header Entry (El Torito 1.0 2.3).
+const (
+	secHeaderIndicator = 0
+	secPlatformID      = 1
+	secEntries         = 2
+	secIDString        = 4 // 28 bytes
+)
+
 func (h *sectionHeader) appendTo(dst []byte) []byte {
 	var b [catalogEntryLen]byte
-	b[0] = h.HeaderID
-	b[1] = h.PlatformID
-	binary.LittleEndian.PutUint16(b[2:], h.Entries)
-	copy(b[4:], h.IDString)
+	b[secHeaderIndicator] = h.HeaderID
+	b[secPlatformID] = h.PlatformID
+	binary.LittleEndian.PutUint16(b[secEntries:], h.Entries)
+	copy(b[secIDString:], h.IDString)
 	return append(dst, b[:]...)
 }
 
@@ -152,12 +182,22 @@ type bootInfoTable struct {
 	// 40 reserved bytes follow, written as zeros.
 }
 
+// Field offsets within the boot-info-table (isolinux's bi_pvd, bi_file,
+// bi_length, bi_csum, bi_reserved).
+const (
+	biPVD      = 0
+	biFile     = 4
+	biLength   = 8
+	biCsum     = 12
+	biReserved = 16
+)
+
 func (t *bootInfoTable) putTo(b []byte) {
-	binary.LittleEndian.PutUint32(b[0:], t.PVDLBA)
-	binary.LittleEndian.PutUint32(b[4:], t.FileLBA)
-	binary.LittleEndian.PutUint32(b[8:], t.Length)
-	binary.LittleEndian.PutUint32(b[12:], t.Checksum)
-	clear(b[16:bootInfoTableLen])
+	binary.LittleEndian.PutUint32(b[biPVD:], t.PVDLBA)
+	binary.LittleEndian.PutUint32(b[biFile:], t.FileLBA)
+	binary.LittleEndian.PutUint32(b[biLength:], t.Length)
+	binary.LittleEndian.PutUint32(b[biCsum:], t.Checksum)
+	clear(b[biReserved:bootInfoTableLen])
 }
 
 // bootInfoChecksum is the sum of the 32-bit little-endian words of loader

@@ -53,30 +53,29 @@ type systemAreaExtent struct {
 	data   []byte
 }
 
-// systemArea encodes the MBR, the primary GPT and the backup GPT for an
-// image of sectors ISO sectors.
-func (p *planner) systemArea(isoSectors uint64, backupAt uint32) ([]systemAreaExtent, error) {
-	h := p.in.Hybrid
+// systemArea encodes the MBR, the primary GPT and the backup GPT (at
+// backupAt) for an image of isoSectors sectors whose boot files are placed.
+func systemArea(h *Hybrid, volumeID string, boot *bootPlan, isoSectors uint64, backupAt uint32) ([]systemAreaExtent, error) {
 	disk := isoSectors * lbaPerSector
-	sum := sha256.Sum256([]byte("liveiso hybrid\x00" + p.in.VolumeID + "\x00" + h.Seed))
+	sum := sha256.Sum256([]byte("liveiso hybrid\x00" + volumeID + "\x00" + h.Seed))
 	mbr := hybrid.MBR{DiskSignature: binary.LittleEndian.Uint32(sum[:4])}
 	if h.MBRCode != nil {
-		et := p.in.ElTorito
-		if p.loader == nil || !et.BootInfoTable {
+		et := boot.et
+		if boot.loader == nil || !et.BootInfoTable {
 			return nil, fmt.Errorf("%w: isohybrid MBR code needs the BIOS loader with its boot-info-table", ErrBootPath)
 		}
-		code, err := hybrid.IsohybridBootCode(h.MBRCode, et.Loader, uint64(p.loader.lba)*lbaPerSector)
+		code, err := hybrid.IsohybridBootCode(h.MBRCode, et.Loader, uint64(boot.loader.lba)*lbaPerSector)
 		if err != nil {
 			return nil, fmt.Errorf("loader %s: %w", et.LoaderPath, err)
 		}
 		mbr.BootCode = code
 	}
-	if p.esp == nil {
+	if boot.esp == nil {
 		mbr.Partitions[0] = hybrid.MBRPartition{Active: true, Type: hybrid.TypeEmpty, StartLBA: 0, Sectors: uint32(min(disk, 0xFFFFFFFF))}
 		return []systemAreaExtent{{lba: 0, name: "system area: MBR", data: mbr.Encode()}}, nil
 	}
-	espStart := uint64(p.esp.lba) * lbaPerSector
-	espSectors := uint64(sectors(p.esp.size)) * lbaPerSector
+	espStart := uint64(boot.esp.lba) * lbaPerSector
+	espSectors := uint64(sectors(boot.esp.size)) * lbaPerSector
 	if espStart+espSectors > 0xFFFFFFFF {
 		return nil, fmt.Errorf("%w: the EFI image ends beyond the 2 TiB an MBR can address", ErrTooLarge)
 	}
@@ -105,53 +104,4 @@ func (p *planner) systemArea(isoSectors uint64, backupAt uint32) ([]systemAreaEx
 		{lba: 0, name: "system area: MBR and primary GPT", data: append(mbr.Encode(), primary...)},
 		{lba: backupAt, offset: backupGPTBytes - int64(len(backup)), name: "backup GPT", data: backup},
 	}, nil
-}
-
-// bootCatalog is the catalog for the planned boot entries: the BIOS loader
-// as the default entry and the EFI image as a final 0xEF section, or the
-// EFI image alone as the default entry.
-func (p *planner) bootCatalog() *bootCatalog {
-	et := p.in.ElTorito
-	espEntry := func() bootEntry {
-		// Virtual 512-byte sectors, capped: UEFI firmware reads the FAT
-		// file system's own size, not this count.
-		return bootEntry{BootIndicator: bootIndicatorBootable, MediaType: mediaNoEmulation,
-			SectorCount: uint16(min((p.esp.size+511)/512, 0xFFFF)), LoadRBA: p.esp.lba}
-	}
-	if p.loader == nil {
-		return &bootCatalog{Validation: validationEntry{PlatformID: platformEFI}, Default: espEntry()}
-	}
-	loadSectors := et.LoadSectors
-	if loadSectors == 0 {
-		loadSectors = defaultLoadSectors
-	}
-	cat := &bootCatalog{
-		Validation: validationEntry{PlatformID: platformX86},
-		Default: bootEntry{
-			BootIndicator: bootIndicatorBootable,
-			MediaType:     mediaNoEmulation,
-			SectorCount:   loadSectors,
-			LoadRBA:       p.loader.lba,
-		},
-	}
-	if p.esp != nil {
-		cat.Sections = []catalogSection{{
-			Header:  sectionHeader{HeaderID: headerIDSectionFinal, PlatformID: platformEFI, Entries: 1},
-			Entries: []bootEntry{espEntry()},
-		}}
-	}
-	return cat
-}
-
-// patchedLoader is the BIOS loader as the image holds it.
-func (p *planner) patchedLoader() ([]byte, error) {
-	et := p.in.ElTorito
-	if !et.BootInfoTable {
-		return et.Loader, nil
-	}
-	loader, err := patchBootInfoTable(et.Loader, p.loader.lba)
-	if err != nil {
-		return nil, fmt.Errorf("loader %s: %w", et.LoaderPath, err)
-	}
-	return loader, nil
 }

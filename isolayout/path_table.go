@@ -36,3 +36,30 @@ func (r *pathTableRecord) appendTo(dst []byte, order binary.AppendByteOrder) []b
 	}
 	return dst
 }
+
+// pathTable is the path table's records, in path table order, without their
+// LBAs, and the table's size in bytes.
+func (t *tree) pathTable() ([]pathTableRecord, int64) {
+	recs := make([]pathTableRecord, len(t.dirs))
+	var size int64
+	for i, d := range t.dirs {
+		parent := 1 // the root is its own parent
+		if d.parent != nil {
+			parent = d.parent.number
+		}
+		recs[i] = pathTableRecord{ParentNumber: uint16(parent), Identifier: d.ident}
+		size += int64(recs[i].encodedLen())
+	}
+	return recs, size
+}
+
+// encodePathTables returns the type L and type M path tables.
+func encodePathTables(recs []pathTableRecord, size int64) (l, m []byte) {
+	l = make([]byte, 0, size)
+	m = make([]byte, 0, size)
+	for i := range recs {
+		l = recs[i].appendTo(l, binary.LittleEndian)
+		m = recs[i].appendTo(m, binary.BigEndian)
+	}
+	return l, m
+}

@@ -144,7 +144,7 @@ func TestMultiExtent(t *testing.T) {
 		if e.Name == "/big.img" {
 			continue
 		}
-		if _, err := io.Copy(io.NewOffsetWriter(out, int64(e.LBA)*SectorSize), io.NewSectionReader(e.Source, 0, e.SizeBytes)); err != nil {
+		if _, err := io.Copy(io.NewOffsetWriter(out, e.Offset), io.NewSectionReader(l, e.Offset, e.SizeBytes)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -184,6 +184,7 @@ func TestPlanErrors(t *testing.T) {
 		"volume id":      {VolumeID: "0123456789012345678901234567890123", Root: dir("")},
 		"no loader":      {Root: dir("", dir("isolinux")), ElTorito: &ElTorito{CatalogPath: "isolinux/boot.cat", LoaderPath: "isolinux/isolinux.bin"}},
 		"catalog taken":  {Root: dir("", okFile()), ElTorito: &ElTorito{CatalogPath: "f", LoaderPath: "f", Loader: make([]byte, 1)}},
+		"empty loader":   {Root: dir("", file("ldr", 0o444, nil)), ElTorito: &ElTorito{CatalogPath: "boot.cat", LoaderPath: "ldr"}},
 	} {
 		if _, err := Plan(in); err == nil {
 			t.Errorf("%s: no error", name)

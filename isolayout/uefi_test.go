@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"slices"
 	"testing"
+
+	"github.com/liveiso/liveiso/extent"
 )
 
 // uefiTree is a small tree with a BIOS loader, an "ESP image" and an initrd.
@@ -34,14 +36,17 @@ func initrdNode(b []byte) *Node {
 	return n
 }
 
-func extentNamed(l *Layout, name string) Extent {
+func extentNamed(l *Layout, name string) extent.Extent {
 	for _, e := range l.Extents() {
 		if e.Name == name {
 			return e
 		}
 	}
-	return Extent{}
+	return extent.Extent{}
 }
+
+// lbaOf is the sector an extent starts in.
+func lbaOf(e extent.Extent) uint32 { return uint32(e.Offset / SectorSize) }
 
 // El Torito 1.0 2.3/2.4: after the default entry, a final section header
 // for platform 0xEF with one no-emulation entry pointing at the EFI image.
@@ -54,23 +59,23 @@ func TestCatalogEFISectionGolden(t *testing.T) {
 	cat := extentNamed(l, "/isolinux/boot.cat")
 	esp := extentNamed(l, "/boot/efi.img")
 	loader := extentNamed(l, "/isolinux/isolinux.bin")
-	got := img[int64(cat.LBA)*SectorSize:][:4*catalogEntryLen]
+	got := img[int64(lbaOf(cat))*SectorSize:][:4*catalogEntryLen]
 	want := make([]byte, 4*catalogEntryLen)
 	want[0], want[30], want[31] = 0x01, 0x55, 0xAA                  // validation entry, platform 0 (x86)
 	binary.LittleEndian.PutUint16(want[28:], 0x10000-0x0001-0xAA55) // the sixteen words sum to zero
 	e := want[32:]
 	e[0] = 0x88 // bootable, no emulation, load segment 0, 4 sectors
 	e[6] = 4
-	binary.LittleEndian.PutUint32(e[8:], loader.LBA)
+	binary.LittleEndian.PutUint32(e[8:], lbaOf(loader))
 	h := want[64:]
 	h[0], h[1], h[2] = 0x91, 0xEF, 1 // final section header, EFI, one entry
 	s := want[96:]
 	s[0] = 0x88
 	binary.LittleEndian.PutUint16(s[6:], uint16((40_000+511)/512))
-	binary.LittleEndian.PutUint32(s[8:], esp.LBA)
+	binary.LittleEndian.PutUint32(s[8:], lbaOf(esp))
 	diffBytes(t, "boot catalog", got, want)
-	if esp.LBA != loader.LBA+sectorsOf(loader.SizeBytes) {
-		t.Errorf("EFI image at %d, want right after the loader (%d)", esp.LBA, loader.LBA)
+	if lbaOf(esp) != lbaOf(loader)+sectorsOf(loader.SizeBytes) {
+		t.Errorf("EFI image at %d, want right after the loader (%d)", lbaOf(esp), lbaOf(loader))
 	}
 	if !bytes.Equal(img[SectorSize*0:SectorSize*16], make([]byte, 16*SectorSize)) {
 		t.Error("system area not zero without Hybrid")
@@ -87,8 +92,8 @@ func TestUEFIOnlyCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := readAll(t, l)
-	cat := img[int64(extentNamed(l, "/isolinux/boot.cat").LBA)*SectorSize:]
-	if cat[1] != 0xEF || cat[32] != 0x88 || binary.LittleEndian.Uint32(cat[40:]) != extentNamed(l, "/boot/efi.img").LBA || cat[64] != 0 {
+	cat := img[int64(lbaOf(extentNamed(l, "/isolinux/boot.cat")))*SectorSize:]
+	if cat[1] != 0xEF || cat[32] != 0x88 || binary.LittleEndian.Uint32(cat[40:]) != lbaOf(extentNamed(l, "/boot/efi.img")) || cat[64] != 0 {
 		t.Fatalf("UEFI-only catalog:\n% x", cat[:96])
 	}
 }
@@ -105,14 +110,14 @@ func TestHybridSystemArea(t *testing.T) {
 	img := readAll(t, l)
 	loader := extentNamed(l, "/isolinux/isolinux.bin")
 	esp := extentNamed(l, "/boot/efi.img")
-	if got := binary.LittleEndian.Uint64(img[432:]); got != uint64(loader.LBA)*4 {
-		t.Errorf("isohybrid loader LBA %d, want %d", got, loader.LBA*4)
+	if got := binary.LittleEndian.Uint64(img[432:]); got != uint64(lbaOf(loader))*4 {
+		t.Errorf("isohybrid loader LBA %d, want %d", got, lbaOf(loader)*4)
 	}
 	p1, p2 := img[446:462], img[462:478]
-	if p1[4] != 0xEE || p1[0] != 0 || binary.LittleEndian.Uint32(p1[8:]) != 1 || binary.LittleEndian.Uint32(p1[12:]) != esp.LBA*4-1 {
+	if p1[4] != 0xEE || p1[0] != 0 || binary.LittleEndian.Uint32(p1[8:]) != 1 || binary.LittleEndian.Uint32(p1[12:]) != lbaOf(esp)*4-1 {
 		t.Errorf("MBR partition 1: % x", p1)
 	}
-	if p2[4] != 0xEF || p2[0] != 0x80 || binary.LittleEndian.Uint32(p2[8:]) != esp.LBA*4 || binary.LittleEndian.Uint32(p2[12:]) != uint32((40_000+2047)/2048*4) {
+	if p2[4] != 0xEF || p2[0] != 0x80 || binary.LittleEndian.Uint32(p2[8:]) != lbaOf(esp)*4 || binary.LittleEndian.Uint32(p2[12:]) != uint32((40_000+2047)/2048*4) {
 		t.Errorf("MBR partition 2: % x", p2)
 	}
 	last := len(img)/512 - 1
@@ -139,10 +144,10 @@ func TestHybridSystemArea(t *testing.T) {
 	}
 	img2 := readAll(t, l2)
 	initrd := extentNamed(l2, "/isolinux/initrd.img")
-	dirLBA := extentNamed(l2, "directory /isolinux").LBA
+	dirLBA := lbaOf(extentNamed(l2, "directory /isolinux"))
 	for _, s := range changedSectors(img, img2) {
 		switch {
-		case s == 0, s == pvdLBA, s == int(dirLBA), s >= int(initrd.LBA):
+		case s == 0, s == pvdLBA, s == int(dirLBA), s >= int(lbaOf(initrd)):
 		default:
 			t.Errorf("sector %d changed with the initrd", s)
 		}

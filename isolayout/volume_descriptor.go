@@ -15,8 +15,6 @@ const (
 	standardIdentifier = "CD001"
 	vdVersion          = 1
 	fileStructureVer   = 1 // ECMA-119 8.4.31
-
-	pvdLBA = systemAreaSectors // ECMA-119 8.4: the first descriptor follows the system area
 )
 
 // Sizes of the identifier fields of the primary volume descriptor.

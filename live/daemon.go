@@ -10,7 +10,6 @@ import (
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/generation"
-	"github.com/liveiso/liveiso/vfs"
 	"github.com/liveiso/liveiso/watch"
 )
 
@@ -50,7 +49,7 @@ type Daemon struct {
 	opts    Options
 	log     *slog.Logger
 
-	current  atomic.Pointer[vfs.Snapshot]
+	current  atomic.Pointer[Snapshot]
 	capacity atomic.Int64
 	status   atomic.Pointer[[]byte]
 
@@ -63,8 +62,6 @@ type Daemon struct {
 	settleDue bool
 }
 
-var _ vfs.Source = (*Daemon)(nil)
-
 // New makes a daemon. Call First, then mount, then Run.
 func New(b Builder, opts Options, log *slog.Logger) *Daemon {
 	d := &Daemon{builder: b, opts: opts, log: log}
@@ -74,7 +71,7 @@ func New(b Builder, opts Options, log *slog.Logger) *Daemon {
 }
 
 // Current is the newest ready generation's snapshot.
-func (d *Daemon) Current() *vfs.Snapshot { return d.current.Load() }
+func (d *Daemon) Current() *Snapshot { return d.current.Load() }
 
 // Capacity is the size of image.iso.
 func (d *Daemon) Capacity() int64 { return d.capacity.Load() }
@@ -213,7 +210,7 @@ func (d *Daemon) publish(g *generation.Generation) {
 		d.st.CapacityGrown++
 	}
 	d.capacity.Store(capacity)
-	d.current.Store(&vfs.Snapshot{
+	d.current.Store(&Snapshot{
 		Generation: g.Number,
 		Image:      g.Image,
 		ImageSize:  size,
@@ -239,6 +236,9 @@ func (d *Daemon) publish(g *generation.Generation) {
 		ReadyAt:         time.Now().UTC().Format(time.RFC3339Nano),
 		Rootfs:          d.opts.Rootfs,
 		Warnings:        s.Warnings,
+
+		Compression:       string(g.Compression.Compression),
+		CompressionReason: g.Compression.Reason,
 	}
 	d.settleDue = s.ChunksRacy > 0
 	d.publishStatus()

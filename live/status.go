@@ -27,4 +27,8 @@ type Status struct {
 	ReadyAt         string   `json:"ready_at"` // RFC 3339
 	Rootfs          string   `json:"rootfs"`
 	Warnings        []string `json:"warnings,omitempty"`
+
+	// Compression of the initrd, and why it was chosen (--compression auto).
+	Compression       string `json:"compression"`
+	CompressionReason string `json:"compression_reason"`
 }

@@ -4,8 +4,8 @@
 #
 #   1. Debian packages (apt-get install, only the missing ones)
 #   2. staticcheck (go install, pinned version, only when missing)
-#   3. the test kernel: vmlinuz and the CD-ROM modules of the newest Debian
-#      6.1 kernel package, unpacked into .fixtures/kernel/ of this repo
+#   3. the test kernel: vmlinuz, its config-RELEASE and the CD-ROM modules of
+#      the newest Debian 6.1 kernel package, unpacked into .fixtures/kernel/
 #      (apt-get download + dpkg-deb -x; the package is never installed)
 #
 # Usage: scripts/setup.sh [--dry-run]
@@ -17,9 +17,12 @@ set -euo pipefail
 staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # The harness and the reference pipeline need the first line; the second
 # holds the independent readers and the UEFI loader that the FAT, hybrid and
-# UEFI tests use (they skip when a tool is missing, so CI must have them).
+# UEFI tests use (they skip when a tool is missing, so CI must have them);
+# the third the shells and groff that check the completion scripts and man
+# pages of cmd/liveiso.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
-	dosfstools mtools fdisk gdisk grub-efi-amd64-signed)
+	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
+	zsh fish groff-base)
 # The guest's /init loads these, in this order, to mount its CD (see
 # integration/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
@@ -118,18 +121,25 @@ newest_kernel_package() {
 }
 
 fetch_kernel() {
+	local pkg=""
 	if [[ -f $kernel_dir/PACKAGE ]]; then
-		say "test kernel: $(cat "$kernel_dir/PACKAGE") in $kernel_dir"
-		return 0
+		if [[ -f $kernel_dir/config-$(cat "$kernel_dir/RELEASE" 2>/dev/null) ]]; then
+			say "test kernel: $(cat "$kernel_dir/PACKAGE") in $kernel_dir"
+			return 0
+		fi
+		# A fixture from before config-RELEASE was kept: fetch the same
+		# package again when apt still has it.
+		pkg=$(cat "$kernel_dir/PACKAGE")
+		say "test kernel: $kernel_dir has no config-RELEASE; fetching $pkg again"
+		apt-cache show "$pkg" >/dev/null 2>&1 || pkg=""
 	fi
-	local pkg
-	pkg=$(newest_kernel_package)
+	[[ -n $pkg ]] || pkg=$(newest_kernel_package)
 	if [[ -z $pkg ]]; then
 		apt_update
 		pkg=$(newest_kernel_package)
 	fi
 	[[ -n $pkg ]] || die "no linux-image-6.1.0-*-amd64 package found with apt-cache"
-	say "test kernel: apt-get download $pkg and unpack vmlinuz + ${#modules[@]} modules into $kernel_dir"
+	say "test kernel: apt-get download $pkg and unpack vmlinuz, its config + ${#modules[@]} modules into $kernel_dir"
 	if $dry_run; then
 		return 0
 	fi
@@ -148,6 +158,9 @@ fetch_kernel() {
 	mkdir -p "$out/modules"
 	release=${pkg#linux-image-}
 	cp "$tmp/root/boot/vmlinuz-$release" "$out/vmlinuz"
+	# Beside the kernel, liveiso's --compression auto reads it
+	# (CONFIG_RD_ZSTD) and picks zstd.
+	cp "$tmp/root/boot/config-$release" "$out/config-$release"
 	for m in "${modules[@]}"; do
 		# Debian 12 ships plain .ko files; later kernels compress them.
 		path=$(find "$tmp/root/lib/modules/$release" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n 1)

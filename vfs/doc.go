@@ -1,8 +1,9 @@
 // Package vfs serves a live image over FUSE: a read-only directory holding
 // image.iso, initrd.img and status.json, whose bytes come from immutable
-// snapshots (io.ReaderAt values) that a Source hands out. It is the last step
-// of the pipeline: generation builds snapshots, live swaps them in and calls
-// Server.Notify, and vfs adapts them to the kernel. It knows nothing of
+// snapshots (live.Snapshot, io.ReaderAt values) that a Source hands out. It
+// is the last step of the pipeline: generation builds generations, live
+// publishes them as snapshots and calls Server.Notify, and vfs adapts them to
+// the kernel; it imports live, never the other way round. It knows nothing of
 // ISO 9660; the only format knowledge it is given is a byte range
 // (Options.RepinRange) at which an open image.iso may move on to a newer
 // snapshot.

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // Test images are made of 8-byte little-endian words that name their
@@ -97,7 +99,7 @@ func generationsIn(b []byte, off int64) map[uint64]bool {
 
 // fakeSource publishes generations with an atomic swap, as live does.
 type fakeSource struct {
-	cur      atomic.Pointer[Snapshot]
+	cur      atomic.Pointer[live.Snapshot]
 	capacity atomic.Int64
 }
 
@@ -109,8 +111,8 @@ func newFakeSource(capacity int64) *fakeSource {
 
 // publish makes generation gen current, with an image and an initrd of the
 // given sizes.
-func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *Snapshot {
-	snap := &Snapshot{
+func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *live.Snapshot {
+	snap := &live.Snapshot{
 		Generation: gen,
 		Image:      pattern{tag: gen << 48, size: imageSize},
 		ImageSize:  imageSize,
@@ -121,8 +123,8 @@ func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *Snapshot 
 	return snap
 }
 
-func (s *fakeSource) Current() *Snapshot { return s.cur.Load() }
-func (s *fakeSource) Capacity() int64    { return s.capacity.Load() }
+func (s *fakeSource) Current() *live.Snapshot { return s.cur.Load() }
+func (s *fakeSource) Capacity() int64         { return s.capacity.Load() }
 func (s *fakeSource) Status() []byte {
 	gen := uint64(0)
 	if snap := s.cur.Load(); snap != nil {

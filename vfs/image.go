@@ -7,6 +7,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // imageFile is image.iso: the snapshot's Image, then zeros up to the capacity.
@@ -46,7 +48,7 @@ func (f *imageFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Att
 // with a read that covers it.
 type imageHandle struct {
 	srv    *Server
-	snap   atomic.Pointer[Snapshot]
+	snap   atomic.Pointer[live.Snapshot]
 	runEnd atomic.Int64 // where the copy in progress continues; -1: none
 }
 
@@ -80,7 +82,7 @@ func (h *imageHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 }
 
 // moveOn pins the newest snapshot, if there is a newer one than old.
-func (h *imageHandle) moveOn(old *Snapshot) *Snapshot {
+func (h *imageHandle) moveOn(old *live.Snapshot) *live.Snapshot {
 	cur := h.srv.src.Current()
 	if cur == nil || cur == old {
 		return old

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // initrdFile is initrd.img: the snapshot's Initrd alone, for direct kernel
@@ -39,7 +41,7 @@ func (f *initrdFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.At
 // nothing but a new open moves on.
 type initrdHandle struct {
 	srv  *Server
-	snap *Snapshot // never changes
+	snap *live.Snapshot // never changes
 }
 
 var _ = (fs.FileReader)((*initrdHandle)(nil))

@@ -91,30 +91,12 @@ func TestUnmountBusy(t *testing.T) {
 	}
 }
 
-const helperEnv = "LIVEISO_VFS_HELPER_MOUNT"
-
-// TestHelperMountProcess is not a test: TestStaleMountCleared runs the test
-// binary as a daemon that mounts and is then killed.
-func TestHelperMountProcess(t *testing.T) {
-	dir := os.Getenv(helperEnv)
-	if dir == "" {
-		t.Skip("helper process for TestStaleMountCleared")
-	}
-	src := newFakeSource(1 << 20)
-	src.publish(1, 1<<20, 10)
-	if _, err := Mount(dir, src, Options{}, testLogger(t)); err != nil {
-		t.Fatalf("helper Mount: %v", err)
-	}
-	os.Stdout.WriteString("mounted\n")
-	select {} // until SIGKILL
-}
-
 func TestStaleMountCleared(t *testing.T) {
 	requireFUSE(t)
 	dir := t.TempDir()
 	t.Cleanup(func() { exec.Command("fusermount3", "-uz", dir).Run() })
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperMountProcess$", "-test.v")
+	cmd := exec.Command(os.Args[0]) // the helper daemon: see TestMain
 	cmd.Env = append(os.Environ(), helperEnv+"="+dir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

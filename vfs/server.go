@@ -11,6 +11,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // Options configure a mount. The zero value is a private mount whose image.iso
@@ -203,47 +205,15 @@ func (s *Server) fileAttr(out *fuse.Attr, size int64) {
 	out.SetTimes(nil, &t, &t)
 }
 
-// openFlags are the FUSE open flags of image.iso and initrd.img.
-//
-// Direct I/O, for correctness first: the kernel page cache is per inode and
-// our snapshots are per handle, so with the cache a handle pinned to
-// generation N could be served pages that a reader of generation N+1 brought
-// in (and the reverse), and invalidation on Notify cannot tell them apart.
-// It is also faster than the page cache where it matters: after every
-// generation the cache starts cold, and a cold cached read (128 KiB-ish
-// readahead requests, pages allocated and filled) is the slowest case.
-// With direct I/O a reader's big blocks arrive as 1 MiB requests
-// (MaxWrite sets max_read and max_pages; TestLargeReads).
-//
-// Measured with TestThroughput (`dd if=MNT/image.iso of=/dev/null bs=1M` of
-// a 512 MiB image, best of 3 in MB/s; two runs, kernel 6.18, 2 cores shared
-// with other jobs, so the spread is wide):
-//
-//	regular file in the page cache (dd if=FILE)   17434-17483  1.00
-//	direct I/O, in-memory source                   3872-4110   0.22-0.24 (bs=4M ~3750, bs=128k 2364-3021)
-//	direct I/O, page-cached file source (pread)    4079-4573   0.23-0.26 (bs=4M 4185-4636, bs=128k ~2000)
-//	page cache, cold after Notify, in-memory       1259-1579   0.07-0.09
-//	page cache, cold after Notify, file source     1312-1528   0.08-0.09
-//	page cache, warm, in-memory                    2284-4973   0.13-0.28
-//	page cache, warm, file source                  8495-8748   0.49-0.50
-//
-// Direct I/O runs at the speed of the FUSE round trip (one 1 MiB copy into
-// the request buffer, one write to /dev/fuse), about 4 GB/s, far above what
-// a CD reader (QEMU, a loop device) needs.
-//
-// Neither of the faster paths keeps the promises. The warm page-cache rows
-// vary from run to run (0.49-0.53 in three runs, 0.73 in a fourth), and the
-// cold ones, which every reader after an edit pays, stay at 0.08-0.13. FUSE
-// passthrough (kernel 6.9 and later) reads at the speed of a regular file
-// (1.01, the reference row of TestThroughput), because the kernel reads a
-// backing file itself and the daemon never sees a read. That is also why it
-// cannot serve the live image: a handle is bound to one backing file for
-// its life, so QEMU, which keeps the image open across guest resets, could
-// never be moved to a new generation at sector 0 (promise 2), and every
-// generation would first have to be written out whole as that file (97 MB
-// for the 10k-file bench tree, 0.9 GB for the 200k one), which costs more
-// than an edit's whole rebuild. So a read of image.iso at 0.7x
-// of a page-cached file is out of reach here with the promises kept.
+// openFlags are the FUSE open flags of image.iso and initrd.img: direct I/O.
+// The kernel page cache is per inode and snapshots are per handle, so with it
+// a handle pinned to generation N could be served pages a reader of N+1
+// brought in, and invalidation on Notify cannot tell them apart. It is also
+// faster than the cold cache every reader meets after an edit. FUSE
+// passthrough, faster still, binds a handle to one backing file for life, so
+// it could never move QEMU on to a new generation (promise 2). A reader's
+// big blocks arrive as 1 MiB requests (maxRequestBytes; TestLargeReads).
+// Figures: MEASUREMENTS.md, vfs.
 func (s *Server) openFlags() uint32 {
 	if s.opts.pageCache {
 		return fuse.FOPEN_KEEP_CACHE
@@ -252,9 +222,9 @@ func (s *Server) openFlags() uint32 {
 }
 
 // current is the newest snapshot, or an empty one before the first.
-func (s *Server) current() *Snapshot {
+func (s *Server) current() *live.Snapshot {
 	if snap := s.src.Current(); snap != nil {
 		return snap
 	}
-	return &Snapshot{}
+	return &live.Snapshot{}
 }

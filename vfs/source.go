@@ -1,26 +1,22 @@
 package vfs
 
-import "io"
+import (
+	"io"
 
-// Snapshot is one immutable generation of the served files. Its readers must
-// be safe for concurrent use and keep working for as long as any handle holds
-// the snapshot (after newer generations are published).
-type Snapshot struct {
-	Generation uint64
-	Image      io.ReaderAt // the image's content (ImageSize bytes); beyond that up to the capacity: zeros
-	ImageSize  int64
-	Initrd     io.ReaderAt
-	InitrdSize int64
-}
+	"github.com/liveiso/liveiso/live"
+)
 
-// Source hands out snapshots. Its methods are called concurrently from FUSE
+// Source hands out the snapshots vfs serves: the live daemon's, or a test's
+// fake. Its methods are called concurrently from FUSE
 // request goroutines. Current is also called on the read path when a read of
 // image.iso touches Options.RepinRange, so it must be cheap (an atomic load).
 type Source interface {
-	Current() *Snapshot // newest ready generation; nil before the first
-	Capacity() int64    // size of image.iso
-	Status() []byte     // contents of status.json
+	Current() *live.Snapshot // newest ready generation; nil before the first
+	Capacity() int64         // size of image.iso
+	Status() []byte          // contents of status.json
 }
+
+var _ Source = (*live.Daemon)(nil)
 
 // ByteRange is the half-open byte range [Off, Off+Len) of a file.
 type ByteRange struct {

@@ -7,103 +7,98 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/liveiso/liveiso/live"
 )
 
-// TestThroughput measures `dd bs=1M` of image.iso served with direct I/O and
-// through the page cache, against dd of a regular file in the page cache,
-// and, for reference, of that file through a FUSE passthrough mount (which
-// liveiso does not use; see openFlags).
-// It takes a while and wants a quiet machine, so it runs only when asked:
+// BenchmarkThroughput measures `dd bs=1M` of image.iso served with direct
+// I/O and through the page cache, against dd of a regular file in the page
+// cache and, for reference, of that file through a FUSE passthrough mount
+// (which liveiso does not use; see openFlags). Every row reports MB/s and,
+// after the regular file's row, its ratio to it (x-regular-file). It wants
+// a quiet machine and no -race:
 //
-//	LIVEISO_VFS_THROUGHPUT=1 go test ./vfs/ -run Throughput -v
-//
-// (without -race).
-func TestThroughput(t *testing.T) {
-	if os.Getenv("LIVEISO_VFS_THROUGHPUT") == "" {
-		t.Skip("set LIVEISO_VFS_THROUGHPUT=1 to measure")
-	}
+//	go test ./vfs/ -run '^$' -bench Throughput -benchtime 3x
+func BenchmarkThroughput(b *testing.B) {
 	const size = 512 << 20
-	dir := t.TempDir()
+	dir := b.TempDir()
 	path := filepath.Join(dir, "image")
 	data := make([]byte, size)
 	if _, err := (pattern{tag: 9 << 48, size: size}).ReadAt(data, 0); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	file, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	defer file.Close()
-
-	// dd's best of three runs, in MB/s (10^6 bytes).
-	dd := func(what string, before func(), args ...string) float64 {
-		t.Helper()
-		var runs []float64
-		for range 3 {
-			if before != nil {
-				before()
-			}
-			cmd := exec.Command("dd", append([]string{"of=/dev/null", "bs=1M"}, args...)...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			start := time.Now()
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("%s: %v: %s", strings.Join(cmd.Args, " "), err, stderr.Bytes())
-			}
-			runs = append(runs, size/time.Since(start).Seconds()/1e6)
-		}
-		sort.Float64s(runs)
-		t.Logf("%-52s %6.0f MB/s (runs %.0f)", what, runs[len(runs)-1], runs)
-		return runs[len(runs)-1]
-	}
-
 	// Warm the regular file's page cache.
 	if _, err := io.Copy(io.Discard, file); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	base := dd("regular file in the page cache", nil, "if="+path)
 
+	var base float64 // MB/s of the regular file
+	// dd runs dd of path b.N times, before (untimed) each time.
+	dd := func(b *testing.B, before func(), path string, args ...string) float64 {
+		b.SetBytes(size)
+		for range b.N {
+			if before != nil {
+				b.StopTimer()
+				before()
+				b.StartTimer()
+			}
+			cmd := exec.Command("dd", append([]string{"if=" + path, "of=/dev/null", "bs=1M"}, args...)...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				b.Fatalf("%s: %v: %s", strings.Join(cmd.Args, " "), err, stderr.Bytes())
+			}
+		}
+		mbps := float64(size) * float64(b.N) / b.Elapsed().Seconds() / 1e6
+		if base > 0 {
+			b.ReportMetric(mbps/base, "x-regular-file")
+		}
+		return mbps
+	}
+
+	b.Run("regular-file", func(b *testing.B) { base = dd(b, nil, path) })
 	sources := []struct {
 		name string
 		r    io.ReaderAt
 	}{
-		{"in-memory source", bytes.NewReader(data)},
-		{"page-cached file source (pread)", file},
+		{"memory", bytes.NewReader(data)},
+		{"pread", file}, // a page-cached file
 	}
 	for _, source := range sources {
 		src := newFakeSource(size)
-		src.cur.Store(&Snapshot{Generation: 1, Image: source.r, ImageSize: size})
-		for _, pageCache := range []bool{false, true} {
-			func() {
-				s, mnt := mountT(t, src, Options{RepinRange: safePoint, pageCache: pageCache})
-				image := filepath.Join(mnt, imageName)
-				if pageCache {
-					cold := dd(source.name+", page cache, cold (after Notify)", s.Notify, "if="+image)
-					warm := dd(source.name+", page cache, warm", nil, "if="+image)
-					t.Logf("    ratio to the regular file: cold %.2f, warm %.2f", cold/base, warm/base)
-				} else {
-					direct := dd(source.name+", direct I/O", nil, "if="+image)
-					direct4 := dd(source.name+", direct I/O, bs=4M", nil, "if="+image, "bs=4M")
-					direct128k := dd(source.name+", direct I/O, bs=128k", nil, "if="+image, "bs=128k")
-					t.Logf("    ratio to the regular file: %.2f (bs=4M %.2f, bs=128k %.2f)", direct/base, direct4/base, direct128k/base)
-				}
-				unmountT(t, s, mnt)
-			}()
-		}
+		src.cur.Store(&live.Snapshot{Generation: 1, Image: source.r, ImageSize: size})
+		b.Run(source.name+"/direct", func(b *testing.B) {
+			_, mnt := mountT(b, src, Options{RepinRange: safePoint})
+			image := filepath.Join(mnt, imageName)
+			b.Run("bs=1M", func(b *testing.B) { dd(b, nil, image) })
+			b.Run("bs=4M", func(b *testing.B) { dd(b, nil, image, "bs=4M") })
+			b.Run("bs=128k", func(b *testing.B) { dd(b, nil, image, "bs=128k") })
+		})
+		b.Run(source.name+"/page-cache", func(b *testing.B) {
+			s, mnt := mountT(b, src, Options{RepinRange: safePoint, pageCache: true})
+			image := filepath.Join(mnt, imageName)
+			b.Run("cold", func(b *testing.B) { dd(b, s.Notify, image) }) // as after every new generation
+			b.Run("warm", func(b *testing.B) { dd(b, nil, image) })
+		})
 	}
-	passthroughRow(t, dir, maxRequestBytes, func(what, path string) float64 { return dd(what, nil, "if="+path) }, base)
+	b.Run("passthrough", func(b *testing.B) {
+		passthroughRow(b, dir, maxRequestBytes, func(b *testing.B, path string) { dd(b, nil, path) })
+	})
 }
 
 // countingNode is a loopback node that counts the reads that reach the
@@ -131,24 +126,21 @@ func (n *countingNode) Read(ctx context.Context, f fs.FileHandle, dest []byte, o
 // passthroughRow measures dd of dir/image through go-fuse's loopback file
 // system with FUSE passthrough (kernel 6.9 and later, root): the kernel
 // reads the backing file itself and the daemon never sees a read.
-func passthroughRow(t *testing.T, dir string, maxWrite int, dd func(what, path string) float64, base float64) {
+func passthroughRow(b *testing.B, dir string, maxWrite int, dd func(b *testing.B, path string)) {
 	var reads atomic.Int64
 	root := &fs.LoopbackRoot{Path: dir}
-	mnt := t.TempDir()
+	mnt := b.TempDir()
 	srv, err := fs.Mount(mnt, &countingNode{LoopbackNode: &fs.LoopbackNode{RootData: root}, reads: &reads},
 		&fs.Options{MountOptions: fuse.MountOptions{MaxWrite: maxWrite}})
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	defer srv.Unmount()
 	if srv.KernelSettings().Flags64()&fuse.CAP_PASSTHROUGH == 0 {
-		t.Logf("passthrough: this kernel does not offer it")
-		return
+		b.Skip("no row: this kernel does not offer FUSE passthrough")
 	}
-	pt := dd("page-cached file through FUSE passthrough (reference)", filepath.Join(mnt, "image"))
+	dd(b, filepath.Join(mnt, "image"))
 	if n := reads.Load(); n > 0 {
-		t.Logf("    passthrough was not in effect (%d reads reached the daemon; it needs root)", n)
-		return
+		b.Errorf("passthrough was not in effect (%d reads reached the daemon; it needs root): the row measures plain FUSE", n)
 	}
-	t.Logf("    ratio to the regular file: %.2f", pt/base)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -11,35 +10,43 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/generation"
+	"github.com/spf13/cobra"
 )
 
-func runBuild(args []string) error {
-	fs := flag.NewFlagSet("build", flag.ContinueOnError)
-	var img imageFlags
-	var logs logFlags
-	var out string
-	img.register(fs)
-	logs.register(fs)
-	fs.StringVar(&out, "o", "", "write the image to `FILE` (required)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: liveiso build --rootfs DIR -o FILE [options]\n\nWrites the bootable image of DIR to FILE.\n\nOptions:\n")
-		fs.PrintDefaults()
+// buildFlags are build's command line: the image, where to write it, and
+// how much to log.
+type buildFlags struct {
+	image imageFlags
+	logs  logFlags
+	out   string
+}
+
+func newBuildCommand() *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "build --rootfs DIR -o FILE [flags]",
+		Short: "write the bootable image of a rootfs directory to a file",
+		Long: "Writes the bootable image of DIR to FILE: the kernel, DIR packed as the initrd,\n" +
+			"isolinux for BIOS and GRUB for UEFI, hybrid so that it boots from a USB stick too.",
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBuild(cmd, f) },
 	}
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
-	}
-	if out == "" {
+	f.image.register(cmd.Flags())
+	f.logs.register(cmd.Flags())
+	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write the image to `FILE` (required)")
+	return cmd
+}
+
+func runBuild(cmd *cobra.Command, f buildFlags) error {
+	if f.out == "" {
 		return usageError{"-o FILE is required"}
 	}
-	opts, err := img.options()
+	opts, err := f.image.options()
 	if err != nil {
 		return err
 	}
-	log := logs.logger()
+	out := f.out
+	log := f.logs.logger()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -78,9 +85,9 @@ func runBuild(args []string) error {
 		return err
 	}
 	s := g.Stats
-	fmt.Printf("%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s, %.2f s\n",
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s), %.2f s\n",
 		out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
-		humanBytes(g.Initrd.Size()), time.Since(start).Seconds())
+		humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, time.Since(start).Seconds())
 	return nil
 }
 

@@ -24,30 +24,16 @@ const directAlign = 4096
 // path sees the old file or the new one, never a part.
 //
 // The bytes go out with direct I/O (O_DIRECT) where the file system takes
-// it, so writing the image does not fill the page cache. That matters twice
-// for a warm build, which otherwise is mostly this copy:
-//   - fresh page-cache pages are not free. On the virtual machines we build
-//     on, memory the guest has freed goes back to the host and its first use
-//     again costs a fault on the host. A buffered copy of the 97 MB image of
-//     the 10k-file bench tree took 0.21 s of system time after a few idle
-//     seconds (dd bs=4M: 0.21-0.22 s), a direct one 0.05-0.09 s.
-//   - it does not push the rootfs and the chunk store, which the next build
-//     reads, out of the page cache for an image that is read once, by dd or
-//     by a boot.
+// it: fresh page-cache pages cost host faults on the VMs we build on, and
+// the image, read once, would push out the rootfs and chunk store that the
+// next build reads (figures in MEASUREMENTS.md). The tail that is not whole
+// directAlign blocks, and everything on a file system that refuses O_DIRECT,
+// goes through the page cache. One goroutine reads the next block while the
+// current one is written.
 //
-// One goroutine reads the next block while the current one is written. The
-// tail of the image that is not a whole number of directAlign blocks, and
-// everything on a file system that refuses O_DIRECT (tmpfs on older
-// kernels, some network and FUSE file systems), is written through the
-// page cache.
-//
-// It does not fsync, like genisoimage, cp and dd without conv=fsync: the
-// image can be made again, and on ext4 (data=ordered) an fsync commits the
-// journal with every other file's dirty data, the cache directory's fresh
-// chunks included, which made a warm build right after a cold one wait for
-// the whole store to reach the disk (synthetic 10k tree: 0.19-0.34 s
-// against 0.13-0.22 s without). Run sync before pulling the plug; dd to a
-// USB stick with conv=fsync as usual.
+// It does not fsync, like cp and dd without conv=fsync: the image can be
+// made again, and on ext4 an fsync also waits for the cache directory's
+// fresh chunks to reach the disk (MEASUREMENTS.md).
 func writeImage(ctx context.Context, path string, src io.ReaderAt, size int64) error {
 	// The rename would replace a device node (-o /dev/sdX) or a FIFO with a
 	// regular file, after filling /dev's tmpfs with the image.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,44 +12,48 @@ import (
 	"github.com/liveiso/liveiso/live"
 	"github.com/liveiso/liveiso/vfs"
 	"github.com/liveiso/liveiso/watch"
+	"github.com/spf13/cobra"
 )
 
-func runMount(args []string) error {
-	fs := flag.NewFlagSet("mount", flag.ContinueOnError)
-	var img imageFlags
-	var logs logFlags
-	var capacity string
-	var allowOther, debugFUSE bool
-	img.register(fs)
-	logs.register(fs)
-	fs.StringVar(&capacity, "capacity", "", "`SIZE` of image.iso, like 2G (default: the larger of twice the first image and the first image plus 256M)")
-	fs.BoolVar(&allowOther, "allow-other", false, "let other users read the mount (it holds every file of the rootfs)")
-	fs.BoolVar(&debugFUSE, "debug-fuse", false, "log every FUSE request")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: liveiso mount --rootfs DIR [options] MOUNTPOINT\n\n"+
-			"Serves MOUNTPOINT/image.iso (and initrd.img, status.json), rebuilt whenever DIR changes,\n"+
-			"until interrupted.\n\nOptions:\n")
-		fs.PrintDefaults()
+// mountFlags are mount's command line.
+type mountFlags struct {
+	image                 imageFlags
+	logs                  logFlags
+	capacity              string
+	allowOther, debugFUSE bool
+}
+
+func newMountCommand() *cobra.Command {
+	var f mountFlags
+	cmd := &cobra.Command{
+		Use:   "mount --rootfs DIR [flags] MOUNTPOINT",
+		Short: "serve MOUNTPOINT/image.iso, rebuilt whenever the rootfs changes",
+		Long: "Serves MOUNTPOINT/image.iso (and initrd.img, status.json), rebuilt whenever DIR changes,\n" +
+			"until interrupted.",
+		Args: exactArgs(1, "one MOUNTPOINT"),
+		RunE: func(_ *cobra.Command, args []string) error { return runMount(f, args[0]) },
 	}
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageError{"want exactly one MOUNTPOINT"}
-	}
-	mountpoint := pos[0]
-	opts, err := img.options()
+	fs := cmd.Flags()
+	f.image.register(fs)
+	f.logs.register(fs)
+	fs.StringVar(&f.capacity, "capacity", "", "`SIZE` of image.iso, like 2G (default: the larger of twice the first image and the first image plus 256M)")
+	fs.BoolVar(&f.allowOther, "allow-other", false, "let other users read the mount (it holds every file of the rootfs)")
+	fs.BoolVar(&f.debugFUSE, "debug-fuse", false, "log every FUSE request")
+	return cmd
+}
+
+func runMount(f mountFlags, mountpoint string) error {
+	opts, err := f.image.options()
 	if err != nil {
 		return err
 	}
 	var capBytes int64
-	if capacity != "" {
-		if capBytes, err = parseSize(capacity); err != nil {
+	if f.capacity != "" {
+		if capBytes, err = parseSize(f.capacity); err != nil {
 			return usageError{"--capacity: " + err.Error()}
 		}
 	}
-	log := logs.logger()
+	log := f.logs.logger()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -79,8 +82,8 @@ func runMount(args []string) error {
 	}
 	repinOff, repinLen := generation.RepinRange()
 	srv, err := vfs.Mount(mountpoint, d, vfs.Options{
-		AllowOther: allowOther,
-		Debug:      debugFUSE,
+		AllowOther: f.allowOther,
+		Debug:      f.debugFUSE,
 		RepinRange: vfs.ByteRange{Off: repinOff, Len: repinLen},
 	}, log)
 	if err != nil {

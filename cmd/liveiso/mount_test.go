@@ -31,7 +31,10 @@ func TestMountSecondSignalExits(t *testing.T) {
 	mnt := t.TempDir()
 	done := make(chan error, 1)
 	go func() {
-		done <- runMount([]string{"--rootfs", root, "--kernel", kernel, "--cache-dir", t.TempDir(), "--quiet", mnt})
+		cli := newRootCommand()
+		cli.SetArgs([]string{"mount", "--rootfs", root, "--kernel", kernel, "--cache-dir", t.TempDir(), "--quiet", mnt})
+		_, err := cli.ExecuteC()
+		done <- err
 	}()
 	var f *os.File
 	deadline := time.Now().Add(30 * time.Second)

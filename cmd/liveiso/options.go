@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,9 +10,11 @@ import (
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/generation"
+	"github.com/spf13/pflag"
 )
 
-// imageFlags are the options build and mount share: what goes into the image.
+// imageFlags are the options build and mount share: what goes into the
+// image. Each field is one flag; options maps them onto generation.Options.
 type imageFlags struct {
 	rootfs, kernel, appendLine, extra  string
 	isolinux, isolinuxCfg, volumeID    string
@@ -22,9 +23,11 @@ type imageFlags struct {
 	level                              int
 	rootOwner, noAutoInit, noHybrid    bool
 	excludes                           []string
+	kernelConfig                       string
 }
 
-func (f *imageFlags) register(fs *flag.FlagSet) {
+// register defines the image flags on fs.
+func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.rootfs, "rootfs", "", "root file system `DIR` to pack as the initrd (required)")
 	fs.StringVar(&f.kernel, "kernel", "", "kernel image `FILE` (default: the newest DIR/boot/vmlinuz-*)")
 	fs.StringVar(&f.appendLine, "append", "", "kernel command line, after initrd=initrd.img")
@@ -35,13 +38,12 @@ func (f *imageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.efiLoader, "efi-loader", "", "GRUB EFI image `FILE` for UEFI boot (default: Debian's gcdx64.efi.signed)")
 	fs.BoolVar(&f.noHybrid, "no-hybrid", false, "leave the system area empty: no MBR or GPT, so the image boots as a CD only")
 	fs.StringVar(&f.volumeID, "volume-id", generation.DefaultVolumeID, "ISO 9660 volume `ID`")
-	fs.StringVar(&f.compression, "compression", string(cache.Gzip), "initrd compression: gzip, zstd or none")
+	fs.StringVar(&f.compression, "compression", string(generation.AutoCompression), "initrd compression: auto (zstd when the kernel's configuration has CONFIG_RD_ZSTD=y, else gzip), gzip, zstd or none")
+	fs.StringVar(&f.kernelConfig, "kernel-config", "", "the kernel's configuration `FILE`, for --compression auto (default: config-VERSION beside the kernel, ROOTFS/boot/config-VERSION, the kernel's own)")
 	fs.IntVar(&f.level, "level", 0, "compression `LEVEL` (default: the compression's default)")
 	fs.BoolVar(&f.rootOwner, "root-owner", false, "store every rootfs entry as owned by uid 0, gid 0")
-	fs.Func("exclude", "leave out rootfs paths matching `GLOB` (repeatable; /var/cache/apt/*, *.pyc)", func(s string) error {
-		f.excludes = append(f.excludes, s)
-		return nil
-	})
+	// An array, not a slice: a glob may hold a comma ({a,b}).
+	fs.StringArrayVar(&f.excludes, "exclude", nil, "leave out rootfs paths matching `GLOB` (repeatable; /var/cache/apt/*, *.pyc)")
 	fs.BoolVar(&f.noAutoInit, "no-auto-init", false, "do not add an /init that runs /sbin/init when the rootfs has none")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "`DIR` of the persistent chunk cache (default $XDG_CACHE_HOME/liveiso)")
 	fs.StringVar(&f.cacheMemory, "cache-memory", "", "bound on compressed chunks held in memory, a `SIZE` like 256M (default 256M; the rest is read from the cache directory)")
@@ -55,9 +57,9 @@ func (f *imageFlags) options() (generation.Options, error) {
 	}
 	comp := cache.Compression(f.compression)
 	switch comp {
-	case cache.Gzip, cache.Zstd, cache.None:
+	case generation.AutoCompression, cache.Gzip, cache.Zstd, cache.None:
 	default:
-		return o, usageError{fmt.Sprintf("--compression %q: want gzip, zstd or none", f.compression)}
+		return o, usageError{fmt.Sprintf("--compression %q: want auto, gzip, zstd or none", f.compression)}
 	}
 	cacheDir := f.cacheDir
 	if cacheDir == "" {
@@ -77,11 +79,9 @@ func (f *imageFlags) options() (generation.Options, error) {
 	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		// Without a limit the Go heap grows to twice its live size before
-		// collecting. A limit close to the live heap makes the collector
-		// run all the time instead (measured: with --cache-memory + 96 MiB
-		// on a 50k-file tree, reads of image.iso ran at half speed and
-		// edits took 1.5x as long), so the limit leaves the same headroom
-		// again as the cache and the working set take.
+		// collecting; a limit close to the live heap makes the collector
+		// run all the time (MEASUREMENTS.md), so the limit leaves the same
+		// headroom again as the cache and the working set take.
 		debug.SetMemoryLimit(2 * (memLimit + workingMemoryBytes))
 	}
 	var boot generation.Boot
@@ -103,6 +103,7 @@ func (f *imageFlags) options() (generation.Options, error) {
 	return generation.Options{
 		Rootfs:          f.rootfs,
 		Kernel:          f.kernel,
+		KernelConfig:    f.kernelConfig,
 		Append:          f.appendLine,
 		Extra:           f.extra,
 		Isolinux:        f.isolinux,
@@ -132,7 +133,7 @@ const workingMemoryBytes = 128 << 20
 // logFlags choose how much the command logs.
 type logFlags struct{ quiet, verbose bool }
 
-func (l *logFlags) register(fs *flag.FlagSet) {
+func (l *logFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&l.quiet, "quiet", false, "log only warnings and errors")
 	fs.BoolVar(&l.verbose, "verbose", false, "log debugging detail")
 }
@@ -173,24 +174,6 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (like 700M or 2G)", s)
 	}
 	return n * mult, nil
-}
-
-// parseFlags parses args and returns the positional arguments. Unlike the
-// flag package alone, it accepts options after the positional arguments
-// (liveiso mount MOUNTPOINT --rootfs DIR), as users of mount(8) expect.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
 
 // humanBytes formats n for people.

@@ -1,0 +1,95 @@
+package generation
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/liveiso/liveiso/cache"
+)
+
+// gather opens what a generation is made of besides the initrd: the kernel,
+// the loaders and the extra files. They are reopened on every build, so that
+// a new kernel or a new isolinux shows up in the next generation.
+func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (gathered, error) {
+	g := gathered{
+		Initrd:   file{Source: initrd, Size: initrd.Size(), Mtime: rootfsMtime},
+		MBRCode:  b.isohdpfx,
+		ExtraDir: b.opts.Extra,
+	}
+	var err error
+	if g.Kernel, err = b.kernel(); err != nil {
+		return g, fmt.Errorf("kernel: %w", err)
+	}
+	if b.loader != "" {
+		if g.BIOS, err = b.isolinux(); err != nil {
+			return g, err
+		}
+	}
+	if b.efiLoader != "" {
+		f, fi, err := openHost(b.efiLoader)
+		if err != nil {
+			return g, fmt.Errorf("UEFI loader: %w", err)
+		}
+		g.UEFI = &file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}
+	}
+	if b.opts.Extra != "" {
+		if g.Extra, err = extraTree(b.opts.Extra); err != nil {
+			return g, err
+		}
+	}
+	return g, nil
+}
+
+// kernel opens the kernel the options name, or the newest in the rootfs.
+func (b *Builder) kernel() (file, error) {
+	var f *os.File
+	var fi os.FileInfo
+	var err error
+	if b.opts.Kernel != "" {
+		f, fi, err = openHost(b.opts.Kernel)
+	} else {
+		var rel string
+		if rel, err = newestKernel(b.opts.Rootfs); err == nil {
+			f, fi, err = openBeneath(b.opts.Rootfs, rel)
+		}
+	}
+	if err != nil {
+		return file{}, err
+	}
+	return file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}, nil
+}
+
+// isolinux reads isolinux.bin (the planner patches it), opens ldlinux.c32
+// and reads the user's isolinux.cfg, if any.
+func (b *Builder) isolinux() (*biosFiles, error) {
+	loader, err := os.ReadFile(b.loader)
+	if err != nil {
+		return nil, fmt.Errorf("isolinux: %w", err)
+	}
+	lfi, err := os.Stat(b.loader)
+	if err != nil {
+		return nil, fmt.Errorf("isolinux: %w", err)
+	}
+	ld, ldfi, err := openHost(b.ldlinux)
+	if err != nil {
+		return nil, fmt.Errorf("isolinux: %w", err)
+	}
+	set := &biosFiles{
+		Loader: loader, LoaderMtime: lfi.ModTime(),
+		Ldlinux: file{Source: ld, Size: ldfi.Size(), Mtime: ldfi.ModTime()},
+	}
+	if b.opts.IsolinuxCfg != "" {
+		cfg, err := os.ReadFile(b.opts.IsolinuxCfg)
+		if err != nil {
+			return nil, fmt.Errorf("isolinux config: %w", err)
+		}
+		cfi, err := os.Stat(b.opts.IsolinuxCfg)
+		if err != nil {
+			return nil, fmt.Errorf("isolinux config: %w", err)
+		}
+		set.Config = &file{Source: bytes.NewReader(cfg), Size: int64(len(cfg)), Mtime: cfi.ModTime()}
+	}
+	return set, nil
+}
