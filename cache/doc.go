@@ -22,7 +22,9 @@
 // after an edit compresses only the chunks the edit touched, and a restart
 // on an unchanged tree reads no rootfs file content at all. What the next
 // Pack reuses of the last one is one value (lastPack), swapped in when a
-// Pack succeeds.
+// Pack succeeds. A chunk of files changed just before the Pack (racy) is
+// cached only after re-reading its files once they are old enough gives
+// the bytes it was made from (settle.go): nothing is compressed twice.
 //
 // The result, an Initrd, is an io.ReaderAt over the members, the padding
 // between them and the one trailer (initrd.go), laid out so that both the
