@@ -160,6 +160,11 @@ func (b *Builder) findLoaders() error {
 // Close releases the packer's caches. Generations already built stay readable.
 func (b *Builder) Close() error { return b.packer.Close() }
 
+// Settle caches the racy chunks of the last build's initrd once their files
+// are past the racy window (cache.Packer.Settle); nothing in the generation
+// changes.
+func (b *Builder) Settle(ctx context.Context) (cache.Settled, error) { return b.packer.Settle(ctx) }
+
 // Build makes the next generation. changed lists the rootfs-relative paths
 // that may have changed since the last successful Build (nil: all of them).
 func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, error) {

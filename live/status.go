@@ -19,6 +19,7 @@ type Status struct {
 	InitrdSize      int64    `json:"initrd_size"`
 	ChunksTotal     int      `json:"chunks_total"`
 	ChunksRebuilt   int      `json:"chunks_rebuilt"`
+	ChunksRacy      int      `json:"chunks_racy"` // of the generation served: in no cache yet, until they settle
 	BytesCompressed int64    `json:"bytes_compressed"`
 	Entries         int      `json:"entries"` // in the initrd's archive
 	Files           int      `json:"files"`   // on the CD

@@ -68,7 +68,20 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	for _, w := range g.Stats.Warnings {
 		log.Warn(w)
 	}
-	if err := writeImage(ctx, out, g.Image, g.Image.Size()); err != nil {
+	// The chunks of files changed within the racy window (a tree made just
+	// before) are cached only once they settle: settle them while the image
+	// is written, so that the next build or mount of the tree finds them.
+	// That waits out at most the rest of the window, and only then.
+	settled := make(chan struct{})
+	go func() {
+		defer close(settled)
+		if g.Stats.ChunksRacy > 0 {
+			b.Settle(ctx) // what it could not settle is compressed again next time
+		}
+	}()
+	err = writeImage(ctx, out, g.Image, g.Image.Size())
+	<-settled
+	if err != nil {
 		return err
 	}
 	s := g.Stats

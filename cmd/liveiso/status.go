@@ -55,8 +55,8 @@ func runStatus(out io.Writer, mountpoint string, asJSON bool) error {
 		fmt.Fprintf(out, " (grew %d times: reopen the image in QEMU or losetup)", s.CapacityGrown)
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "initrd:      %s, %d entries in %d chunks, %d rebuilt last time\n",
-		humanBytes(s.InitrdSize), s.Entries, s.ChunksTotal, s.ChunksRebuilt)
+	fmt.Fprintf(out, "initrd:      %s, %d entries in %d chunks, %d rebuilt last time, %d racy (not cached yet)\n",
+		humanBytes(s.InitrdSize), s.Entries, s.ChunksTotal, s.ChunksRebuilt, s.ChunksRacy)
 	if s.Compression != "" {
 		fmt.Fprintf(out, "compression: %s (%s)\n", s.Compression, s.CompressionReason)
 	}
