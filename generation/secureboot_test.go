@@ -1,0 +1,137 @@
+package generation
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/liveiso/liveiso/cache"
+	"github.com/liveiso/liveiso/efiboot"
+	"github.com/liveiso/liveiso/integration/fixture"
+)
+
+// debianShim is shim as Debian's shim-signed installs it.
+const debianShim = "/usr/lib/shim/shimx64.efi.signed"
+
+// uefiOnly are options for a UEFI image of root with a synthetic GRUB
+// image, so that only the Secure Boot files come from the host.
+func uefiOnly(t *testing.T, root string) Options {
+	t.Helper()
+	loader := filepath.Join(t.TempDir(), "gcdx64.efi")
+	writeFile(t, loader, strings.Repeat("MZ", 1000))
+	if _, err := os.Stat(filepath.Join(root, "init")); err != nil {
+		writeFile(t, filepath.Join(root, "init"), "#!/bin/sh\n")
+	}
+	return Options{
+		Rootfs: root, Boot: Boot{UEFI: true}, EFILoader: loader, NoHybrid: true,
+		Initramfs: cacheOptions(t),
+	}
+}
+
+// --secure-boot on with no shim installed fails in NewBuilder, before
+// anything is packed or written, naming the package to install.
+func TestSecureBootOnWithoutShim(t *testing.T) {
+	saved := efiboot.ShimPaths
+	t.Cleanup(func() { efiboot.ShimPaths = saved })
+	dir := t.TempDir()
+	efiboot.ShimPaths = []efiboot.Shim{{Shim: filepath.Join(dir, "shimx64.efi.signed"), MokManager: filepath.Join(dir, "mmx64.efi.signed")}}
+
+	opts := uefiOnly(t, t.TempDir())
+	opts.Kernel = filepath.Join(dir, "vmlinuz")
+	writeFile(t, opts.Kernel, "k")
+	opts.SecureBoot = SecureBootOn
+	b, err := NewBuilder(opts, slog.New(slog.DiscardHandler))
+	if err == nil {
+		b.Close()
+		t.Fatal("NewBuilder succeeded")
+	}
+	if !errors.Is(err, efiboot.ErrNoShim) || !strings.Contains(err.Error(), "shim-signed") {
+		t.Errorf("error %q: want ErrNoShim naming shim-signed", err)
+	}
+	if ents, _ := os.ReadDir(opts.Initramfs.CacheDir); len(ents) != 0 {
+		t.Errorf("the cache directory was written: %v", ents)
+	}
+
+	// auto without shim: GRUB boots directly.
+	opts.SecureBoot = SecureBootAuto
+	if b, err = NewBuilder(opts, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("auto without shim: %v", err)
+	}
+	defer b.Close()
+	g, err := b.Build(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.SecureBoot {
+		t.Error("auto without shim: the generation says it boots through shim")
+	}
+}
+
+func TestSecureBootOnNeedsUEFI(t *testing.T) {
+	root := t.TempDir()
+	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	writeFile(t, kernel, "k")
+	_, err := NewBuilder(Options{Rootfs: root, Kernel: kernel, Boot: Boot{BIOS: true}, SecureBoot: SecureBootOn,
+		Initramfs: cacheOptions(t)}, slog.New(slog.DiscardHandler))
+	if !errors.Is(err, ErrSecureBootNeedsUEFI) {
+		t.Errorf("--secure-boot on --boot bios: %v, want ErrSecureBootNeedsUEFI", err)
+	}
+}
+
+// With Debian's shim, the Debian kernel passes the build-time check and a
+// kernel that is not signed is reported, in every generation, as one that
+// will not boot with Secure Boot enforcing; the kernel is checked again
+// when it is replaced.
+func TestSecureBootKernelCheck(t *testing.T) {
+	k, err := fixture.Kernel()
+	if err != nil {
+		t.Fatalf("%v (scripts/setup.sh fetches the test kernel)", err)
+	}
+	signed, err := os.ReadFile(k.Vmlinuz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := uefiOnly(t, t.TempDir())
+	opts.Kernel = filepath.Join(t.TempDir(), "vmlinuz")
+	writeFile(t, opts.Kernel, "not a PE image")
+	opts.SecureBoot, opts.Shim = SecureBootOn, debianShim
+	b, err := NewBuilder(opts, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("%v (package shim-signed; scripts/setup.sh installs it)", err)
+	}
+	defer b.Close()
+	kernelWarnings := func() []string {
+		t.Helper()
+		g, err := b.Build(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !g.SecureBoot {
+			t.Error("the generation does not say it boots through shim")
+		}
+		var ws []string
+		for _, w := range g.Warnings {
+			if strings.HasPrefix(w, "kernel ") {
+				ws = append(ws, w)
+			}
+		}
+		return ws
+	}
+	want := "kernel " + opts.Kernel + " is not signed for shim's chain"
+	for i := range 2 {
+		if ws := kernelWarnings(); len(ws) != 1 || !strings.HasPrefix(ws[0], want) || !strings.HasSuffix(ws[0], "it will not boot with Secure Boot enforcing") {
+			t.Errorf("build %d: kernel warnings %q, want one starting %q", i+1, ws, want)
+		}
+	}
+	writeFile(t, opts.Kernel, string(signed))
+	if ws := kernelWarnings(); len(ws) != 0 {
+		t.Errorf("the Debian kernel: warnings %q, want none", ws)
+	}
+}
+
+func cacheOptions(t *testing.T) cache.Options {
+	return cache.Options{CacheDir: t.TempDir(), Compression: cache.Gzip}
+}
