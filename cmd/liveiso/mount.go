@@ -77,7 +77,7 @@ func runMount(f mountFlags, mountpoint string) error {
 	if err != nil {
 		return err
 	}
-	for _, warning := range g.Stats.Warnings {
+	for _, warning := range g.Warnings {
 		log.Warn(warning)
 	}
 	repinOff, repinLen := generation.RepinRange()
