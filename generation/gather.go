@@ -93,7 +93,7 @@ func (b *Builder) shimFiles() (*shimFiles, error) {
 	}{{b.shim.Shim, &s.Shim}, {b.shim.MokManager, &s.MokManager}} {
 		f, fi, err := openHost(x.path)
 		if err != nil {
-			return nil, fmt.Errorf("Secure Boot: %w", err)
+			return nil, fmt.Errorf("boot through shim: %w", err)
 		}
 		*x.f = file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}
 	}

@@ -51,7 +51,7 @@ func (b *Builder) findShim() error {
 	shim, err := efiboot.FindShim(b.opts.Shim)
 	switch {
 	case err != nil && (mode == SecureBootOn || b.opts.Shim != ""):
-		return fmt.Errorf("Secure Boot: %w", err)
+		return fmt.Errorf("boot through shim: %w", err)
 	case err != nil:
 		b.log.Info("no shim: the image boots on UEFI with Secure Boot off only", "err", err)
 		return nil

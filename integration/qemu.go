@@ -43,21 +43,21 @@ const FailedConsolesDir = "liveiso-failed-consoles"
 
 // VMOptions says what the VM boots from. Paths are used as given.
 type VMOptions struct {
-	CDROM    string   // -cdrom: an ISO image
-	Drives   []string // each one -drive value, e.g. "file=image.iso,format=raw,if=virtio,readonly=on"
-	Kernel   string   // -kernel: direct kernel boot
-	Initrd   string   // -initrd, with Kernel
-	Append   string   // -append, with Kernel; KernelArgs is not added for you
-	BIOS     string   // -bios: another firmware file
-	OVMF     bool     // UEFI: OVMFCode read-only and a private copy of OVMFVars as pflash
+	CDROM  string   // -cdrom: an ISO image
+	Drives []string // each one -drive value, e.g. "file=image.iso,format=raw,if=virtio,readonly=on"
+	Kernel string   // -kernel: direct kernel boot
+	Initrd string   // -initrd, with Kernel
+	Append string   // -append, with Kernel; KernelArgs is not added for you
+	BIOS   string   // -bios: another firmware file
+	OVMF   bool     // UEFI: OVMFCode read-only and a private copy of OVMFVars as pflash
 	// SecureBoot, with OVMF: the Secure Boot firmware (OVMFSecureBootCode and
 	// a private copy of OVMFSecureBootVars) on a q35 machine with SMM, whose
 	// flash only SMM may write, as that firmware needs.
 	SecureBoot bool
-	Boot     string   // -boot value, e.g. "d" for the CD first
-	MemoryMB int      // 0 means 512
-	NoReboot bool     // -no-reboot: a guest reboot or kernel panic ends QEMU
-	Args     []string // more QEMU arguments
+	Boot       string   // -boot value, e.g. "d" for the CD first
+	MemoryMB   int      // 0 means 512
+	NoReboot   bool     // -no-reboot: a guest reboot or kernel panic ends QEMU
+	Args       []string // more QEMU arguments
 }
 
 // VM is one running QEMU. Its serial console goes to a file that

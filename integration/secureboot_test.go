@@ -112,7 +112,7 @@ func TestSecureBootOnWithoutShimFails(t *testing.T) {
 		if err == nil {
 			t.Fatalf("liveiso %s succeeded", strings.Join(args, " "))
 		}
-		if want := "liveiso build: Secure Boot: "; !strings.Contains(stderr, want) || !strings.Contains(stderr, extra[1]) {
+		if want := "liveiso build: boot through shim: "; !strings.Contains(stderr, want) || !strings.Contains(stderr, extra[1]) {
 			t.Errorf("%s: the error does not say %q naming %s:\n%s", extra[1], want, extra[1], stderr)
 		}
 		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
