@@ -11,6 +11,7 @@ import (
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
 	"github.com/liveiso/liveiso/integration/fixture"
+	"github.com/liveiso/liveiso/secureboot"
 )
 
 // debianShim is shim as Debian's shim-signed installs it.
@@ -134,4 +135,31 @@ func TestSecureBootKernelCheck(t *testing.T) {
 
 func cacheOptions(t *testing.T) cache.Options {
 	return cache.Options{CacheDir: t.TempDir(), Compression: cache.Gzip}
+}
+
+// BenchmarkKernelSignatureCheck measures the build-time check of the
+// Debian kernel against Debian's shim, paid once per version of the kernel.
+func BenchmarkKernelSignatureCheck(b *testing.B) {
+	k, err := fixture.Kernel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	kernel, err := os.ReadFile(k.Vmlinuz)
+	if err != nil {
+		b.Fatal(err)
+	}
+	shim, err := os.ReadFile(debianShim)
+	if err != nil {
+		b.Fatal(err)
+	}
+	certs, err := secureboot.ShimVendorCerts(shim)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(kernel)))
+	for b.Loop() {
+		if w := signatureWarning("kernel", k.Vmlinuz, kernel, certs); w != "" {
+			b.Fatal(w)
+		}
+	}
 }
