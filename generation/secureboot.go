@@ -22,9 +22,9 @@ const (
 	SecureBootOff  SecureBoot = "off"  // GRUB boots directly
 )
 
-// ErrSecureBootNeedsUEFI is returned for SecureBootOn on an image that does
-// not boot on UEFI.
-var ErrSecureBootNeedsUEFI = errors.New("--secure-boot on: the image does not boot on UEFI")
+// ErrSecureBootNeedsUEFI is returned for SecureBootOn, or a shim named, on
+// an image that does not boot on UEFI.
+var ErrSecureBootNeedsUEFI = errors.New("--secure-boot on or --shim: the image does not boot on UEFI")
 
 // findShim finds shim and MokManager for the Secure Boot mode asked for
 // (b.efiLoader must be settled) and reads the certificates shim trusts. A
@@ -43,7 +43,7 @@ func (b *Builder) findShim() error {
 		return nil
 	}
 	if b.efiLoader == "" {
-		if mode == SecureBootOn {
+		if mode == SecureBootOn || b.opts.Shim != "" {
 			return ErrSecureBootNeedsUEFI
 		}
 		return nil

@@ -60,6 +60,12 @@ func runStatus(out io.Writer, mountpoint string, asJSON bool) error {
 	if s.Compression != "" {
 		fmt.Fprintf(out, "compression: %s (%s)\n", s.Compression, s.CompressionReason)
 	}
+	if s.UKISize > 0 {
+		fmt.Fprintf(out, "uki.efi:     %s\n", humanBytes(s.UKISize))
+	}
+	if s.SecureBoot {
+		fmt.Fprintf(out, "secure boot: UEFI boots through shim\n")
+	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(out, "warning:     %s\n", w)
 	}
