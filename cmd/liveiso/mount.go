@@ -28,7 +28,7 @@ func newMountCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mount --rootfs DIR [flags] MOUNTPOINT",
 		Short: "serve MOUNTPOINT/image.iso, rebuilt whenever the rootfs changes",
-		Long: "Serves MOUNTPOINT/image.iso (and initrd.img, status.json), rebuilt whenever DIR changes,\n" +
+		Long: "Serves MOUNTPOINT/image.iso (and initrd.img, uki.efi, status.json), rebuilt whenever DIR changes,\n" +
 			"until interrupted.",
 		Args: exactArgs(1, "one MOUNTPOINT"),
 		RunE: func(_ *cobra.Command, args []string) error { return runMount(f, args[0]) },
