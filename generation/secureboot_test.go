@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
@@ -161,5 +162,37 @@ func BenchmarkKernelSignatureCheck(b *testing.B) {
 		if w := signatureWarning("kernel", k.Vmlinuz, kernel, certs); w != "" {
 			b.Fatal(w)
 		}
+	}
+}
+
+// With shim the ESP holds more, is dated by its newest file, and stays one
+// constant image that an edit of the rootfs does not change.
+func TestPlanShimESPConstant(t *testing.T) {
+	tShim := tEFI.Add(time.Hour)
+	esp := func(shim *shimFiles, initrd string) cdEntry {
+		t.Helper()
+		g := gatheredWith(bios(), uefi())
+		g.Shim = shim
+		g.Initrd = bytesFile(initrd, tRootfs)
+		in, err := plan(g, planOptions{VolumeID: "V", Append: "quiet"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok := flatten(t, in.Root)["boot/efi.img"]
+		if !ok {
+			t.Fatal("no boot/efi.img")
+		}
+		return e
+	}
+	shim := &shimFiles{Shim: bytesFile(strings.Repeat("SHIM", 5000), tShim), MokManager: bytesFile(strings.Repeat("MOKM", 3000), tEFI)}
+	a, b, plain := esp(shim, "INITRD one"), esp(shim, "INITRD two, longer"), esp(nil, "INITRD one")
+	if a.data != b.data || !a.mtime.Equal(b.mtime) {
+		t.Error("the ESP with shim changed with the initrd")
+	}
+	if a.data == plain.data {
+		t.Error("the ESP with shim is the ESP without")
+	}
+	if !a.mtime.Equal(tShim) || !plain.mtime.Equal(tEFI) {
+		t.Errorf("ESP dated %s with shim (want shim's %s), %s without (want GRUB's %s)", a.mtime, tShim, plain.mtime, tEFI)
 	}
 }
