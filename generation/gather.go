@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
@@ -18,10 +19,11 @@ func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (gathered,
 		MBRCode:  b.isohdpfx,
 		ExtraDir: b.opts.Extra,
 	}
-	var err error
-	if g.Kernel, err = b.kernel(); err != nil {
+	kernel, kernelPath, kfi, err := b.kernel()
+	if err != nil {
 		return g, fmt.Errorf("kernel: %w", err)
 	}
+	g.Kernel = kernel
 	if b.loader != "" {
 		if g.BIOS, err = b.isolinux(); err != nil {
 			return g, err
@@ -33,6 +35,24 @@ func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (gathered,
 			return g, fmt.Errorf("UEFI loader: %w", err)
 		}
 		g.UEFI = &file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}
+		if b.shim.Shim != "" {
+			if g.Shim, err = b.shimFiles(); err != nil {
+				return g, err
+			}
+			for _, w := range []string{
+				b.checkSigned(&b.loaderCheck, "UEFI loader", b.efiLoader, *g.UEFI, fi),
+				b.checkSigned(&b.kernelCheck, "kernel", kernelPath, kernel, kfi),
+			} {
+				if w != "" {
+					g.Warnings = append(g.Warnings, w)
+				}
+			}
+		}
+	}
+	if b.ukiStub != "" {
+		if g.UKI, err = b.ukiFiles(); err != nil {
+			return g, err
+		}
 	}
 	if b.opts.Extra != "" {
 		if g.Extra, err = extraTree(b.opts.Extra); err != nil {
@@ -42,23 +62,42 @@ func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (gathered,
 	return g, nil
 }
 
-// kernel opens the kernel the options name, or the newest in the rootfs.
-func (b *Builder) kernel() (file, error) {
+// kernel opens the kernel the options name, or the newest in the rootfs,
+// and says which it is.
+func (b *Builder) kernel() (file, string, os.FileInfo, error) {
 	var f *os.File
 	var fi os.FileInfo
 	var err error
-	if b.opts.Kernel != "" {
-		f, fi, err = openHost(b.opts.Kernel)
+	path := b.opts.Kernel
+	if path != "" {
+		f, fi, err = openHost(path)
 	} else {
 		var rel string
 		if rel, err = newestKernel(b.opts.Rootfs); err == nil {
+			path = filepath.Join(b.opts.Rootfs, rel)
 			f, fi, err = openBeneath(b.opts.Rootfs, rel)
 		}
 	}
 	if err != nil {
-		return file{}, err
+		return file{}, "", nil, err
 	}
-	return file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}, nil
+	return file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}, path, fi, nil
+}
+
+// shimFiles opens shim and MokManager.
+func (b *Builder) shimFiles() (*shimFiles, error) {
+	var s shimFiles
+	for _, x := range []struct {
+		path string
+		f    *file
+	}{{b.shim.Shim, &s.Shim}, {b.shim.MokManager, &s.MokManager}} {
+		f, fi, err := openHost(x.path)
+		if err != nil {
+			return nil, fmt.Errorf("boot through shim: %w", err)
+		}
+		*x.f = file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}
+	}
+	return &s, nil
 }
 
 // isolinux reads isolinux.bin (the planner patches it), opens ldlinux.c32

@@ -2,16 +2,19 @@ package generation
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
 	"github.com/liveiso/liveiso/isolayout"
+	"github.com/liveiso/liveiso/uki"
 )
 
 // DefaultVolumeID is the volume identifier when none is given.
@@ -38,6 +41,18 @@ type Options struct {
 	EFILoader string // GRUB EFI image for UEFI; "" searches efiboot.LoaderPaths
 	NoHybrid  bool   // leave the system area empty: a CD image only, no MBR or GPT
 
+	// SecureBoot chooses whether UEFI boots through shim; the zero value
+	// is SecureBootAuto. Shim is shimx64.efi ("" searches
+	// efiboot.ShimPaths), with MokManager beside it.
+	SecureBoot SecureBoot
+	Shim       string
+
+	// UKIStub is systemd-stub for the generation's unified kernel image
+	// ("" searches ukiStubPaths; none found: no UKI). UKI says one is
+	// wanted: no stub is then an error.
+	UKIStub string
+	UKI     bool
+
 	// SourceDateEpoch, when set, dates everything liveiso generates
 	// (reproducible builds); otherwise the newest mtime among the inputs does.
 	SourceDateEpoch *time.Time
@@ -53,6 +68,16 @@ type Generation struct {
 	Stats  cache.Stats
 	Files  int // regular files on the CD
 	Took   time.Duration
+
+	// UKI is the unified kernel image of the same kernel, command line and
+	// initrd; nil without systemd-stub.
+	UKI *uki.Layout
+
+	// SecureBoot says the ESP boots through shim.
+	SecureBoot bool
+
+	// Warnings are the packer's (Stats.Warnings) and the boot files'.
+	Warnings []string
 
 	Compression CompressionChoice // of the initrd
 }
@@ -71,11 +96,18 @@ type Builder struct {
 	ldlinux   string
 	isohdpfx  []byte // isohybrid MBR boot code; nil without BIOS disk boot
 	efiLoader string // "" without UEFI boot
+	shim      efiboot.Shim
+	shimCerts []*x509.Certificate // what shim trusts; nil: signatures are not checked
+	ukiStub   string              // "" without a UKI
 	packer    *cache.Packer
 	log       *slog.Logger
 	number    uint64
 
 	compression CompressionChoice
+
+	// The last signature checks, so that an unchanged file is read whole
+	// once, not once per generation.
+	kernelCheck, loaderCheck signatureCheck
 }
 
 // NewBuilder checks the options and finds the boot files. Bad input (a
@@ -96,6 +128,12 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	}
 	b := &Builder{opts: opts, log: log}
 	if err := b.findLoaders(); err != nil {
+		return nil, err
+	}
+	if err := b.findShim(); err != nil {
+		return nil, err
+	}
+	if err := b.findUKIStub(); err != nil {
 		return nil, err
 	}
 	if opts.Kernel == "" {
@@ -191,6 +229,12 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 	if err != nil {
 		return nil, fmt.Errorf("plan the image: %w", err)
 	}
+	var ukiLayout *uki.Layout
+	if g.UKI != nil {
+		if ukiLayout, err = planUKI(g, b.opts.Append); err != nil {
+			return nil, err
+		}
+	}
 	b.number++
 	return &Generation{
 		Number: b.number,
@@ -199,6 +243,10 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		Stats:  stats,
 		Files:  layout.Files(),
 		Took:   time.Since(start),
+
+		UKI:        ukiLayout,
+		SecureBoot: g.Shim != nil,
+		Warnings:   append(slices.Clone(stats.Warnings), g.Warnings...),
 
 		Compression: b.compression,
 	}, nil

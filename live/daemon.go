@@ -216,13 +216,17 @@ func (d *Daemon) publish(g *generation.Generation) {
 		d.st.CapacityGrown++
 	}
 	d.capacity.Store(capacity)
-	d.current.Store(&Snapshot{
+	snap := &Snapshot{
 		Generation: g.Number,
 		Image:      g.Image,
 		ImageSize:  size,
 		Initrd:     g.Initrd,
 		InitrdSize: g.Initrd.Size(),
-	})
+	}
+	if g.UKI != nil {
+		snap.UKI, snap.UKISize = g.UKI, g.UKI.Size()
+	}
+	d.current.Store(snap)
 
 	s := g.Stats
 	d.st = Status{
@@ -241,7 +245,9 @@ func (d *Daemon) publish(g *generation.Generation) {
 		BuildMs:           g.Took.Milliseconds(),
 		ReadyAt:           time.Now().UTC().Format(time.RFC3339Nano),
 		Rootfs:            d.opts.Rootfs,
-		Warnings:          s.Warnings,
+		Warnings:          g.Warnings,
+		SecureBoot:        g.SecureBoot,
+		UKISize:           snap.UKISize,
 		BuildCounts:       d.st.BuildCounts,
 		Compression:       string(g.Compression.Compression),
 		CompressionReason: g.Compression.Reason,

@@ -12,4 +12,6 @@ type Snapshot struct {
 	ImageSize  int64
 	Initrd     io.ReaderAt
 	InitrdSize int64
+	UKI        io.ReaderAt // the unified kernel image of the same generation; nil: none
+	UKISize    int64
 }

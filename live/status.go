@@ -27,6 +27,8 @@ type Status struct {
 	ReadyAt         string   `json:"ready_at"` // RFC 3339
 	Rootfs          string   `json:"rootfs"`
 	Warnings        []string `json:"warnings,omitempty"`
+	SecureBoot      bool     `json:"secure_boot"` // UEFI boots through shim
+	UKISize         int64    `json:"uki_size"`    // of uki.efi; 0: none served
 
 	// Compression of the initrd, and why it was chosen (--compression auto).
 	Compression       string `json:"compression"`

@@ -28,7 +28,7 @@ func newMountCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mount --rootfs DIR [flags] MOUNTPOINT",
 		Short: "serve MOUNTPOINT/image.iso, rebuilt whenever the rootfs changes",
-		Long: "Serves MOUNTPOINT/image.iso (and initrd.img, status.json), rebuilt whenever DIR changes,\n" +
+		Long: "Serves MOUNTPOINT/image.iso (and initrd.img, uki.efi, status.json), rebuilt whenever DIR changes,\n" +
 			"until interrupted.",
 		Args: exactArgs(1, "one MOUNTPOINT"),
 		RunE: func(_ *cobra.Command, args []string) error { return runMount(f, args[0]) },
@@ -77,7 +77,7 @@ func runMount(f mountFlags, mountpoint string) error {
 	if err != nil {
 		return err
 	}
-	for _, warning := range g.Stats.Warnings {
+	for _, warning := range g.Warnings {
 		log.Warn(warning)
 	}
 	repinOff, repinLen := generation.RepinRange()

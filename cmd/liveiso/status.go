@@ -62,6 +62,12 @@ func runStatus(out io.Writer, mountpoint string, asJSON bool) error {
 	}
 	fmt.Fprintf(out, "builds:      %d started, %d cancelled for a newer edit, %d failed; %d generations published\n",
 		s.Started, s.Cancelled, s.Failed, s.Published)
+	if s.UKISize > 0 {
+		fmt.Fprintf(out, "uki.efi:     %s\n", humanBytes(s.UKISize))
+	}
+	if s.SecureBoot {
+		fmt.Fprintf(out, "secure boot: UEFI boots through shim\n")
+	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(out, "warning:     %s\n", w)
 	}
