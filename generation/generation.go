@@ -69,6 +69,7 @@ type Generation struct {
 	Number uint64
 	Image  *isolayout.Layout
 	Initrd *cache.Initrd
+	Kernel *isolayout.Node // the kernel file on the CD, for network boot (its Source and Size)
 	Stats  cache.Stats
 	Files  int // regular files on the CD
 	Took   time.Duration
@@ -259,6 +260,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 		Number: b.number,
 		Image:  layout,
 		Initrd: initrd,
+		Kernel: boot.nodes[0], // bootFiles puts the kernel first
 		Stats:  stats,
 		Files:  countFiles(root) + 1, // and the boot catalog the planner adds
 		Took:   time.Since(start),
