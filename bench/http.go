@@ -47,7 +47,7 @@ type httpResult struct {
 type httpRow struct {
 	Pattern string
 	Clients int
-	Liveiso samples // MB/s
+	Liveiso samples // bytes/s
 	Nginx   samples
 }
 
@@ -129,15 +129,15 @@ func measureHTTP(ctx context.Context, cfg *config, c *corpus, work string) (*htt
 					if side.pid != 0 && n == 64 {
 						stopRSS = pollRSS(side.pid, &res.RSSPeak)
 					}
-					mbps, err := httpLoad(ctx, client, side.url, res.ImageBytes, pattern, n)
+					bps, err := httpLoad(ctx, client, side.url, res.ImageBytes, pattern, n)
 					stopRSS()
 					if err != nil {
 						return nil, fmt.Errorf("%s, %d clients, %s: %w", pattern, n, side.url, err)
 					}
-					*side.out = append(*side.out, mbps)
+					*side.out = append(*side.out, bps)
 				}
 			}
-			cfg.logf("http: %s, %d clients: liveiso %.0f MB/s, nginx %.0f MB/s", pattern, n, row.Liveiso.median(), row.Nginx.median())
+			cfg.logf("http: %s, %d clients: liveiso %.0f MB/s, nginx %.0f MB/s", pattern, n, row.Liveiso.median()/1e6, row.Nginx.median()/1e6)
 			res.Rows = append(res.Rows, row)
 		}
 	}
@@ -266,7 +266,7 @@ http {
 }
 
 // httpLoad has n clients read url (size bytes) in the pattern for
-// httpLoadTime or httpMaxReqs requests, and returns the MB/s of all.
+// httpLoadTime or httpMaxReqs requests, and returns the bytes/s of all.
 func httpLoad(ctx context.Context, client *http.Client, url string, size int64, pattern string, n int) (float64, error) {
 	var total, reqs atomic.Int64
 	var firstErr error
@@ -307,7 +307,7 @@ func httpLoad(ctx context.Context, client *http.Client, url string, size int64, 
 	if firstErr != nil {
 		return 0, firstErr
 	}
-	return float64(total.Load()) / time.Since(start).Seconds() / 1e6, nil
+	return float64(total.Load()) / time.Since(start).Seconds(), nil
 }
 
 // pollRSS records the most VmRSS of pid seen into peak until stopped.
