@@ -393,3 +393,54 @@ func TestServeConsistentUnderLoad(t *testing.T) {
 		t.Fatalf("generation %d over HTTP (%d bytes) differs from liveiso build of the same tree (%d bytes)", cur.Generation, len(served), len(built))
 	}
 }
+
+// liveiso mount --listen serves the mount's generations over HTTP too: the
+// same generation, the same bytes as MOUNTPOINT/image.iso up to the image's
+// size, and a new generation reaches both.
+func TestMountListen(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, "mount and serve")
+	m := startMount(t, fx, "", "", "", "--listen", "127.0.0.1:0")
+	var url string
+	for i := 0; i < 100 && url == ""; i++ {
+		if mm := serveURLRe.FindStringSubmatch(m.logTail(100)); mm != nil {
+			url = mm[1]
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if url == "" {
+		t.Fatalf("liveiso mount --listen logged no URL:\n%s", m.logTail(30))
+	}
+	s := &liveServe{url: url}
+	for round := 0; round < 2; round++ {
+		st, _ := m.status()
+		if hs := s.status(t); hs.Generation != st.Generation {
+			t.Errorf("status.json over HTTP says generation %d, the mount's %d", hs.Generation, st.Generation)
+		}
+		// The HTTP side hears of a generation just after status.json.
+		var served []byte
+		want := fmt.Sprintf("/g/%d-", st.Generation)
+		for i := 0; ; i++ {
+			resp, err := http.Get(url + "image.iso")
+			if err != nil {
+				t.Fatal(err)
+			}
+			served, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(resp.Request.URL.Path, want) {
+				break
+			}
+			if i == 50 {
+				t.Fatalf("/image.iso goes to %s, want generation %d", resp.Request.URL.Path, st.Generation)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		mounted := readFile(t, m.image())
+		if int64(len(served)) != st.ImageSize || !bytes.Equal(served, mounted[:st.ImageSize]) {
+			t.Fatalf("generation %d over HTTP (%d bytes) is not MOUNTPOINT/image.iso's first %d bytes", st.Generation, len(served), st.ImageSize)
+		}
+		writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("mount and serve, edited\n"))
+		m.waitNext(t, st.Generation)
+	}
+}
