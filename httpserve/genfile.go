@@ -64,7 +64,7 @@ func (s *Server) serveGeneration(w http.ResponseWriter, r *http.Request, rest st
 	h.Set("Content-Type", f.contentType)
 	h.Set("ETag", s.etag(n))
 	h.Set("Cache-Control", immutable)
-	http.ServeContent(bodyWriter{w, http.NewResponseController(w)}, withoutBadRange(r), "", g.Published, io.NewSectionReader(data, 0, size))
+	http.ServeContent(bodyWriter{w, http.NewResponseController(w), s.stall}, withoutBadRange(r), "", g.Published, io.NewSectionReader(data, 0, size))
 }
 
 // etag is generation n's entity tag: strong (the bytes behind a URL never
@@ -101,7 +101,8 @@ var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, bodyBytes); retu
 // stops reading lets go of its generation after that long.
 type bodyWriter struct {
 	http.ResponseWriter
-	rc *http.ResponseController
+	rc    *http.ResponseController
+	stall time.Duration
 }
 
 var _ io.ReaderFrom = bodyWriter{}
@@ -113,7 +114,7 @@ func (w bodyWriter) ReadFrom(src io.Reader) (int64, error) {
 	for {
 		k, rerr := io.ReadFull(src, *bp)
 		if k > 0 {
-			_ = w.rc.SetWriteDeadline(time.Now().Add(stallTimeout))
+			_ = w.rc.SetWriteDeadline(time.Now().Add(w.stall))
 			wk, werr := w.ResponseWriter.Write((*bp)[:k])
 			n += int64(wk)
 			if werr != nil {

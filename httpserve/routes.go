@@ -27,7 +27,7 @@ const runTokenBytes = 4
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every response gets stallTimeout to be written; a generation's body
 	// extends it at each write (bodyWriter).
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(stallTimeout))
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.stall))
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		httpError(w, http.StatusMethodNotAllowed, "only GET and HEAD\n")

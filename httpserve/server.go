@@ -47,6 +47,7 @@ type Server struct {
 	http    *http.Server
 	ln      net.Listener
 	clients clientLog
+	stall   time.Duration // stallTimeout; tests shorten it
 }
 
 // New makes a server; ServeHTTP answers at once, Listen also serves a
@@ -68,7 +69,7 @@ func New(gens Generations, opts Options, log *slog.Logger) (*Server, error) {
 	if !validRun(opts.Run) {
 		return nil, fmt.Errorf("run token %q: want %d hex digits", opts.Run, 2*runTokenBytes)
 	}
-	s := &Server{gens: gens, opts: opts, log: log}
+	s := &Server{gens: gens, opts: opts, log: log, stall: stallTimeout}
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -507,3 +507,38 @@ func TestOneLogLinePerClientAndGeneration(t *testing.T) {
 		t.Errorf("%d log lines for one client reading two generations in 25 requests, want 2 (%v)", n, h.msgs)
 	}
 }
+
+// A client that asks for a generation and then reads nothing lets go of it
+// once a write has waited for the stall timeout: it cannot hold a dropped
+// generation (and its files) for ever.
+func TestStuckClientLetsGo(t *testing.T) {
+	k, s, ts := testServer(t, 1, Options{}, nil)
+	s.stall = 300 * time.Millisecond
+	const size = 256 << 20 // far more than loopback's socket buffers take
+	k.Publish(&Generation{Number: 1, Image: zeros{}, ImageSize: size, Published: time.Now()})
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /g/1-%s/image.iso HTTP/1.1\r\nHost: x\r\n\r\n", testRun)
+	k.Publish(fakeGen(2, 4096)) // generation 1 leaves the ring; the request holds it
+	deadline := time.Now().Add(20 * time.Second)
+	for k.Held() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d generations still held 20 s after the client stopped reading, want 1", k.Held())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, _, ok := k.Acquire(1); ok {
+		t.Error("generation 1 still readable after its stuck request was cut off")
+	}
+}
+
+// zeros is an endless source of zero bytes.
+type zeros struct{}
+
+func (zeros) ReadAt(p []byte, off int64) (int, error) {
+	clear(p)
+	return len(p), nil
+}
