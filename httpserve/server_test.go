@@ -522,7 +522,14 @@ func TestStuckClientLetsGo(t *testing.T) {
 	}
 	defer c.Close()
 	fmt.Fprintf(c, "GET /g/1-%s/image.iso HTTP/1.1\r\nHost: x\r\n\r\n", testRun)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil) // the header, then nothing
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET: %v %v", resp, err)
+	}
 	k.Publish(fakeGen(2, 4096)) // generation 1 leaves the ring; the request holds it
+	if k.Held() != 2 {
+		t.Fatalf("%d generations held, want 2: the one being read and the current one", k.Held())
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for k.Held() != 1 {
 		if time.Now().After(deadline) {
