@@ -90,15 +90,15 @@ func clientHost(r *http.Request) string {
 	return host
 }
 
-// bodyBytes is the size of one write of a generation's body: 8 times
-// net/http's own 32 KiB, so a long read costs fewer system calls.
-const bodyBytes = 256 << 10
+// bodyBytes is the size of one write of a generation's body: net/http's
+// own copy size. Writes of 256 KiB were no faster (BENCHMARKS.md).
+const bodyBytes = 32 << 10
 
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, bodyBytes); return &b }}
 
 // bodyWriter is the ResponseWriter a generation's body goes through: it
-// copies in big writes and gives each write stallTimeout, so a client that
-// stops reading lets go of its generation after that long.
+// gives each write the stall timeout, so a client that stops reading lets go
+// of its generation after that long, however long the whole download takes.
 type bodyWriter struct {
 	http.ResponseWriter
 	rc    *http.ResponseController
