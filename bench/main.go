@@ -38,6 +38,7 @@ type config struct {
 	out         string
 	liveiso     liveisoTool
 	start       time.Time
+	httpOnly    bool
 }
 
 func (c *config) logf(format string, args ...any) {
@@ -60,6 +61,8 @@ type results struct {
 	DebianError string // why there is no Debian tree, if there is none
 	Boot        *bootResult
 	BootError   string
+	HTTP        *httpResult
+	HTTPError   string
 }
 
 func main() {
@@ -86,6 +89,7 @@ func run() error {
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the synthetic trees")
 	flag.StringVar(&cfg.cacheMemory, "cache-memory", "64M", "--cache-memory of the bounded-memory mount session")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "write the report to `FILE` (relative to the repository root)")
+	flag.BoolVar(&cfg.httpOnly, "http-only", false, "only the HTTP step (liveiso serve against nginx) on the first -sizes tree; print its table")
 	flag.BoolVar(&quick, "quick", false, "smoke test: the 10k tree only, no Debian tree, 3 runs, 5 edits, 2 boots")
 	flag.Parse()
 	if quick {
@@ -149,6 +153,16 @@ func run() error {
 		res.DebianError = "not requested (-debootstrap=false)"
 	}
 
+	if cfg.httpOnly {
+		h, err := measureHTTPIn(ctx, cfg, corpora[0])
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		renderHTTP(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, h, cfg.runs)
+		fmt.Print(b.String())
+		return nil
+	}
 	for _, c := range corpora {
 		cfg.logf("%s: %d entries, %.0f MB in %s", c.Name, c.Entries, float64(c.Bytes)/1e6, c.Root)
 		work := filepath.Join(cfg.dir, "work", c.Name)
@@ -180,6 +194,10 @@ func run() error {
 		cfg.logf("boot: %v", err)
 	}
 	res.Boot = boot
+	if res.HTTP, err = measureHTTPIn(ctx, cfg, corpora[0]); err != nil {
+		res.HTTPError = err.Error()
+		cfg.logf("http: %v", err)
+	}
 	res.Took = time.Since(cfg.start)
 
 	report := renderReport(res)
@@ -203,4 +221,17 @@ func parseCount(s string) (int, error) {
 		return 0, fmt.Errorf("-sizes: %q is not a file count like 10k", s)
 	}
 	return n * mult, nil
+}
+
+// measureHTTPIn runs the HTTP step on c in a work directory of its own.
+func measureHTTPIn(ctx context.Context, cfg *config, c *corpus) (*httpResult, error) {
+	work := filepath.Join(cfg.dir, "work", "http")
+	if err := os.RemoveAll(work); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	return measureHTTP(ctx, cfg, c, work)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -62,12 +63,14 @@ type Options struct {
 
 // Generation is one immutable image: the layout and the initrd it serves.
 type Generation struct {
-	Number uint64
-	Image  *isolayout.Layout
-	Initrd *cache.Initrd
-	Stats  cache.Stats
-	Files  int // regular files on the CD
-	Took   time.Duration
+	Number     uint64
+	Image      *isolayout.Layout
+	Initrd     *cache.Initrd
+	Kernel     io.ReaderAt // the kernel on the CD, for network and direct boot
+	KernelSize int64
+	Stats      cache.Stats
+	Files      int // regular files on the CD
+	Took       time.Duration
 
 	// UKI is the unified kernel image of the same kernel, command line and
 	// initrd; nil without systemd-stub.
@@ -237,12 +240,14 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Generation, err
 	}
 	b.number++
 	return &Generation{
-		Number: b.number,
-		Image:  layout,
-		Initrd: initrd,
-		Stats:  stats,
-		Files:  layout.Files(),
-		Took:   time.Since(start),
+		Number:     b.number,
+		Image:      layout,
+		Initrd:     initrd,
+		Kernel:     g.Kernel.Source,
+		KernelSize: g.Kernel.Size,
+		Stats:      stats,
+		Files:      layout.Files(),
+		Took:       time.Since(start),
 
 		UKI:        ukiLayout,
 		SecureBoot: g.Shim != nil,

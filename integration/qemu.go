@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -54,7 +55,8 @@ type VMOptions struct {
 	// a private copy of OVMFSecureBootVars) on a q35 machine with SMM, whose
 	// flash only SMM may write, as that firmware needs.
 	SecureBoot bool
-	Boot       string   // -boot value, e.g. "d" for the CD first
+	Boot       string   // -boot value, e.g. "d" for the CD first, "n" for the network
+	NIC        string   // -nic value, e.g. "user,model=e1000,bootfile=URL"; "" means no network
 	MemoryMB   int      // 0 means 512
 	NoReboot   bool     // -no-reboot: a guest reboot or kernel panic ends QEMU
 	Args       []string // more QEMU arguments
@@ -106,7 +108,7 @@ func Start(dir string, opts VMOptions) (_ *VM, err error) {
 		"-accel", "tcg",
 		"-m", fmt.Sprint(memory),
 		"-display", "none",
-		"-nic", "none", // no network: faster firmware, no option ROM needed
+		"-nic", cmp.Or(opts.NIC, "none"), // no network unless asked: faster firmware, no option ROM needed
 		"-parallel", "none",
 		"-serial", "file:" + vm.consolePath,
 		"-monitor", "unix:" + vm.monitorPath + ",server,nowait",

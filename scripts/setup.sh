@@ -20,11 +20,14 @@ staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # UEFI tests use (they skip when a tool is missing, so CI must have them);
 # the third Secure Boot's shim and the UKI's systemd-stub, with the tools
 # that read signatures and PE sections back; the fourth the shells and groff
-# that check the completion scripts and man pages of cmd/liveiso.
+# that check the completion scripts and man pages of cmd/liveiso; the fifth
+# the NBD servers and the iPXE ROMs that the netboot and NBD tests boot
+# through, and the nginx the HTTP benchmark compares liveiso serve with.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
 	shim-signed systemd-boot-efi sbsigntool binutils
-	zsh fish groff-base)
+	zsh fish groff-base
+	qemu-utils nbdkit ipxe-qemu nginx-light)
 # The guest's /init loads these, in this order, to mount its CD (see
 # integration/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
