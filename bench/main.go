@@ -39,6 +39,7 @@ type config struct {
 	out         string
 	liveiso     liveisoTool
 	start       time.Time
+	httpOnly    bool
 }
 
 func (c *config) logf(format string, args ...any) {
@@ -63,6 +64,8 @@ type results struct {
 	BootError   string
 	Soak        *soakResult
 	SoakError   string
+	HTTP        *httpResult
+	HTTPError   string
 }
 
 func main() {
@@ -91,6 +94,7 @@ func run() error {
 	flag.IntVar(&cfg.soakEdits, "soak-edits", 2000, "edits of the soak on the 10k tree (0: no soak)")
 	flag.BoolVar(&soakOnly, "soak-only", false, "run the soak alone (its section of the report; the others empty)")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "write the report to `FILE` (relative to the repository root)")
+	flag.BoolVar(&cfg.httpOnly, "http-only", false, "only the HTTP step (liveiso serve against nginx) on the first -sizes tree; print its table")
 	flag.BoolVar(&quick, "quick", false, "smoke test: the 10k tree only, no Debian tree, 3 runs, 5 edits, 2 boots, a soak of 200 edits")
 	flag.Parse()
 	if quick {
@@ -160,6 +164,16 @@ func run() error {
 		res.DebianError = "not requested (-debootstrap=false)"
 	}
 
+	if cfg.httpOnly {
+		h, err := measureHTTPIn(ctx, cfg, corpora[0])
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		renderHTTP(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, h, cfg.runs)
+		fmt.Print(b.String())
+		return nil
+	}
 	for _, c := range corpora {
 		cfg.logf("%s: %d entries, %.0f MB in %s", c.Name, c.Entries, float64(c.Bytes)/1e6, c.Root)
 		work := filepath.Join(cfg.dir, "work", c.Name)
@@ -205,6 +219,12 @@ func run() error {
 	} else {
 		res.SoakError = "not requested (-soak-edits 0)"
 	}
+	if soakOnly {
+		res.HTTPError = "not requested (-soak-only)"
+	} else if res.HTTP, err = measureHTTPIn(ctx, cfg, corpora[0]); err != nil {
+		res.HTTPError = err.Error()
+		cfg.logf("http: %v", err)
+	}
 	res.Took = time.Since(cfg.start)
 
 	report := renderReport(res)
@@ -228,4 +248,17 @@ func parseCount(s string) (int, error) {
 		return 0, fmt.Errorf("-sizes: %q is not a file count like 10k", s)
 	}
 	return n * mult, nil
+}
+
+// measureHTTPIn runs the HTTP step on c in a work directory of its own.
+func measureHTTPIn(ctx context.Context, cfg *config, c *corpus) (*httpResult, error) {
+	work := filepath.Join(cfg.dir, "work", "http")
+	if err := os.RemoveAll(work); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	return measureHTTP(ctx, cfg, c, work)
 }

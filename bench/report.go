@@ -186,6 +186,12 @@ func renderReport(r *results) string {
 	}
 	p("\n")
 
+	if r.HTTP != nil {
+		renderHTTP(p, r.HTTP, cfg.runs)
+	} else {
+		p("## 7. HTTP: liveiso serve against nginx\n\nNot measured: %s\n\n", oneLine(r.HTTPError))
+	}
+
 	renderSoak(p, r.Soak, cfg.soakEdits, r.SoakError)
 
 	p("## Targets (from the numbers above)\n\n")
@@ -208,6 +214,9 @@ type target struct {
 	unknown bool // not measured in this run
 	detail  string
 }
+
+// targetHTTPRatio is issue 15's target: liveiso serve's throughput against nginx's.
+const targetHTTPRatio = 0.8
 
 // targets judges each target of issue 6 on this run's numbers.
 func (r *results) targets() []target {
@@ -304,6 +313,19 @@ func (r *results) targets() []target {
 				float64(z.Mount.InitrdBytes)/float64(a.Mount.InitrdBytes), mib(a.Mount.PeakRSS), mib(z.Mount.PeakRSS)),
 		})
 	}
+	// HTTP against nginx (issue 15).
+	t = target{name: fmt.Sprintf("liveiso serve at least %.1fx nginx's throughput on every read pattern", targetHTTPRatio), unknown: r.HTTP == nil}
+	if h := r.HTTP; h != nil {
+		t.met = true
+		var parts []string
+		for _, row := range h.Rows {
+			ratio := row.Liveiso.median() / row.Nginx.median()
+			t.met = t.met && ratio >= targetHTTPRatio
+			parts = append(parts, fmt.Sprintf("%s x%d %.2fx", row.Pattern, row.Clients, ratio))
+		}
+		t.detail = strings.Join(parts, ", ") + fmt.Sprintf("; RSS at most %s with 64 clients.", mib(h.RSSPeak))
+	}
+	ts = append(ts, t)
 	ts = append(ts, r.burstTargets()...)
 	if r.Soak != nil {
 		ts = append(ts, r.Soak.checks()...)

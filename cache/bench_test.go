@@ -92,56 +92,62 @@ func BenchmarkRestart(b *testing.B) {
 	}
 }
 
-// TestMeasureTree measures a real tree given in LIVEISO_MEASURE_TREE: cold
-// Pack, restart on the same store, one-file edit; compare with
-// `find . | cpio -o -H newc | gzip -9` timed by the caller.
-func TestMeasureTree(t *testing.T) {
+// BenchmarkMeasureTree measures a real tree given in LIVEISO_MEASURE_TREE
+// (compression LIVEISO_MEASURE_COMPRESSION): per iteration a cold Pack, a
+// restart on the same store and, with LIVEISO_MEASURE_EDIT naming a file of
+// the tree, a one-file edit (a line appended to it). Compare with
+// `find . | cpio -o -H newc | gzip -9` timed by the caller:
+//
+//	LIVEISO_MEASURE_TREE=/var/tmp/tree go test -run '^$' -bench MeasureTree -benchtime 1x ./cache/
+func BenchmarkMeasureTree(b *testing.B) {
 	root := os.Getenv("LIVEISO_MEASURE_TREE")
 	if root == "" {
-		t.Skip("set LIVEISO_MEASURE_TREE to a rootfs to measure")
+		b.Skip("set LIVEISO_MEASURE_TREE to a rootfs to measure")
 	}
 	comp := Compression(os.Getenv("LIVEISO_MEASURE_COMPRESSION"))
-	dir := t.TempDir()
-	opts := Options{CacheDir: dir, Compression: comp}
-	p, _ := NewPacker(opts, nil)
-	t0 := time.Now()
-	r, err := p.Pack(context.Background(), root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := r.Stats()
-	t.Logf("cold: %v, %d bytes, %d entries, %d chunks, %d bytes in", time.Since(t0), r.Size(), st.Entries, st.ChunksTotal, st.BytesIn)
-	if out := os.Getenv("LIVEISO_MEASURE_OUT"); out != "" {
-		f, _ := os.Create(out)
-		buf := make([]byte, 1<<20)
-		for off := int64(0); off < r.Size(); {
-			n, _ := r.ReadAt(buf[:min(int64(len(buf)), r.Size()-off)], off)
-			f.Write(buf[:n])
-			off += int64(n)
-		}
-		f.Close()
-	}
-	q, _ := NewPacker(opts, nil)
-	t0 = time.Now()
-	r, err = q.Pack(context.Background(), root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("restart: %v, %d rebuilt", time.Since(t0), r.Stats().ChunksRebuilt)
 	edit := os.Getenv("LIVEISO_MEASURE_EDIT")
-	if edit == "" {
-		return
+	var cold, restart, edited time.Duration
+	var st Stats
+	for b.Loop() {
+		opts := Options{CacheDir: b.TempDir(), Compression: comp}
+		p, err := NewPacker(opts, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		r, err := p.Pack(context.Background(), root, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cold += time.Since(t0)
+		st = r.Stats()
+		b.SetBytes(st.BytesIn)
+		q, _ := NewPacker(opts, nil)
+		t0 = time.Now()
+		if _, err := q.Pack(context.Background(), root, nil); err != nil {
+			b.Fatal(err)
+		}
+		restart += time.Since(t0)
+		if edit == "" {
+			continue
+		}
+		f, err := os.OpenFile(root+"/"+edit, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.WriteString("# edited\n")
+		f.Close()
+		t0 = time.Now()
+		if _, err := q.Pack(context.Background(), root, []string{edit}); err != nil {
+			b.Fatal(err)
+		}
+		edited += time.Since(t0)
 	}
-	f, err := os.OpenFile(root+"/"+edit, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+	n := float64(b.N)
+	b.ReportMetric(cold.Seconds()/n, "cold-s/op")
+	b.ReportMetric(restart.Seconds()/n, "restart-s/op")
+	if edit != "" {
+		b.ReportMetric(edited.Seconds()/n, "edit-s/op")
 	}
-	f.WriteString("# edited\n")
-	f.Close()
-	t0 = time.Now()
-	r, err = q.Pack(context.Background(), root, []string{edit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("one-file edit: %v, %d rebuilt, %d bytes compressed", time.Since(t0), r.Stats().ChunksRebuilt, r.Stats().BytesCompressed)
+	b.ReportMetric(float64(st.ChunksTotal), "chunks")
 }

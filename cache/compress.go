@@ -21,18 +21,13 @@ type compressor struct {
 }
 
 // parallelMinBytes is the chunk size from which a gzip member is compressed
-// with pgzip: one member still (the kernel and gzip -dc see an ordinary gzip
+// with pgzip: still one member (the kernel and gzip -dc see an ordinary gzip
 // stream), its parallelBlockBytes blocks deflated in parallel, each with the
-// block before as its dictionary. An edit usually touches one chunk, and
-// chunks of twice the default target and more hold about 40% of a tree's
-// bytes (a cut falls about every ChunkTargetBytes, so sizes spread around
-// it), so this puts every core on the long chunks an edit may wait for: on
-// the Debian minbase tree an rm -rf that rebuilt a 2.1 MB chunk went from
-// 164 to about 100 ms. It costs under
-// 0.01% of size (initrd 92,855,937 -> 92,861,742 bytes) and no measurable
-// cold build time, where chunks are compressed side by side anyway. The
-// choice depends on the chunk alone, not on the number of cores, so a chunk
-// is always the same bytes.
+// block before as its dictionary. Chunks of twice the target and more hold
+// much of a tree's bytes, so this puts every core on the long chunks an edit
+// may wait for, at a negligible cost in size (MEASUREMENTS.md, cache).
+// The choice depends on the chunk alone, not on the number of cores, so a
+// chunk is always the same bytes.
 const (
 	parallelMinBytes   = 1 << 20
 	parallelBlockBytes = 512 << 10
@@ -52,8 +47,8 @@ func (c *compressor) begin(dst io.Writer, sizeBytes int64) (io.Writer, func() er
 	case Gzip:
 		if sizeBytes >= parallelMinBytes {
 			// Reused, like the gzip writer: a new pgzip.Writer per chunk
-			// brings new deflate encoders (about 1 MB each at level 9),
-			// which raised the daemon's peak RSS by half on the 10k tree.
+			// brings new deflate encoders, which showed in the daemon's
+			// peak RSS (MEASUREMENTS.md, cache).
 			if c.pgz == nil {
 				w, err := pgzip.NewWriterLevel(dst, c.level)
 				if err != nil {

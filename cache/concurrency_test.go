@@ -41,13 +41,15 @@ func TestConcurrentReads(t *testing.T) {
 	wg.Wait()
 }
 
-// The changes given to a Pack that failed are not lost: the next Pack
-// rescans them.
-func TestFailedPackKeepsChanges(t *testing.T) {
+// A Pack that fails leaves the Packer as the last good Pack left it: the
+// caller (live) passes the failed Pack's paths again, and the next Pack
+// gives the edit. One layer owns retries, so the Packer keeps no paths of
+// its own: a Pack given none after a failure sees no edit.
+func TestFailedPackKeepsLastGood(t *testing.T) {
 	root := t.TempDir()
 	buildManyFiles(t, root, 100)
 	p := newPacker(t, Options{ChunkTargetBytes: 16 << 10})
-	pack(t, p, root, nil)
+	r0 := pack(t, p, root, nil)
 	rel := "d02/file00002"
 	writeFile(t, root+"/"+rel, []byte("edited"), 0o644, time.Unix(1700000000, 0))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,7 +57,10 @@ func TestFailedPackKeepsChanges(t *testing.T) {
 	if _, err := p.Pack(ctx, root, []string{rel}); err == nil {
 		t.Fatal("cancelled Pack succeeded")
 	}
-	r := pack(t, p, root, []string{})
+	if r := pack(t, p, root, []string{}); !bytes.Equal(initrdBytes(t, r), initrdBytes(t, r0)) {
+		t.Error("a Pack given no paths after a failed one is not the last good initrd")
+	}
+	r := pack(t, p, root, []string{rel})
 	if e := readArchive(t, initrdBytes(t, r), []string{"gzip", "-dc"})[rel]; e.Size != int64(len("edited")) {
 		t.Errorf("edit lost after a failed Pack: size %d", e.Size)
 	}

@@ -1,6 +1,13 @@
 // Package cache packs a rootfs directory into an initramfs and remembers
-// what it packed: the last step before the image layout in liveiso's
-// pipeline (rootfs -> newc -> cache -> isolayout).
+// what it packed. In liveiso's pipeline
+//
+//	rootfs -> newc -> cache -> generation -> live -> vfs
+//	                           (isolayout, fat, efiboot, hybrid, extent)
+//	                                          ^ watch
+//
+// it takes the scanned entries (rootfs) and encodes them as cpio newc
+// (newc); generation puts the Initrd into an image, live publishes each
+// generation as the watcher reports edits, and vfs serves it.
 //
 // A Packer scans the rootfs (rootfs.Scan, then rootfs.Rescan of what
 // changed), turns the entries into items (newc headers with inode numbers
@@ -17,7 +24,11 @@
 // used first (trim.go); the members a live Initrd uses are pinned with hard
 // links that no trim removes (pins.go). So a Pack
 // after an edit compresses only the chunks the edit touched, and a restart
-// on an unchanged tree reads no rootfs file content at all.
+// on an unchanged tree reads no rootfs file content at all. What the next
+// Pack reuses of the last one is one value (lastPack), swapped in when a
+// Pack succeeds. A chunk of files changed just before the Pack (racy) is
+// cached only after re-reading its files once they are old enough gives
+// the bytes it was made from (settle.go): nothing is compressed twice.
 //
 // The result, an Initrd, is an io.ReaderAt over the members, the padding
 // between them and the one trailer (initrd.go), laid out so that both the

@@ -97,23 +97,23 @@ func TestIncremental(t *testing.T) {
 	}
 	// Keys carried over from the Pack before (sameItems) are what hashing
 	// the items gives.
-	for name, ch := range p.last {
+	for name, ch := range p.last.chunks {
 		if k := chunkKey(&p.opts, ch.items); k != ch.key {
 			t.Errorf("chunk at %s: key %s, hashing its items gives %s", name, ch.key, k)
 		}
 	}
 	// Items copied from the Pack before (reusedItem) are what making them
 	// again gives.
-	want, _, err := newPacker(t, Options{ChunkTargetBytes: 64 << 10}).items(p.tree)
+	want, _, err := newPacker(t, Options{ChunkTargetBytes: 64 << 10}).items(nil, p.last.tree)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, _ = chunkItems(want, p.opts.ChunkTargetBytes)
-	if len(want) != len(p.lastItems) {
-		t.Fatalf("%d items kept from the last Pack, %d made again", len(p.lastItems), len(want))
+	if len(want) != len(p.last.items) {
+		t.Fatalf("%d items kept from the last Pack, %d made again", len(p.last.items), len(want))
 	}
 	for i := range want {
-		a, b := &p.lastItems[i], &want[i]
+		a, b := &p.last.items[i], &want[i]
 		if !sameItems([]item{*a}, []item{*b}) || a.hash != b.hash {
 			t.Errorf("item %d (%s): kept %+v, made again %+v", i, b.hdr.Name, a.hdr, b.hdr)
 		}

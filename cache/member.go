@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"sync/atomic"
@@ -25,7 +27,10 @@ type member struct {
 	comp      Compression
 	sizeBytes int64 // compressed size
 	rawBytes  int64 // uncompressed newc size
-	backing   atomic.Pointer[backing]
+	// rawSum is the SHA-256 of the newc bytes it was made from, kept for a
+	// racy member (see settle.go); nil otherwise.
+	rawSum  *[sha256.Size]byte
+	backing atomic.Pointer[backing]
 }
 
 // backing holds a member's bytes: in memory, or in the store st's file of
@@ -184,7 +189,8 @@ func newScratch() *scratch {
 	return &scratch{bw: bufio.NewWriterSize(nil, 64<<10), buf: make([]byte, 256<<10)}
 }
 
-// buildMember encodes and compresses one chunk in memory.
+// buildMember encodes and compresses one chunk in memory; a racy chunk's
+// member keeps the hash of its newc bytes.
 func buildMember(ctx context.Context, c *compressor, s *scratch, tree *rootfs.Tree, ch *chunk) (*member, error) {
 	var buf bytes.Buffer
 	if c.comp == None {
@@ -196,6 +202,11 @@ func buildMember(ctx context.Context, c *compressor, s *scratch, tree *rootfs.Tr
 	if err != nil {
 		return nil, err
 	}
+	var h hash.Hash
+	if ch.racy {
+		h = sha256.New()
+		w = io.MultiWriter(w, h)
+	}
 	if err := encodeChunk(ctx, w, tree, ch.items, s); err != nil {
 		closeW()
 		return nil, err
@@ -203,5 +214,10 @@ func buildMember(ctx context.Context, c *compressor, s *scratch, tree *rootfs.Tr
 	if err := closeW(); err != nil {
 		return nil, fmt.Errorf("compress chunk at %s: %w", ch.items[0].hdr.Name, err)
 	}
-	return newMemoryMember(ch.key, c.comp, ch.rawBytes, buf.Bytes()), nil
+	m := newMemoryMember(ch.key, c.comp, ch.rawBytes, buf.Bytes())
+	if h != nil {
+		m.rawSum = new([sha256.Size]byte)
+		h.Sum(m.rawSum[:0])
+	}
+	return m, nil
 }

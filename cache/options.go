@@ -39,42 +39,21 @@ type Options struct {
 	Progress func(doneBytes, totalBytes int64)
 }
 
-// Default levels, measured on a 453 MB tree (/usr/bin, /usr/include and
-// /usr/lib/python3.11 of a Debian 12 machine, 11357 entries, one newc stream
-// of 452788736 bytes) on 2 cores. GNU gzip -9 of the whole stream: 60.5 s,
-// 140557613 bytes (the classic pipeline, find | cpio | gzip -9: about 63 s).
-// klauspost/compress gzip, chunks compressed in parallel:
-//
-//	chunk     level 6           level 7           level 9           zstd default
-//	256 KiB   1.9 s  1.065x     3.1 s  1.046x     17.0 s 1.035x     1.5 s 1.060x
-//	1 MiB     2.0 s  1.059x     3.2 s  1.041x     17.3 s 1.029x     1.3 s 1.016x
-//	4 MiB     2.1 s  1.058x     3.2 s  1.039x     17.5 s 1.028x     1.1 s 0.962x
-//
-// (sizes relative to gzip -9 of the whole stream). Go's deflate encoders,
-// klauspost's and the standard library's alike, look for matches of 4 bytes
-// or more where zlib finds 3-byte ones, so no level of them reaches zlib -9's
-// size: on the first 128 MiB of the stream, as one stream, klauspost -9 is
-// 1.030x and compress/flate -9 1.028x of gzip -9 (GNU gzip -6: 1.008x).
-// Level 9 is the smallest gzip we can make and still well inside the time
-// budget, so it is the default. A full Pack of that tree, same run, machine
-// shared with other jobs: classic pipeline 125 s (56 s CPU), 140557603
-// bytes; Pack gzip -9 43.8 s (36 s CPU), 144039377 bytes (1.025x); Pack
-// zstd 5.3 s, 130567960 bytes (0.93x). Only zstd meets a 1.02x size bound.
+// Default levels: gzip 9, the smallest gzip Go's encoders make and still
+// well inside the time budget (no level reaches zlib -9's size: they look
+// for matches of 4 bytes or more, zlib of 3); zstd 3, faster and smaller
+// than gzip -9. Figures: MEASUREMENTS.md, cache.
 const (
 	defaultGzipLevel = 9
 	defaultZstdLevel = 3
 )
 
-// Default chunk targets. For gzip the chunk size barely matters beyond the
-// 32 KiB window (1 MiB loses 0.13% against 4 MiB, 256 KiB 0.7%), so the
-// target is 512 KiB. An edit recompresses the chunk it falls in, and that
-// is about twice the target on average, since cuts are random and a byte is
-// more likely to sit in a long chunk than in a short one: with 1 MiB the
-// one-file edit of the Debian minbase benchmark landed in a 2.1 MB chunk of
-// .gz man pages and took 72-99 ms to rebuild; with 512 KiB it is a 338 KB
-// chunk, 9 ms, and the image grows by 53 KB of 105 MB (0.05%). zstd uses
-// its 8 MiB window: 4 MiB chunks are 5% smaller than 1 MiB ones, and a
-// one-file edit repacked in 53 ms.
+// Default chunk targets. An edit recompresses the chunk it falls in, about
+// twice the target on average (a byte is more likely to sit in a long chunk
+// than a short one), so gzip, whose size barely gains beyond its 32 KiB
+// window, takes a small target; zstd, whose 8 MiB window gains from long
+// chunks, a large one.
+// Figures: MEASUREMENTS.md, cache.
 const (
 	defaultChunkTarget     = 512 << 10
 	defaultZstdChunkTarget = 4 << 20

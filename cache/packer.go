@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/liveiso/liveiso/newc"
@@ -18,6 +20,9 @@ type Stats struct {
 	Entries         int // cpio entries in the archive
 	ChunksTotal     int
 	ChunksRebuilt   int       // chunks this Pack had to encode+compress (missed both caches)
+	ChunksReread    int       // racy chunks of the last Pack whose files, re-read, gave the same bytes: not compressed again
+	ChunksRacy      int       // racy chunks: in this initrd, in no cache yet (see Settle)
+	SettleAt        time.Time // when the racy chunks' files are past the racy window; zero without racy chunks
 	BytesIn         int64     // uncompressed cpio bytes of the whole archive
 	BytesCompressed int64     // uncompressed bytes this Pack compressed
 	NewestMtime     time.Time // newest mtime among entries (reproducible image dates)
@@ -32,9 +37,10 @@ type Stats struct {
 // of the Pack minus racyWindow cannot have been written since without its
 // ctime changing. A chunk holding a file younger than that is racy: its
 // member is used for this Pack's initrd but kept in no cache, memory or disk,
-// so the next Pack encodes it again, until the file is old enough. 2 s is
-// far above any Linux file system's timestamp granularity (ext4/xfs/btrfs/
-// tmpfs: the kernel tick; FAT: 2 s).
+// until re-reading its files after the window gives the bytes it was made
+// from (Settle, or the next Pack: settle.go). 2 s is far above any Linux
+// file system's timestamp granularity (ext4/xfs/btrfs/tmpfs: the kernel
+// tick; FAT: 2 s).
 const racyWindow = 2 * time.Second
 
 // maxRescans bounds how often one Pack rescans files that changed while it
@@ -49,29 +55,44 @@ type Packer struct {
 	log   *slog.Logger
 	store *store // nil: no disk store
 	mem   *memCache
-	tree  *rootfs.Tree
-	// current holds the members of the last Initrd by key, so the next Pack
-	// reuses them even when the memory cache has let go of them.
-	current map[memberKey]*member
-	// last holds the chunks of the last Initrd by the path of their first
-	// item, so that a chunk whose items are all as they were gets its key
-	// without hashing them again (see sameItems).
-	last map[string]*chunk
-	// lastItems are the items of the last Initrd in member order, so that
-	// the next Pack copies the item of an entry that is as it was instead of
-	// making its header and hashes again (see reusedItem); the chunks in
-	// last hold parts of it. spareItems is the slice of the Initrd before,
-	// which nothing refers to any more: the next Pack fills it, rather than
-	// leaving a slice of every entry to the garbage collector on each edit.
-	lastItems, spareItems []item
+	// last is what the last good Pack left for the next one; a Pack swaps
+	// in a new value only when it succeeds.
+	last *lastPack
 	// racy is racyWindow; tests shorten it.
 	racy time.Duration
-	// pending holds the changed paths of Packs that failed since the last
-	// good one, so that the next Pack rescans them too.
-	pending []string
 	// afterScan, if set, runs between the scan and the reading of files
-	// (tests change the tree there).
-	afterScan func()
+	// (tests change the tree there); afterReread, after Settle re-read a
+	// chunk's files and before it compares their bytes.
+	afterScan   func()
+	afterReread func(*chunk)
+	// compressions counts the members this Packer compressed: tests check
+	// that settling compresses none.
+	compressions atomic.Int64
+}
+
+// lastPack is what the next Pack reuses of the last good one. A Pack makes
+// it whole at its end and swaps it in; nothing changes it after that, but
+// for spare, which the next Pack takes over.
+type lastPack struct {
+	tree *rootfs.Tree
+	// members are those of its Initrd that are not racy, by key, so the next
+	// Pack reuses them even when the memory cache has let go of them.
+	members map[memberKey]*member
+	// racy are its racy chunks by key, each with a member that knows the
+	// hash of the bytes it was made from (see settle.go).
+	racy map[memberKey]*chunk
+	// chunks are its chunks by the path of their first item, so that a
+	// chunk whose items are all as they were gets its key without hashing
+	// them again (see sameItems).
+	chunks map[string]*chunk
+	// items are its items in member order, so that the next Pack copies the
+	// item of an entry that is as it was instead of making its header and
+	// hashes again (see reusedItem); chunks hold parts of it.
+	items []item
+	// spare is the item slice of the Pack before, which nothing refers to
+	// any more: the next Pack fills it, rather than leaving a slice of every
+	// entry to the garbage collector on each edit.
+	spare []item
 }
 
 // NewPacker returns a Packer with opts (defaults filled in).
@@ -83,20 +104,24 @@ func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Packer{opts: o, log: log, current: map[memberKey]*member{}, racy: racyWindow}
+	p := &Packer{opts: o, log: log, racy: racyWindow}
 	if o.CacheDir != "" {
 		if p.store, err = openStore(o.CacheDir, o.CacheSizeBytes, log); err != nil {
 			return nil, err
 		}
 	}
-	p.mem = newMemCache(o.MemoryLimitBytes, p.evicted)
+	p.mem = newMemCache(o.MemoryLimitBytes)
 	return p, nil
 }
 
-// evicted is called when the memory cache lets go of m: a member with a
-// store file is read from the file from now on.
-func (p *Packer) evicted(m *member) {
-	if p.store != nil {
+// spill moves members the memory cache let go of to their store files; a
+// member without one stays in memory for as long as an Initrd holds it.
+// It reads the files, so no lock may be held.
+func (p *Packer) spill(evicted []*member) {
+	if p.store == nil {
+		return
+	}
+	for _, m := range evicted {
 		p.store.spill(m)
 	}
 }
@@ -108,9 +133,8 @@ func (p *Packer) Close() error {
 	if p.store != nil {
 		p.store.close()
 	}
-	p.mem = newMemCache(p.opts.MemoryLimitBytes, nil)
-	p.current, p.last, p.lastItems, p.spareItems = map[memberKey]*member{}, nil, nil, nil
-	p.tree = nil
+	p.mem = newMemCache(p.opts.MemoryLimitBytes)
+	p.last = nil
 	return nil
 }
 
@@ -120,44 +144,44 @@ type chunk struct {
 	key      memberKey
 	rawBytes int64
 	racy     bool
-	m        *member
+	// newestCtimeNs is the newest ctime of the files it reads from the
+	// tree: the chunk stops being racy once the racy window has passed it.
+	newestCtimeNs int64
+	m             *member
+	// earlier is the last Pack's racy member with the same key: if the
+	// chunk's files, re-read, give the bytes it was made from, it is this
+	// chunk's member and nothing is compressed (reread).
+	earlier *member
+	reread  bool
 }
 
 // Pack scans root and returns the initrd. changed lists rootfs-relative
-// paths that may have changed since the previous Pack on this Packer ("." is
-// the root); nil means rescan everything. For each changed path the packer
+// paths that may have changed since the last Pack on this Packer that
+// succeeded ("." is the root); nil means rescan everything. A Pack that
+// fails leaves the Packer as the last good one left it, so the caller
+// passes its paths again (live does). For each changed path the packer
 // re-reads the listing of its parent directory, re-lstats the path, and if
 // it is a directory rescans its whole subtree. Everything else may be reused
 // from the previous scan. Pack calls are serialised by the caller. ctx
 // cancels a Pack in progress.
 func (p *Packer) Pack(ctx context.Context, root string, changed []string) (*Initrd, error) {
-	if changed != nil {
-		changed = append(p.pending, changed...)
-	}
 	r, err := p.pack(ctx, root, changed)
 	if err != nil && p.store != nil {
-		p.store.abandon()
-	}
-	switch {
-	case err == nil:
-		p.pending = nil
-	case changed == nil:
-		p.tree, p.pending = nil, nil // the next Pack scans everything
-	default:
-		p.pending = changed
+		p.store.abandon() // the members this Pack loaded or wrote
 	}
 	return r, err
 }
 
 func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Initrd, error) {
 	start := time.Now()
+	prev := p.last
 	ropts := rootfs.Options{Excludes: p.opts.Excludes}
 	var tree *rootfs.Tree
 	var err error
-	if p.tree == nil || changed == nil || p.tree.Root != root {
+	if prev == nil || changed == nil || prev.tree.Root != root {
 		tree, err = rootfs.Scan(ctx, root, ropts)
 	} else {
-		tree, err = rootfs.Rescan(ctx, p.tree, changed, ropts)
+		tree, err = rootfs.Rescan(ctx, prev.tree, changed, ropts)
 	}
 	if err != nil {
 		return nil, err
@@ -166,23 +190,20 @@ func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Init
 		p.afterScan()
 	}
 	built := map[memberKey]*member{} // members built by this Pack, racy ones too
-	var st Stats
 	for round := 0; ; round++ {
-		var stale []string
-		var chunks []*chunk
-		var items []item
-		chunks, items, st, stale, err = p.packTree(ctx, tree, start, built)
+		chunks, items, st, stale, err := p.packTree(ctx, prev, tree, start, built)
 		if err != nil {
 			return nil, err
 		}
 		if len(stale) == 0 {
-			r, err := p.finish(chunks, st)
+			r, next, err := p.finish(prev, tree, chunks, items, st)
 			if err != nil {
 				return nil, err
 			}
-			p.tree, p.lastItems, p.spareItems = tree, items, p.lastItems
+			p.last = next
 			p.log.Info("packed initrd", "root", root, "entries", st.Entries, "chunks", st.ChunksTotal,
-				"chunks_rebuilt", st.ChunksRebuilt, "bytes_compressed", st.BytesCompressed,
+				"chunks_rebuilt", st.ChunksRebuilt, "chunks_reread", st.ChunksReread, "chunks_racy", st.ChunksRacy,
+				"bytes_compressed", st.BytesCompressed,
 				"size", r.Size(), "ms", time.Since(start).Milliseconds())
 			return r, nil
 		}
@@ -198,8 +219,8 @@ func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Init
 
 // packTree plans the chunks of tree and builds the members that no cache
 // has. stale lists files that were not what the scan saw when read.
-func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Time, built map[memberKey]*member) (chunks []*chunk, items []item, st Stats, stale []string, err error) {
-	items, warns, err := p.items(tree)
+func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree, start time.Time, built map[memberKey]*member) (chunks []*chunk, items []item, st Stats, stale []string, err error) {
+	items, warns, err := p.items(prev, tree)
 	if err != nil {
 		return nil, nil, st, nil, err
 	}
@@ -221,22 +242,27 @@ func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Tim
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		ch := &chunk{items: ordered[s:end]}
+		ch := &chunk{items: ordered[s:end], newestCtimeNs: math.MinInt64}
 		for j := range ch.items {
 			it := &ch.items[j]
 			ch.rawBytes += it.encodedLen()
-			if it.fromTree() && it.e.CtimeNs >= racyAfter {
-				ch.racy = true
+			if it.fromTree() {
+				ch.newestCtimeNs = max(ch.newestCtimeNs, it.e.CtimeNs)
 			}
 		}
-		if old := p.last[ch.items[0].hdr.Name]; old != nil && sameItems(old.items, ch.items) {
+		ch.racy = ch.newestCtimeNs >= racyAfter
+		var old *chunk
+		if prev != nil {
+			old = prev.chunks[ch.items[0].hdr.Name]
+		}
+		if old != nil && sameItems(old.items, ch.items) {
 			ch.key = old.key
 		} else {
 			ch.key = chunkKey(&p.opts, ch.items)
 		}
 		st.BytesIn += ch.rawBytes
 		chunks = append(chunks, ch)
-		if ch.m = p.lookup(ch, built); ch.m == nil {
+		if ch.m = p.lookup(prev, ch, built); ch.m == nil {
 			todo = append(todo, ch)
 		}
 	}
@@ -246,10 +272,23 @@ func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Tim
 		return nil, nil, st, nil, err
 	}
 	for _, ch := range todo {
-		if ch.m != nil {
+		switch {
+		case ch.m == nil:
+		case ch.reread:
+			built[ch.key] = ch.m
+			st.ChunksReread++
+		default:
 			built[ch.key] = ch.m
 			st.ChunksRebuilt++
 			st.BytesCompressed += ch.rawBytes
+		}
+	}
+	for _, ch := range chunks {
+		if ch.racy {
+			st.ChunksRacy++
+			if at := time.Unix(0, ch.newestCtimeNs).Add(p.racy); at.After(st.SettleAt) {
+				st.SettleAt = at
+			}
 		}
 	}
 	return chunks, items, st, stale, nil
@@ -257,16 +296,18 @@ func (p *Packer) packTree(ctx context.Context, tree *rootfs.Tree, start time.Tim
 
 // items builds the archive's items from the tree: headers, synthetic
 // entries in their place, inode numbers.
-func (p *Packer) items(tree *rootfs.Tree) ([]item, []string, error) {
+func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) ([]item, []string, error) {
 	extra, warns := synthesize(tree.Entries, p.opts.NoAutoInit)
 	// The synthetic items are merged in archive order in the same pass: an
 	// insert into the whole slice per item would move every item after it.
 	slices.SortFunc(extra, func(a, b item) int { return rootfs.ComparePaths(a.hdr.Name, b.hdr.Name) })
-	items := p.spareItems[:0]
+	var items, old []item
+	if prev != nil {
+		items, old = prev.spare[:0], prev.items
+	}
 	if n := len(tree.Entries) + len(extra); cap(items) < n {
 		items = make([]item, 0, n+n/16)
 	}
-	prev := p.lastItems
 	for i := range tree.Entries {
 		e := &tree.Entries[i]
 		for len(extra) > 0 && rootfs.ComparePaths(extra[0].hdr.Name, e.Path) < 0 {
@@ -275,7 +316,7 @@ func (p *Packer) items(tree *rootfs.Tree) ([]item, []string, error) {
 		}
 		var it item
 		var ok bool
-		if it, prev, ok = reusedItem(prev, e); !ok {
+		if it, old, ok = reusedItem(old, e); !ok {
 			h, err := header(e, p.opts.RootOwner)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", tree.Root, err)
@@ -323,16 +364,24 @@ func reusedItem(prev []item, e *rootfs.Entry) (item, []item, bool) {
 
 // lookup finds a chunk's member in this Pack's builds, the last Initrd, the
 // memory cache and the disk store, in that order. A racy chunk is only
-// reused from this Pack.
-func (p *Packer) lookup(ch *chunk, built map[memberKey]*member) *member {
+// reused from this Pack. A chunk none of them has, but which was racy in the
+// last Pack, gets that member as its earlier one, to be re-read.
+func (p *Packer) lookup(prev *lastPack, ch *chunk, built map[memberKey]*member) *member {
 	if m := built[ch.key]; m != nil {
 		return m
+	}
+	if prev != nil {
+		if old := prev.racy[ch.key]; old != nil {
+			ch.earlier = old.m
+		}
 	}
 	if ch.racy {
 		return nil
 	}
-	if m := p.current[ch.key]; m != nil {
-		return m
+	if prev != nil {
+		if m := prev.members[ch.key]; m != nil {
+			return m
+		}
 	}
 	if m := p.mem.get(ch.key); m != nil {
 		return m
@@ -383,7 +432,7 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 			c := &compressor{comp: p.opts.Compression, level: p.opts.Level, workers: p.opts.Workers}
 			s := newScratch()
 			for ch := range next {
-				m, err := buildMember(ctx, c, s, tree, ch)
+				m, reread, err := p.makeMember(ctx, c, s, tree, ch)
 				saved := false
 				if err == nil && !ch.racy && p.store != nil {
 					if serr := p.store.save(m); serr != nil {
@@ -393,17 +442,18 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 					}
 				}
 				mu.Lock()
+				var evicted []*member
 				if saved {
 					// Into the memory cache at once, not at the end of the
 					// Pack: past MemoryLimitBytes it moves the least recently
 					// used members to their store files, so a cold build of
 					// a big tree does not hold every member in memory.
-					p.mem.add(m)
+					evicted = p.mem.add(m)
 				}
 				var ce *errChanged
 				switch {
 				case err == nil:
-					ch.m = m
+					ch.m, ch.reread = m, reread
 				case errors.As(err, &ce):
 					stale = append(stale, ce.path)
 				case firstErr == nil:
@@ -415,6 +465,7 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 					p.opts.Progress(doneBytes, totalBytes)
 				}
 				mu.Unlock()
+				p.spill(evicted)
 			}
 		}()
 	}
@@ -436,25 +487,56 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 	return stale, nil
 }
 
-// finish makes the Initrd of chunks and updates the caches: the members of
-// this Initrd become current, those not racy go to the memory cache.
-func (p *Packer) finish(chunks []*chunk, st Stats) (*Initrd, error) {
-	members := make([]Member, len(chunks))
-	current := make(map[memberKey]*member, len(chunks))
-	var stored []*member
-	last := make(map[string]*chunk, len(chunks))
-	for i, ch := range chunks {
-		last[ch.items[0].hdr.Name] = ch
-		members[i] = Member{Compression: ch.m.comp, SizeBytes: ch.m.sizeBytes, Data: ch.m}
-		if !ch.racy {
-			current[ch.key] = ch.m
-			stored = append(stored, ch.m)
-			p.mem.add(ch.m)
+// makeMember makes ch's member: its earlier one if re-reading the chunk's
+// files gives the bytes that member was made from (which compressing them
+// again would give too), else a new one, which keeps the hash of its bytes
+// if it is racy.
+func (p *Packer) makeMember(ctx context.Context, c *compressor, s *scratch, tree *rootfs.Tree, ch *chunk) (m *member, reread bool, err error) {
+	if e := ch.earlier; e != nil && e.rawSum != nil {
+		sum, err := rawSum(ctx, s, tree, ch.items)
+		if err != nil {
+			return nil, false, err
+		}
+		if sum == *e.rawSum {
+			return e, true, nil
 		}
 	}
+	p.compressions.Add(1)
+	m, err = buildMember(ctx, c, s, tree, ch)
+	return m, false, err
+}
+
+// finish makes the Initrd of chunks and what the next Pack reuses of this
+// one: the members that are not racy stay known by key and go to the memory
+// cache.
+func (p *Packer) finish(prev *lastPack, tree *rootfs.Tree, chunks []*chunk, items []item, st Stats) (*Initrd, *lastPack, error) {
+	members := make([]Member, len(chunks))
+	next := &lastPack{
+		tree:    tree,
+		members: make(map[memberKey]*member, len(chunks)),
+		racy:    map[memberKey]*chunk{},
+		chunks:  make(map[string]*chunk, len(chunks)),
+		items:   items,
+	}
+	if prev != nil {
+		next.spare = prev.items
+	}
+	var evicted, stored []*member
+	for i, ch := range chunks {
+		next.chunks[ch.items[0].hdr.Name] = ch
+		members[i] = Member{Compression: ch.m.comp, SizeBytes: ch.m.sizeBytes, Data: ch.m}
+		if ch.racy {
+			next.racy[ch.key] = ch
+		} else {
+			next.members[ch.key] = ch.m
+			stored = append(stored, ch.m)
+			evicted = append(evicted, p.mem.add(ch.m)...)
+		}
+	}
+	p.spill(evicted)
 	r, err := Assemble(members)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r.stats = st
 	r.stats.BytesIn += int64(len(newc.AppendTrailer(nil)))
@@ -462,6 +544,5 @@ func (p *Packer) finish(chunks []*chunk, st Stats) (*Initrd, error) {
 		p.store.publish(stored, r.Size())
 		r.store, r.stored = p.store, stored
 	}
-	p.current, p.last = current, last
-	return r, nil
+	return r, next, nil
 }

@@ -27,6 +27,13 @@ type CDInput struct {
 	Kernel      string    // absolute paths in the ISO 9660 tree, e.g. "/isolinux/vmlinuz"
 	Initrd      string
 	Append      string // kernel command line
+
+	// Shim and MokManager, when Shim is set, boot before the loader: see
+	// ESPInput.
+	Shim           io.ReaderAt
+	ShimSize       int64
+	MokManager     io.ReaderAt
+	MokManagerSize int64
 }
 
 // CD is what UEFI boot adds to the CD: the files, and which of them is the
@@ -43,6 +50,8 @@ func CDFiles(in CDInput) (CD, error) {
 	esp, err := ESP(ESPInput{
 		Loader: in.Loader, LoaderSize: in.LoaderSize, Mtime: in.LoaderMtime,
 		VolumeID: crc32.ChecksumIEEE([]byte(in.VolumeID)),
+		Shim:     in.Shim, ShimSize: in.ShimSize,
+		MokManager: in.MokManager, MokManagerSize: in.MokManagerSize,
 	})
 	if err != nil {
 		return CD{}, fmt.Errorf("EFI system partition: %w", err)

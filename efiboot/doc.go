@@ -15,8 +15,15 @@
 // would change with every initrd), or FAT cluster chains aimed at the ISO
 // files' sectors, which ties the ESP's FAT to the initrd's size and puts the
 // volatile initrd inside the ESP's extent — and El Torito's 16-bit sector
-// count cannot describe an ESP that spans a large initrd. The signed build
-// also boots under Secure Boot behind shim, a later step.
+// count cannot describe an ESP that spans a large initrd.
+//
+// Secure Boot: with a shim (package shim-signed: shimx64.efi.signed, signed
+// by Microsoft's UEFI CA, which firmware trusts), shim is BOOTX64.EFI, and
+// the signed GRUB is grubx64.efi beside it, with MokManager (mmx64.efi), as
+// Debian's installer images lay them out. Shim verifies GRUB with the
+// distribution's certificate built into it, and GRUB has shim verify the
+// kernel; FindShim finds the pair. The ESP stays constant: shim changes
+// nothing else. Without Secure Boot shim starts GRUB all the same.
 //
 // The embedded configuration of Debian's gcdx64 sets $root to the device it
 // was loaded from with the prefix /boot/grub: from a CD that is the whole

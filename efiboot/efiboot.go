@@ -22,6 +22,8 @@ const (
 // Paths inside the ESP.
 const (
 	removableLoaderPath = "EFI/BOOT/BOOTX64.EFI" // UEFI 2.10 3.5.1.1, x64
+	shimLoaderPath      = "EFI/BOOT/grubx64.efi" // shim's DEFAULT_LOADER, beside shim
+	mokManagerPath      = "EFI/BOOT/mmx64.efi"   // shim's MOK_MANAGER, beside shim
 	espGrubConfigPath   = "EFI/BOOT/grub.cfg"
 	espLabel            = "LIVEISO-EFI"
 )
@@ -63,20 +65,38 @@ type ESPInput struct {
 	LoaderSize int64
 	Mtime      time.Time // date of everything in the ESP
 	VolumeID   uint32    // FAT serial number (reproducible: the caller picks it)
+
+	// Shim, when set, boots first (Secure Boot): it verifies and starts the
+	// loader, and MokManager when a key is to be enrolled.
+	Shim           io.ReaderAt // shimx64.efi, ShimSize bytes; nil: the loader boots directly
+	ShimSize       int64
+	MokManager     io.ReaderAt // mmx64.efi, MokManagerSize bytes; with Shim
+	MokManagerSize int64
 }
 
 // ESP plans the EFI System Partition image: the loader as
 // EFI/BOOT/BOOTX64.EFI and a grub.cfg that hands over to the one on the ISO.
+// With a shim, shim is BOOTX64.EFI and the loader grubx64.efi beside it,
+// with mmx64.efi, as Debian's installer images lay them out.
 func ESP(in ESPInput) (*fat.Image, error) {
 	cfg := []byte(espGrubConfig())
+	files := []fat.File{{Path: removableLoaderPath, Size: in.LoaderSize, Source: in.Loader}}
+	if in.Shim != nil {
+		if in.MokManager == nil {
+			return nil, errors.New("a shim without MokManager")
+		}
+		files = []fat.File{
+			{Path: removableLoaderPath, Size: in.ShimSize, Source: in.Shim},
+			{Path: shimLoaderPath, Size: in.LoaderSize, Source: in.Loader},
+			{Path: mokManagerPath, Size: in.MokManagerSize, Source: in.MokManager},
+		}
+	}
+	files = append(files, fat.File{Path: espGrubConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))})
 	return fat.Plan(fat.Input{
 		Label:    espLabel,
 		VolumeID: in.VolumeID,
 		Date:     in.Mtime,
-		Files: []fat.File{
-			{Path: removableLoaderPath, Size: in.LoaderSize, Source: in.Loader},
-			{Path: espGrubConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))},
-		},
+		Files:    files,
 	})
 }
 

@@ -1,7 +1,11 @@
 package efiboot
 
 import (
+	"errors"
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -71,5 +75,66 @@ func TestCDFiles(t *testing.T) {
 	}
 	if names := CDRootNames(); !slices.Equal(names, []string{"boot", ".disk"}) {
 		t.Errorf("CDRootNames = %q", names)
+	}
+}
+
+// With a shim, shim is BOOTX64.EFI and GRUB grubx64.efi beside it, with
+// MokManager, as mtools (an independent FAT reader) reads them back.
+func TestESPWithShim(t *testing.T) {
+	if _, err := exec.LookPath("mcopy"); err != nil {
+		t.Fatalf("mcopy (package mtools; scripts/setup.sh installs it): %v", err)
+	}
+	loader, shim, mm := strings.Repeat("GRUB", 30_000), strings.Repeat("SHIM", 20_000), strings.Repeat("MOKM", 10_000)
+	im, err := ESP(ESPInput{
+		Loader: strings.NewReader(loader), LoaderSize: int64(len(loader)), Mtime: time.Unix(1e9, 0), VolumeID: 1,
+		Shim: strings.NewReader(shim), ShimSize: int64(len(shim)),
+		MokManager: strings.NewReader(mm), MokManagerSize: int64(len(mm)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := make([]byte, im.Size())
+	if _, err := im.ReadAt(img, 0); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "esp.img")
+	if err := os.WriteFile(path, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"EFI/BOOT/BOOTX64.EFI": shim,
+		"EFI/BOOT/grubx64.efi": loader,
+		"EFI/BOOT/mmx64.efi":   mm,
+		"EFI/BOOT/grub.cfg":    espGrubConfig(),
+	} {
+		got, err := exec.Command("mcopy", "-n", "-i", path, "::"+name, "-").Output()
+		if err != nil {
+			t.Errorf("mcopy %s: %v", name, err)
+			continue
+		}
+		if string(got) != want {
+			t.Errorf("%s: %d bytes read back, want %d", name, len(got), len(want))
+		}
+	}
+}
+
+func TestFindShim(t *testing.T) {
+	dir := t.TempDir()
+	shim := filepath.Join(dir, "shimx64.efi.signed")
+	if err := os.WriteFile(shim, []byte("MZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FindShim(shim); !errors.Is(err, ErrNoShim) || !strings.Contains(err.Error(), "mmx64.efi") {
+		t.Errorf("FindShim without MokManager beside it: %v, want ErrNoShim naming mmx64.efi", err)
+	}
+	mm := filepath.Join(dir, "mmx64.efi")
+	if err := os.WriteFile(mm, []byte("MZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := FindShim(shim); err != nil || got != (Shim{Shim: shim, MokManager: mm}) {
+		t.Errorf("FindShim = %+v, %v", got, err)
+	}
+	if _, err := FindShim(filepath.Join(dir, "missing")); err == nil {
+		t.Error("no error for a missing shim")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
@@ -20,9 +21,11 @@ func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (g gathere
 		MBRCode:  b.isohdpfx,
 		ExtraDir: b.opts.Extra,
 	}
-	if g.Kernel, err = b.kernel(&g.Opened); err != nil {
+	kernel, kernelPath, kfi, err := b.kernel(&g.Opened)
+	if err != nil {
 		return g, fmt.Errorf("kernel: %w", err)
 	}
+	g.Kernel = kernel
 	if b.loader != "" {
 		if g.BIOS, err = b.isolinux(&g.Opened); err != nil {
 			return g, err
@@ -35,6 +38,24 @@ func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (g gathere
 		}
 		g.Opened = append(g.Opened, f)
 		g.UEFI = &file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}
+		if b.shim.Shim != "" {
+			if g.Shim, err = b.shimFiles(&g.Opened); err != nil {
+				return g, err
+			}
+			for _, w := range []string{
+				b.checkSigned(&b.loaderCheck, "UEFI loader", b.efiLoader, *g.UEFI, fi),
+				b.checkSigned(&b.kernelCheck, "kernel", kernelPath, kernel, kfi),
+			} {
+				if w != "" {
+					g.Warnings = append(g.Warnings, w)
+				}
+			}
+		}
+	}
+	if b.ukiStub != "" {
+		if g.UKI, err = b.ukiFiles(); err != nil {
+			return g, err
+		}
 	}
 	if b.opts.Extra != "" {
 		if g.Extra, err = extraTree(b.opts.Extra, &g.Opened); err != nil {
@@ -45,24 +66,43 @@ func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (g gathere
 }
 
 // kernel opens the kernel the options name, or the newest in the rootfs,
-// and adds it to opened.
-func (b *Builder) kernel(opened *[]io.Closer) (file, error) {
+// says which it is and adds it to opened.
+func (b *Builder) kernel(opened *[]io.Closer) (file, string, os.FileInfo, error) {
 	var f *os.File
 	var fi os.FileInfo
 	var err error
-	if b.opts.Kernel != "" {
-		f, fi, err = openHost(b.opts.Kernel)
+	path := b.opts.Kernel
+	if path != "" {
+		f, fi, err = openHost(path)
 	} else {
 		var rel string
 		if rel, err = newestKernel(b.opts.Rootfs); err == nil {
+			path = filepath.Join(b.opts.Rootfs, rel)
 			f, fi, err = openBeneath(b.opts.Rootfs, rel)
 		}
 	}
 	if err != nil {
-		return file{}, err
+		return file{}, "", nil, err
 	}
 	*opened = append(*opened, f)
-	return file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}, nil
+	return file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}, path, fi, nil
+}
+
+// shimFiles opens shim and MokManager, adding them to opened.
+func (b *Builder) shimFiles(opened *[]io.Closer) (*shimFiles, error) {
+	var s shimFiles
+	for _, x := range []struct {
+		path string
+		f    *file
+	}{{b.shim.Shim, &s.Shim}, {b.shim.MokManager, &s.MokManager}} {
+		f, fi, err := openHost(x.path)
+		if err != nil {
+			return nil, fmt.Errorf("boot through shim: %w", err)
+		}
+		*opened = append(*opened, f)
+		*x.f = file{Source: f, Size: fi.Size(), Mtime: fi.ModTime()}
+	}
+	return &s, nil
 }
 
 // isolinux reads isolinux.bin (the planner patches it), opens ldlinux.c32

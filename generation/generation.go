@@ -2,11 +2,13 @@ package generation
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
 	"github.com/liveiso/liveiso/isolayout"
+	"github.com/liveiso/liveiso/uki"
 )
 
 // DefaultVolumeID is the volume identifier when none is given.
@@ -40,6 +43,18 @@ type Options struct {
 	EFILoader string // GRUB EFI image for UEFI; "" searches efiboot.LoaderPaths
 	NoHybrid  bool   // leave the system area empty: a CD image only, no MBR or GPT
 
+	// SecureBoot chooses whether UEFI boots through shim; the zero value
+	// is SecureBootAuto. Shim is shimx64.efi ("" searches
+	// efiboot.ShimPaths), with MokManager beside it.
+	SecureBoot SecureBoot
+	Shim       string
+
+	// UKIStub is systemd-stub for the generation's unified kernel image
+	// ("" searches ukiStubPaths; none found: no UKI). UKI says one is
+	// wanted: no stub is then an error.
+	UKIStub string
+	UKI     bool
+
 	// SourceDateEpoch, when set, dates everything liveiso generates
 	// (reproducible builds); otherwise the newest mtime among the inputs does.
 	SourceDateEpoch *time.Time
@@ -49,12 +64,24 @@ type Options struct {
 
 // Generation is one immutable image: the layout and the initrd it serves.
 type Generation struct {
-	Number uint64
-	Image  *isolayout.Layout
-	Initrd *cache.Initrd
-	Stats  cache.Stats
-	Files  int // regular files on the CD
-	Took   time.Duration
+	Number     uint64
+	Image      *isolayout.Layout
+	Initrd     *cache.Initrd
+	Kernel     io.ReaderAt // the kernel on the CD, for network and direct boot
+	KernelSize int64
+	Stats      cache.Stats
+	Files      int // regular files on the CD
+	Took       time.Duration
+
+	// UKI is the unified kernel image of the same kernel, command line and
+	// initrd; nil without systemd-stub.
+	UKI *uki.Layout
+
+	// SecureBoot says the ESP boots through shim.
+	SecureBoot bool
+
+	// Warnings are the packer's (Stats.Warnings) and the boot files'.
+	Warnings []string
 
 	Compression CompressionChoice // of the initrd
 
@@ -76,11 +103,18 @@ type Builder struct {
 	ldlinux   string
 	isohdpfx  []byte // isohybrid MBR boot code; nil without BIOS disk boot
 	efiLoader string // "" without UEFI boot
+	shim      efiboot.Shim
+	shimCerts []*x509.Certificate // what shim trusts; nil: signatures are not checked
+	ukiStub   string              // "" without a UKI
 	packer    *cache.Packer
 	log       *slog.Logger
 	number    uint64
 
 	compression CompressionChoice
+
+	// The last signature checks, so that an unchanged file is read whole
+	// once, not once per generation.
+	kernelCheck, loaderCheck signatureCheck
 }
 
 // NewBuilder checks the options and finds the boot files. Bad input (a
@@ -101,6 +135,12 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	}
 	b := &Builder{opts: opts, log: log}
 	if err := b.findLoaders(); err != nil {
+		return nil, err
+	}
+	if err := b.findShim(); err != nil {
+		return nil, err
+	}
+	if err := b.findUKIStub(); err != nil {
 		return nil, err
 	}
 	if opts.Kernel == "" {
@@ -165,6 +205,11 @@ func (b *Builder) findLoaders() error {
 // Close releases the packer's caches. Generations already built stay readable.
 func (b *Builder) Close() error { return b.packer.Close() }
 
+// Settle caches the racy chunks of the last build's initrd once their files
+// are past the racy window (cache.Packer.Settle); nothing in the generation
+// changes.
+func (b *Builder) Settle(ctx context.Context) (cache.Settled, error) { return b.packer.Settle(ctx) }
+
 // Build makes the next generation. changed lists the rootfs-relative paths
 // that may have changed since the last successful Build (nil: all of them).
 // The generation comes with one reference, the caller's: Release it when
@@ -198,14 +243,26 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 	if err != nil {
 		return nil, fmt.Errorf("plan the image: %w", err)
 	}
+	var ukiLayout *uki.Layout
+	if g.UKI != nil {
+		if ukiLayout, err = planUKI(g, b.opts.Append); err != nil {
+			return nil, err
+		}
+	}
 	b.number++
 	gen := &Generation{
-		Number: b.number,
-		Image:  layout,
-		Initrd: initrd,
-		Stats:  stats,
-		Files:  layout.Files(),
-		Took:   time.Since(start),
+		Number:     b.number,
+		Image:      layout,
+		Initrd:     initrd,
+		Kernel:     g.Kernel.Source,
+		KernelSize: g.Kernel.Size,
+		Stats:      stats,
+		Files:      layout.Files(),
+		Took:       time.Since(start),
+
+		UKI:        ukiLayout,
+		SecureBoot: g.Shim != nil,
+		Warnings:   append(slices.Clone(stats.Warnings), g.Warnings...),
 
 		Compression: b.compression,
 		// The pin keeps the initrd's members from every trim of the

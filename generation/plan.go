@@ -52,14 +52,23 @@ type gathered struct {
 
 	BIOS *biosFiles // nil: no BIOS entry
 	UEFI *file      // the GRUB EFI image; nil: no UEFI entry
+	Shim *shimFiles // with UEFI: boot through shim (Secure Boot); nil: GRUB directly
+	UKI  *ukiFiles  // what the UKI needs besides the kernel and initrd; nil: no UKI
 
 	MBRCode  []byte            // isohdpfx.bin; nil: no MBR boot code
 	Extra    []*isolayout.Node // the CD's root from --extra
 	ExtraDir string            // where Extra came from, for messages
 
+	Warnings []string // about the boot files: a kernel shim will refuse
+
 	// Opened are the files gather opened for the sources above; the
 	// generation made of them closes them (lifetime.go).
 	Opened []io.Closer
+}
+
+// shimFiles are the first stage of a Secure Boot chain.
+type shimFiles struct {
+	Shim, MokManager file
 }
 
 // biosFiles are isolinux's files.
@@ -127,13 +136,24 @@ func plan(g gathered, o planOptions) (isolayout.Input, error) {
 	if g.UEFI != nil {
 		// GRUB reads the kernel and initrd from the ISO 9660 tree, so they
 		// are stored once, and nothing here changes when the rootfs does.
-		cd, err := efiboot.CDFiles(efiboot.CDInput{
+		in := efiboot.CDInput{
 			Loader: g.UEFI.Source, LoaderSize: g.UEFI.Size, LoaderMtime: g.UEFI.Mtime,
 			VolumeID: o.VolumeID,
 			Kernel:   "/" + bootDir + "/" + kernelName,
 			Initrd:   "/" + bootDir + "/" + initrdName,
 			Append:   o.Append,
-		})
+		}
+		if s := g.Shim; s != nil {
+			in.Shim, in.ShimSize = s.Shim.Source, s.Shim.Size
+			in.MokManager, in.MokManagerSize = s.MokManager.Source, s.MokManager.Size
+			// The ESP is dated by the newest of the files it holds.
+			for _, t := range []time.Time{s.Shim.Mtime, s.MokManager.Mtime} {
+				if t.After(in.LoaderMtime) {
+					in.LoaderMtime = t
+				}
+			}
+		}
+		cd, err := efiboot.CDFiles(in)
 		if err != nil {
 			return isolayout.Input{}, err
 		}

@@ -65,7 +65,7 @@ func unpackInitrd(t *testing.T, img string) string {
 	if err := os.Mkdir(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sh", "-c", "gzip -dc < '"+initrd+"' | cpio -id --quiet --no-absolute-filenames")
+	cmd := exec.Command("sh", "-c", hostDecompressor(t, initrd)+" < '"+initrd+"' | cpio -id --quiet --no-absolute-filenames")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the initrd of %s does not unpack: %v\n%s", img, err, out)
@@ -95,6 +95,17 @@ func TestCacheSharedByMountAndBuilds(t *testing.T) {
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// The editor and the copier end before the test does, even when it
+	// fails early.
+	stopped := false
+	halt := func() {
+		if !stopped {
+			stopped = true
+			close(stop)
+			wg.Wait()
+		}
+	}
+	defer halt()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -152,8 +163,7 @@ func TestCacheSharedByMountAndBuilds(t *testing.T) {
 		}
 		os.Remove(img)
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	if copies == 0 {
 		t.Error("no copy of the live image was taken")
 	}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +23,10 @@ const QEMU = "qemu-system-x86_64"
 const (
 	OVMFCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 	OVMFVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+	// With Microsoft's keys enrolled and Secure Boot enforcing.
+	OVMFSecureBootCode = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+	OVMFSecureBootVars = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 )
 
 // KernelArgs are the kernel command-line words every harness boot uses: the
@@ -39,17 +44,22 @@ const FailedConsolesDir = "liveiso-failed-consoles"
 
 // VMOptions says what the VM boots from. Paths are used as given.
 type VMOptions struct {
-	CDROM    string   // -cdrom: an ISO image
-	Drives   []string // each one -drive value, e.g. "file=image.iso,format=raw,if=virtio,readonly=on"
-	Kernel   string   // -kernel: direct kernel boot
-	Initrd   string   // -initrd, with Kernel
-	Append   string   // -append, with Kernel; KernelArgs is not added for you
-	BIOS     string   // -bios: another firmware file
-	OVMF     bool     // UEFI: OVMFCode read-only and a private copy of OVMFVars as pflash
-	Boot     string   // -boot value, e.g. "d" for the CD first
-	MemoryMB int      // 0 means 512
-	NoReboot bool     // -no-reboot: a guest reboot or kernel panic ends QEMU
-	Args     []string // more QEMU arguments
+	CDROM  string   // -cdrom: an ISO image
+	Drives []string // each one -drive value, e.g. "file=image.iso,format=raw,if=virtio,readonly=on"
+	Kernel string   // -kernel: direct kernel boot
+	Initrd string   // -initrd, with Kernel
+	Append string   // -append, with Kernel; KernelArgs is not added for you
+	BIOS   string   // -bios: another firmware file
+	OVMF   bool     // UEFI: OVMFCode read-only and a private copy of OVMFVars as pflash
+	// SecureBoot, with OVMF: the Secure Boot firmware (OVMFSecureBootCode and
+	// a private copy of OVMFSecureBootVars) on a q35 machine with SMM, whose
+	// flash only SMM may write, as that firmware needs.
+	SecureBoot bool
+	Boot       string   // -boot value, e.g. "d" for the CD first, "n" for the network
+	NIC        string   // -nic value, e.g. "user,model=e1000,bootfile=URL"; "" means no network
+	MemoryMB   int      // 0 means 512
+	NoReboot   bool     // -no-reboot: a guest reboot or kernel panic ends QEMU
+	Args       []string // more QEMU arguments
 }
 
 // VM is one running QEMU. Its serial console goes to a file that
@@ -98,7 +108,7 @@ func Start(dir string, opts VMOptions) (_ *VM, err error) {
 		"-accel", "tcg",
 		"-m", fmt.Sprint(memory),
 		"-display", "none",
-		"-nic", "none", // no network: faster firmware, no option ROM needed
+		"-nic", cmp.Or(opts.NIC, "none"), // no network unless asked: faster firmware, no option ROM needed
 		"-parallel", "none",
 		"-serial", "file:" + vm.consolePath,
 		"-monitor", "unix:" + vm.monitorPath + ",server,nowait",
@@ -122,12 +132,17 @@ func Start(dir string, opts VMOptions) (_ *VM, err error) {
 		args = append(args, "-bios", opts.BIOS)
 	}
 	if opts.OVMF {
+		code, varsTemplate := OVMFCode, OVMFVars
+		if opts.SecureBoot {
+			code, varsTemplate = OVMFSecureBootCode, OVMFSecureBootVars
+			args = append(args, "-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on")
+		}
 		vars := filepath.Join(dir, "OVMF_VARS.fd")
-		if err := copyFile(OVMFVars, vars, 0o644); err != nil {
+		if err := copyFile(varsTemplate, vars, 0o644); err != nil {
 			return nil, fmt.Errorf("OVMF variables: %w", err)
 		}
 		args = append(args,
-			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+OVMFCode,
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
 			"-drive", "if=pflash,format=raw,unit=1,file="+vars)
 	}
 	if opts.Boot != "" {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/generation"
 	"github.com/liveiso/liveiso/watch"
 )
@@ -36,6 +37,9 @@ type Options struct {
 // Builder is what the daemon needs of generation.Builder.
 type Builder interface {
 	Build(ctx context.Context, changed []string) (*generation.Generation, error)
+	// Settle caches the last generation's racy chunks once their files are
+	// past the racy window, changing nothing in the image (settle.go).
+	Settle(ctx context.Context) (cache.Settled, error)
 }
 
 // Daemon publishes generations. Its read side (Acquire, Current, Capacity,
@@ -56,6 +60,9 @@ type Daemon struct {
 	st      Status
 	notify  func()
 	cancels int
+	// settleDue says the current generation has racy chunks to settle
+	// once the daemon is idle.
+	settleDue bool
 }
 
 // New makes a daemon. Call First, then mount, then Run.
@@ -127,11 +134,25 @@ func (d *Daemon) First(ctx context.Context) (*generation.Generation, error) {
 func (d *Daemon) Run(ctx context.Context, batches <-chan watch.Batch, notify func()) {
 	d.notify = notify
 	var p pending
-	for {
+	for ctx.Err() == nil {
+		// Idle: settle the current generation's racy chunks meanwhile; a
+		// batch cancels that, and the build waits until it has stopped (the
+		// builder does one thing at a time).
+		var settle *settleRun
+		var settled <-chan settleResult
+		if d.settleDue {
+			settle = d.startSettle(ctx)
+			settled = settle.done
+		}
 		select {
 		case <-ctx.Done():
+			d.stopSettle(settle)
 			return
+		case r := <-settled:
+			d.settled(r)
+			continue
 		case b, ok := <-batches:
+			d.stopSettle(settle)
 			if !ok {
 				return
 			}
@@ -232,15 +253,18 @@ func (d *Daemon) publish(g *generation.Generation) {
 		d.st.CapacityGrown++
 	}
 	d.capacity.Store(capacity)
-	old := d.current.Swap(&Snapshot{
+	snap := &Snapshot{
 		Generation: g.Number,
 		Image:      g.Image,
 		ImageSize:  size,
 		Initrd:     g.Initrd,
 		InitrdSize: g.Initrd.Size(),
 		Holds:      g, // Build's reference
-	})
-	if old != nil {
+	}
+	if g.UKI != nil {
+		snap.UKI, snap.UKISize = g.UKI, g.UKI.Size()
+	}
+	if old := d.current.Swap(snap); old != nil {
 		old.Release() // its files close now, unless a reader holds it
 	}
 
@@ -254,21 +278,25 @@ func (d *Daemon) publish(g *generation.Generation) {
 		InitrdSize:        g.Initrd.Size(),
 		ChunksTotal:       s.ChunksTotal,
 		ChunksRebuilt:     s.ChunksRebuilt,
+		ChunksRacy:        s.ChunksRacy,
 		BytesCompressed:   s.BytesCompressed,
 		Entries:           s.Entries,
 		Files:             g.Files,
 		BuildMs:           g.Took.Milliseconds(),
 		ReadyAt:           time.Now().UTC().Format(time.RFC3339Nano),
 		Rootfs:            d.opts.Rootfs,
-		Warnings:          s.Warnings,
+		Warnings:          g.Warnings,
+		SecureBoot:        g.SecureBoot,
+		UKISize:           snap.UKISize,
 		BuildCounts:       d.st.BuildCounts,
 		Compression:       string(g.Compression.Compression),
 		CompressionReason: g.Compression.Reason,
 	}
 	d.st.Published++
+	d.settleDue = s.ChunksRacy > 0
 	d.publishStatus()
 	d.log.Info("generation ready", "generation", g.Number, "ms", g.Took.Milliseconds(),
-		"chunks_rebuilt", s.ChunksRebuilt, "chunks_total", s.ChunksTotal,
+		"chunks_rebuilt", s.ChunksRebuilt, "chunks_total", s.ChunksTotal, "chunks_racy", s.ChunksRacy,
 		"image_size", size, "initrd_size", g.Initrd.Size())
 	if d.notify != nil {
 		d.notify()
@@ -278,6 +306,9 @@ func (d *Daemon) publish(g *generation.Generation) {
 // fail records a build failure. The current generation stays.
 func (d *Daemon) fail(err error) {
 	d.st.Failed++
+	// The builder's last pack may be this failed build's, not the served
+	// generation's: nothing to settle for the one served.
+	d.settleDue = false
 	d.st.State = StateError
 	d.st.Error = err.Error()
 	d.publishStatus()

@@ -153,7 +153,10 @@ func TestDaemonPublishesAndSurvivesFailure(t *testing.T) {
 
 	batches := make(chan watch.Batch)
 	notified := make(chan struct{}, 10)
-	go d.Run(ctx, batches, func() { notified <- struct{}{} })
+	ran := make(chan struct{})
+	go func() { d.Run(ctx, batches, func() { notified <- struct{}{} }); close(ran) }()
+	// Run ends before the builder is closed (a cleanup): it may be settling.
+	defer func() { cancel(); <-ran }()
 
 	// An edit: a new generation with the new bytes, the same capacity.
 	write(t, filepath.Join(root, "etc/marker"), "two")
@@ -225,6 +228,10 @@ func (b *blockingBuilder) Build(ctx context.Context, changed []string) (*generat
 		}
 	}
 	return b.inner.Build(ctx, changed)
+}
+
+func (b *blockingBuilder) Settle(ctx context.Context) (cache.Settled, error) {
+	return b.inner.Settle(ctx)
 }
 
 // While a build runs after a failed one, status.json says "building" with no
@@ -411,6 +418,10 @@ func (b *cancelledBuilder) Build(ctx context.Context, changed []string) (*genera
 	return b.inner.Build(ctx, changed)
 }
 
+func (b *cancelledBuilder) Settle(ctx context.Context) (cache.Settled, error) {
+	return b.inner.Settle(ctx)
+}
+
 // TestBuildCounts: a build abandoned for a newer edit counts as cancelled,
 // the build that replaces it as published, and status.json says so.
 func TestBuildCounts(t *testing.T) {
@@ -439,5 +450,48 @@ func TestBuildCounts(t *testing.T) {
 		if !strings.Contains(string(d.Status()), key) {
 			t.Errorf("status.json lacks %s:\n%s", key, d.Status())
 		}
+	}
+}
+
+// A generation of a tree made just before has racy chunks; once the racy
+// window has passed the idle daemon settles them without a new generation,
+// status.json says so, and the first edit rebuilds one chunk.
+func TestDaemonSettlesRacyChunks(t *testing.T) {
+	b, root := testBuilder(t)
+	for i := range 300 {
+		data := make([]byte, 16<<10)
+		for j := range data {
+			data[j] = byte(i*7 + j*j%251)
+		}
+		dir := filepath.Join(root, fmt.Sprintf("usr/d%02d", i%20))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, fmt.Sprintf("f%03d", i)), string(data))
+	}
+	d := New(b, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	g, err := d.First(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := readStatus(t, d)
+	if g.Stats.ChunksTotal < 3 || s.ChunksRacy != g.Stats.ChunksTotal {
+		t.Fatalf("first generation of a fresh tree: %d of %d chunks racy, want all (and several)", s.ChunksRacy, g.Stats.ChunksTotal)
+	}
+	batches := make(chan watch.Batch)
+	ran := make(chan struct{})
+	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	defer func() { cancel(); <-ran }()
+
+	s = waitStatus(t, d, "the racy chunks settled", func(s Status) bool { return s.ChunksRacy == 0 })
+	if s.Generation != 1 {
+		t.Errorf("settling published generation %d", s.Generation)
+	}
+	write(t, filepath.Join(root, "usr/d03/f003"), "edited")
+	batches <- watch.Batch{Paths: []string{"usr/d03/f003"}}
+	s = waitStatus(t, d, "generation 2", func(s Status) bool { return s.Generation == 2 && s.State == StateReady })
+	if s.ChunksRebuilt != 1 || s.ChunksRacy != 1 {
+		t.Errorf("first edit after settling: %d of %d chunks rebuilt, %d racy, want 1 and 1", s.ChunksRebuilt, s.ChunksTotal, s.ChunksRacy)
 	}
 }

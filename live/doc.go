@@ -9,5 +9,9 @@
 // done.
 //
 // A failed build is never published: the last good generation stays served
-// and the error goes to the log and to status.json.
+// and the error goes to the log and to status.json. Retrying is live's: the
+// paths of a build that did not succeed stay pending for the next one.
+//
+// While idle, the daemon settles the current generation's racy chunks
+// (settle.go): they get cached without a new generation.
 package live

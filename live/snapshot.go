@@ -17,6 +17,8 @@ type Snapshot struct {
 	ImageSize  int64
 	Initrd     io.ReaderAt
 	InitrdSize int64
+	UKI        io.ReaderAt // the unified kernel image of the same generation; nil: none
+	UKISize    int64
 
 	// Holds is what the readers read from, kept while the snapshot is
 	// referenced: the daemon's generation.Generation. nil holds nothing

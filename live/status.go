@@ -19,6 +19,7 @@ type Status struct {
 	InitrdSize      int64    `json:"initrd_size"`
 	ChunksTotal     int      `json:"chunks_total"`
 	ChunksRebuilt   int      `json:"chunks_rebuilt"`
+	ChunksRacy      int      `json:"chunks_racy"` // of the generation served: in no cache yet, until they settle
 	BytesCompressed int64    `json:"bytes_compressed"`
 	Entries         int      `json:"entries"` // in the initrd's archive
 	Files           int      `json:"files"`   // on the CD
@@ -26,6 +27,8 @@ type Status struct {
 	ReadyAt         string   `json:"ready_at"` // RFC 3339
 	Rootfs          string   `json:"rootfs"`
 	Warnings        []string `json:"warnings,omitempty"`
+	SecureBoot      bool     `json:"secure_boot"` // UEFI boots through shim
+	UKISize         int64    `json:"uki_size"`    // of uki.efi; 0: none served
 
 	// Compression of the initrd, and why it was chosen (--compression auto).
 	Compression       string `json:"compression"`

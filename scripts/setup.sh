@@ -18,11 +18,16 @@ staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # The harness and the reference pipeline need the first line; the second
 # holds the independent readers and the UEFI loader that the FAT, hybrid and
 # UEFI tests use (they skip when a tool is missing, so CI must have them);
-# the third the shells and groff that check the completion scripts and man
-# pages of cmd/liveiso.
+# the third Secure Boot's shim and the UKI's systemd-stub, with the tools
+# that read signatures and PE sections back; the fourth the shells and groff
+# that check the completion scripts and man pages of cmd/liveiso; the fifth
+# the NBD servers and the iPXE ROMs that the netboot and NBD tests boot
+# through, and the nginx the HTTP benchmark compares liveiso serve with.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
-	zsh fish groff-base)
+	shim-signed systemd-boot-efi sbsigntool binutils
+	zsh fish groff-base
+	qemu-utils nbdkit ipxe-qemu nginx-light)
 # The guest's /init loads these, in this order, to mount its CD (see
 # integration/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)

@@ -1,5 +1,6 @@
 // Package vfs serves a live image over FUSE: a read-only directory holding
-// image.iso, initrd.img and status.json, whose bytes come from immutable
+// image.iso, initrd.img, status.json and uki.efi (when the snapshots have a
+// unified kernel image), whose bytes come from immutable
 // snapshots (live.Snapshot, io.ReaderAt values) that a Source hands out. It
 // is the last step of the pipeline: generation builds generations, live
 // publishes them as snapshots and calls Server.Notify, and vfs adapts them to

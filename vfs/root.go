@@ -9,7 +9,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-// rootDir is the mount's only directory: image.iso, initrd.img, status.json.
+// rootDir is the mount's only directory: image.iso, initrd.img, status.json
+// and, when the generations have one, uki.efi.
 type rootDir struct {
 	fs.Inode
 	srv *Server
@@ -20,7 +21,9 @@ var (
 	_ = (fs.NodeGetattrer)((*rootDir)(nil))
 )
 
-// OnAdd creates the three files, once, when the file system is mounted.
+// OnAdd creates the files, once, when the file system is mounted. Whether
+// there is a UKI is settled before the first generation (systemd-stub is
+// found or not), so the first snapshot says for all.
 func (d *rootDir) OnAdd(ctx context.Context) {
 	s := d.srv
 	add := func(name string, ino uint64, node fs.InodeEmbedder) *fs.Inode {
@@ -29,8 +32,13 @@ func (d *rootDir) OnAdd(ctx context.Context) {
 		return ch
 	}
 	s.image = add(imageName, imageIno, &imageFile{srv: s})
-	s.initrd = add(initrdName, initrdIno, &initrdFile{srv: s})
+	s.initrd = add(initrdName, initrdIno, &partFile{srv: s, name: initrdName, part: initrdPart})
 	s.status = add(statusName, statusIno, &statusFile{srv: s})
+	first := s.acquire()
+	defer first.Release()
+	if first.UKI != nil {
+		s.uki = add(ukiName, ukiIno, &partFile{srv: s, name: ukiName, part: ukiPart})
+	}
 }
 
 func (d *rootDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {

@@ -53,6 +53,7 @@ type Server struct {
 	fuse       *fuse.Server
 
 	image, initrd, status *fs.Inode // set by the root's OnAdd, during Mount
+	uki                   *fs.Inode // likewise; nil when the snapshots have no UKI
 
 	capacity atomic.Int64 // size of image.iso, refreshed by Notify
 	changed  atomic.Int64 // mtime of the files (Unix ns): the last Notify, or the mount
@@ -64,6 +65,7 @@ const (
 	imageName  = "image.iso"
 	initrdName = "initrd.img"
 	statusName = "status.json"
+	ukiName    = "uki.efi"
 )
 
 // Inode numbers of the served files; the root is 1.
@@ -71,6 +73,7 @@ const (
 	imageIno = 2 + iota
 	initrdIno
 	statusIno
+	ukiIno
 )
 
 const (
@@ -148,7 +151,7 @@ func Mount(mountpoint string, src Source, opts Options, log *slog.Logger) (*Serv
 func (s *Server) Mountpoint() string { return s.mountpoint }
 
 // Notify tells the kernel that Current (and maybe Capacity) changed: it
-// refreshes image.iso's size and drops cached attributes of all three files,
+// refreshes image.iso's size and drops cached attributes of all the files,
 // and their cached pages when they are served through the page cache.
 // Handles already open keep their snapshots (see Options.RepinRange). Call it
 // from the goroutine that publishes generations, never from a Source method
@@ -159,7 +162,10 @@ func (s *Server) Notify() {
 		s.log.Info("image.iso size changed", "old_bytes", old, "bytes", c)
 	}
 	s.changed.Store(time.Now().UnixNano())
-	for _, n := range []*fs.Inode{s.image, s.initrd, s.status} {
+	for _, n := range []*fs.Inode{s.image, s.initrd, s.status, s.uki} {
+		if n == nil {
+			continue
+		}
 		// (0, 0) drops the attributes and every cached page. With direct
 		// I/O there are no pages, except those of a private mmap.
 		// ENOENT: the kernel has not looked the file up, nothing cached.
@@ -205,7 +211,8 @@ func (s *Server) fileAttr(out *fuse.Attr, size int64) {
 	out.SetTimes(nil, &t, &t)
 }
 
-// openFlags are the FUSE open flags of image.iso and initrd.img: direct I/O.
+// openFlags are the FUSE open flags of image.iso, initrd.img and uki.efi:
+// direct I/O.
 // The kernel page cache is per inode and snapshots are per handle, so with it
 // a handle pinned to generation N could be served pages a reader of N+1
 // brought in, and invalidation on Notify cannot tell them apart. It is also

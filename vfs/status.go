@@ -31,7 +31,7 @@ func (f *statusFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 
 func (f *statusFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	// The fresh status's size, whatever handle go-fuse passes (see
-	// initrdFile.Getattr); a reader reads to EOF, direct I/O allows that.
+	// partFile.Getattr); a reader reads to EOF, direct I/O allows that.
 	f.srv.fileAttr(&out.Attr, int64(len(f.srv.src.Status())))
 	return 0 // attribute timeout 0
 }

@@ -19,32 +19,36 @@ type buildFlags struct {
 	image imageFlags
 	logs  logFlags
 	out   string
+	uki   string
 }
 
 func newBuildCommand() *cobra.Command {
 	var f buildFlags
 	cmd := &cobra.Command{
-		Use:   "build --rootfs DIR -o FILE [flags]",
+		Use:   "build --rootfs DIR {-o FILE | --uki FILE} [flags]",
 		Short: "write the bootable image of a rootfs directory to a file",
 		Long: "Writes the bootable image of DIR to FILE: the kernel, DIR packed as the initrd,\n" +
-			"isolinux for BIOS and GRUB for UEFI, hybrid so that it boots from a USB stick too.",
+			"isolinux for BIOS and GRUB for UEFI (behind shim for Secure Boot), hybrid so that it\n" +
+			"boots from a USB stick too; with --uki, also (or only) the unified kernel image.",
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBuild(cmd, f) },
 	}
 	f.image.register(cmd.Flags())
 	f.logs.register(cmd.Flags())
-	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write the image to `FILE` (required)")
+	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write the image to `FILE`")
+	cmd.Flags().StringVar(&f.uki, "uki", "", "write the unified kernel image (systemd-stub, kernel, command line, initrd) to `FILE`")
 	return cmd
 }
 
 func runBuild(cmd *cobra.Command, f buildFlags) error {
-	if f.out == "" {
-		return usageError{"-o FILE is required"}
+	if f.out == "" && f.uki == "" {
+		return usageError{"-o FILE (or --uki FILE) is required"}
 	}
 	opts, err := f.image.options()
 	if err != nil {
 		return err
 	}
+	opts.UKI = f.uki != ""
 	out := f.out
 	log := f.logs.logger()
 
@@ -66,16 +70,43 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 		return err
 	}
 	defer g.Release()
-	for _, w := range g.Stats.Warnings {
+	for _, w := range g.Warnings {
 		log.Warn(w)
 	}
-	if err := writeImage(ctx, out, g.Image, g.Image.Size()); err != nil {
+	// The chunks of files changed within the racy window (a tree made just
+	// before) are cached only once they settle: settle them while the image
+	// is written, so that the next build or mount of the tree finds them.
+	// That waits out at most the rest of the window, and only then.
+	settled := make(chan struct{})
+	go func() {
+		defer close(settled)
+		if g.Stats.ChunksRacy > 0 {
+			b.Settle(ctx) // what it could not settle is compressed again next time
+		}
+	}()
+	err = writeOutputs(ctx, out, f.uki, g)
+	<-settled
+	if err != nil {
 		return err
 	}
 	s := g.Stats
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s), %.2f s\n",
-		out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
-		humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, time.Since(start).Seconds())
+	stdout := cmd.OutOrStdout()
+	secureBoot := ""
+	if g.SecureBoot {
+		secureBoot = ", UEFI through shim (Secure Boot)"
+	}
+	if out != "" {
+		fmt.Fprintf(stdout, "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
+			out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
+			humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, secureBoot, time.Since(start).Seconds())
+	}
+	if f.uki != "" {
+		fmt.Fprintf(stdout, "%s: %s, unified kernel image, initrd %s %s, %.2f s\n",
+			f.uki, humanBytes(g.UKI.Size()), humanBytes(g.Initrd.Size()), g.Compression.Compression, time.Since(start).Seconds())
+	}
+	for _, w := range g.Warnings[len(s.Warnings):] {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
 	return nil
 }
 
@@ -121,4 +152,19 @@ func (p *progressLine) show(what string, start time.Time) func() {
 		}
 	}()
 	return func() { close(stop); <-finished }
+}
+
+// writeOutputs writes the image to out and the UKI to uki, each when named.
+func writeOutputs(ctx context.Context, out, uki string, g *generation.Generation) error {
+	if out != "" {
+		if err := writeImage(ctx, out, g.Image, g.Image.Size()); err != nil {
+			return err
+		}
+	}
+	if uki != "" {
+		if err := writeImage(ctx, uki, g.UKI, g.UKI.Size()); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/liveiso/liveiso/generation"
+	"github.com/liveiso/liveiso/httpserve"
 	"github.com/liveiso/liveiso/live"
 	"github.com/liveiso/liveiso/vfs"
 	"github.com/liveiso/liveiso/watch"
@@ -19,6 +21,7 @@ import (
 type mountFlags struct {
 	image                 imageFlags
 	logs                  logFlags
+	http                  httpFlags
 	capacity              string
 	allowOther, debugFUSE bool
 }
@@ -28,7 +31,7 @@ func newMountCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mount --rootfs DIR [flags] MOUNTPOINT",
 		Short: "serve MOUNTPOINT/image.iso, rebuilt whenever the rootfs changes",
-		Long: "Serves MOUNTPOINT/image.iso (and initrd.img, status.json), rebuilt whenever DIR changes,\n" +
+		Long: "Serves MOUNTPOINT/image.iso (and initrd.img, uki.efi, status.json), rebuilt whenever DIR changes,\n" +
 			"until interrupted.",
 		Args: exactArgs(1, "one MOUNTPOINT"),
 		RunE: func(_ *cobra.Command, args []string) error { return runMount(f, args[0]) },
@@ -39,12 +42,16 @@ func newMountCommand() *cobra.Command {
 	fs.StringVar(&f.capacity, "capacity", "", "`SIZE` of image.iso, like 2G (default: the larger of twice the first image and the first image plus 256M)")
 	fs.BoolVar(&f.allowOther, "allow-other", false, "let other users read the mount (it holds every file of the rootfs)")
 	fs.BoolVar(&f.debugFUSE, "debug-fuse", false, "log every FUSE request")
+	f.http.register(fs, "", "also serve over HTTP on `HOST:PORT`, as liveiso serve does (like "+httpserve.DefaultAddr+")")
 	return cmd
 }
 
 func runMount(f mountFlags, mountpoint string) error {
 	opts, err := f.image.options()
 	if err != nil {
+		return err
+	}
+	if err := f.http.check(); err != nil {
 		return err
 	}
 	var capBytes int64
@@ -71,7 +78,13 @@ func runMount(f mountFlags, mountpoint string) error {
 	}
 	defer w.Close()
 
-	d := live.New(builder, live.Options{CapacityBytes: capBytes, Rootfs: opts.Rootfs}, log)
+	var feed *httpFeed // with --listen: stands between the daemon and the builder
+	var lb live.Builder = builder
+	if f.http.listen != "" {
+		feed = newHTTPFeed(builder, f.http.keep, log)
+		lb = feed
+	}
+	d := live.New(lb, live.Options{CapacityBytes: capBytes, Rootfs: opts.Rootfs}, log)
 	// Deferred before Run's stop below, so it runs after Run has returned.
 	defer d.Close()
 	start := time.Now()
@@ -79,7 +92,7 @@ func runMount(f mountFlags, mountpoint string) error {
 	if err != nil {
 		return err
 	}
-	for _, warning := range g.Stats.Warnings {
+	for _, warning := range g.Warnings {
 		log.Warn(warning)
 	}
 	repinOff, repinLen := generation.RepinRange()
@@ -91,29 +104,27 @@ func runMount(f mountFlags, mountpoint string) error {
 	if err != nil {
 		return err
 	}
+	notify := srv.Notify
+	if feed != nil {
+		feed.published(d)
+		hs, err := startHTTP(f.http, feed, d, opts.Append, log)
+		if err != nil {
+			srv.Unmount()
+			return err
+		}
+		defer stopHTTP(hs)
+		notify = func() { srv.Notify(); feed.published(d) }
+	}
 	log.Info("serving", "mountpoint", mountpoint, "image", mountpoint+"/image.iso",
 		"capacity", d.Capacity(), "first_generation_ms", time.Since(start).Milliseconds())
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				log.Info("SIGHUP: rescanning the rootfs")
-				w.Rescan()
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	rescanOnHUP(ctx, w, log)
 
 	ended := make(chan struct{})
 	go func() { srv.Wait(); close(ended) }()
 	runCtx, stopRun := context.WithCancel(ctx)
 	ran := make(chan struct{})
-	go func() { d.Run(runCtx, w.Batches(), srv.Notify); close(ran) }()
+	go func() { d.Run(runCtx, w.Batches(), notify); close(ran) }()
 	// The builder and the watcher are closed (deferred) only after Run has
 	// returned: a build in progress must not lose its packer under it.
 	defer func() { stopRun(); <-ran }()
@@ -138,4 +149,23 @@ func runMount(f mountFlags, mountpoint string) error {
 		log.Warn("unmounted from outside", "mountpoint", mountpoint)
 	}
 	return nil
+}
+
+// rescanOnHUP makes kill -HUP force a full rescan, until ctx ends. It takes
+// the signal before it returns: SIGHUP's default action ends the process.
+func rescanOnHUP(ctx context.Context, w *watch.Watcher, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-hup:
+				log.Info("SIGHUP: rescanning the rootfs")
+				w.Rescan()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 }

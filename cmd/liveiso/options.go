@@ -25,6 +25,7 @@ type imageFlags struct {
 	rootOwner, noAutoInit, noHybrid    bool
 	excludes                           []string
 	kernelConfig                       string
+	secureBoot, shim, ukiStub          string
 }
 
 // register defines the image flags on fs.
@@ -37,6 +38,9 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.isolinuxCfg, "isolinux-cfg", "", "your own isolinux.cfg `FILE` instead of the generated one")
 	fs.StringVar(&f.boot, "boot", "", "firmware to boot on: bios, uefi or bios,uefi (default: each whose loader is installed)")
 	fs.StringVar(&f.efiLoader, "efi-loader", "", "GRUB EFI image `FILE` for UEFI boot (default: Debian's gcdx64.efi.signed)")
+	fs.StringVar(&f.secureBoot, "secure-boot", string(generation.SecureBootAuto), "boot UEFI through shim, so that the image boots with Secure Boot on: auto (when shim is installed), on or off")
+	fs.StringVar(&f.shim, "shim", "", "shim `FILE` for Secure Boot, with MokManager (mmx64.efi.signed or mmx64.efi) beside it (default: Debian's shimx64.efi.signed)")
+	fs.StringVar(&f.ukiStub, "uki-stub", "", "systemd-stub `FILE` for the unified kernel image (default: /usr/lib/systemd/boot/efi/linuxx64.efi.stub)")
 	fs.BoolVar(&f.noHybrid, "no-hybrid", false, "leave the system area empty: no MBR or GPT, so the image boots as a CD only")
 	fs.StringVar(&f.volumeID, "volume-id", generation.DefaultVolumeID, "ISO 9660 volume `ID`")
 	fs.StringVar(&f.compression, "compression", string(generation.AutoCompression), "initrd compression: auto (zstd when the kernel's configuration has CONFIG_RD_ZSTD=y, else gzip), gzip, zstd or none")
@@ -106,6 +110,15 @@ func (f *imageFlags) options() (generation.Options, error) {
 			return o, usageError{fmt.Sprintf("--boot %q: want bios, uefi or bios,uefi", f.boot)}
 		}
 	}
+	sb := generation.SecureBoot(f.secureBoot)
+	switch sb {
+	case generation.SecureBootAuto, generation.SecureBootOn, generation.SecureBootOff:
+	default:
+		return o, usageError{fmt.Sprintf("--secure-boot %q: want auto, on or off", f.secureBoot)}
+	}
+	if sb == generation.SecureBootOff && f.shim != "" {
+		return o, usageError{"--shim with --secure-boot off"}
+	}
 	sde, err := generation.ParseSourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return o, err
@@ -122,6 +135,9 @@ func (f *imageFlags) options() (generation.Options, error) {
 		Boot:            boot,
 		EFILoader:       f.efiLoader,
 		NoHybrid:        f.noHybrid,
+		SecureBoot:      sb,
+		Shim:            f.shim,
+		UKIStub:         f.ukiStub,
 		SourceDateEpoch: sde,
 		Initramfs: cache.Options{
 			Compression:      comp,

@@ -31,6 +31,8 @@ func TestPinnedImageHashes(t *testing.T) {
 		"--isolinux", in.isolinux, "--efi-loader", in.efiLoader,
 		"--append", "console=ttyS0 quiet", "--volume-id", "PINNED",
 		"--root-owner",
+		// Explicit: with shim installed, auto would put it in the ESP.
+		"--secure-boot", "off",
 	}
 	cases := []struct {
 		name string
@@ -43,6 +45,8 @@ func TestPinnedImageHashes(t *testing.T) {
 		{"gzip-uefi-extra", []string{"--compression", "gzip", "--level", "6", "--boot", "uefi", "--extra", in.extra}, "b4e137c37c9f9003f4160c2065b778a237f0c8dd7e5721d1c771d2f52d816572"},
 		{"zstd-bios-cfg-exclude-noinit", []string{"--compression", "zstd", "--level", "1", "--boot", "bios",
 			"--isolinux-cfg", in.isolinuxCfg, "--exclude", "/var/cache/*", "--exclude", "*.pyc", "--no-auto-init"}, "c4f6775c55e901d98f0aaea9f2c4e632e1f64dcf2b241bc7ae44ab316db79936"},
+		{"zstd-uefi-secureboot", []string{"--compression", "zstd", "--level", "3", "--boot", "uefi",
+			"--secure-boot", "on", "--shim", in.shim}, "1f570b4896663df7e611d59520eb660730f2747c5ee74b1a400065b641daa41b"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +71,7 @@ func TestPinnedImageHashes(t *testing.T) {
 }
 
 type pinInputs struct {
-	rootfs, kernel, isolinux, efiLoader, extra, isolinuxCfg string
+	rootfs, kernel, isolinux, efiLoader, extra, isolinuxCfg, shim string
 }
 
 // writePinInputs makes the pinned build's inputs with fixed contents, modes
@@ -84,6 +88,7 @@ func writePinInputs(t *testing.T) pinInputs {
 		efiLoader:   filepath.Join(dir, "grub", "gcdx64.efi"),
 		extra:       filepath.Join(dir, "extra"),
 		isolinuxCfg: filepath.Join(dir, "isolinux.cfg"),
+		shim:        filepath.Join(dir, "shim", "shimx64.efi.signed"),
 	}
 	pattern := func(n int, seed byte) []byte {
 		b := make([]byte, n)
@@ -109,6 +114,8 @@ func writePinInputs(t *testing.T) pinInputs {
 		{filepath.Join(dir, "syslinux", "isohdpfx.bin"), 0o644, pattern(512, 9)},
 		{filepath.Join(dir, "syslinux", "ldlinux.c32"), 0o644, pattern(120<<10, 3)},
 		{in.efiLoader, 0o644, pattern(200<<10, 4)},
+		{in.shim, 0o644, pattern(150<<10, 10)},
+		{filepath.Join(dir, "shim", "mmx64.efi.signed"), 0o644, pattern(90<<10, 11)},
 		{in.isolinuxCfg, 0o644, []byte("default linux\nlabel linux\n  kernel vmlinuz\n  append initrd=initrd.img console=ttyS0\n")},
 		{filepath.Join(in.rootfs, "init"), 0o755, []byte("#!/bin/sh\nexec /sbin/init \"$@\"\n")},
 		{filepath.Join(in.rootfs, "etc/hostname"), 0o644, []byte("pinned\n")},

@@ -60,6 +60,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newBuildCommand(),
 		newMountCommand(),
+		newServeCommand(),
 		newStatusCommand(),
 		newCacheCommand(),
 		newCompletionCommand(),

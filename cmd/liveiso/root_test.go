@@ -67,7 +67,8 @@ func TestReadmeFlagsExist(t *testing.T) {
 	root := newRootCommand()
 	want := map[string][]string{
 		"build":  append(readmeFlags(t), "--output", "--quiet", "--verbose"),
-		"mount":  append(readmeFlags(t), "--capacity", "--allow-other", "--debug-fuse", "--quiet", "--verbose"),
+		"mount":  append(readmeFlags(t), "--capacity", "--allow-other", "--debug-fuse", "--listen", "--keep", "--quiet", "--verbose"),
+		"serve":  append(readmeFlags(t), "--listen", "--keep", "--quiet", "--verbose"),
 		"status": {"--json"},
 	}
 	for name, flags := range want {
@@ -143,12 +144,17 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"build", "--no-such-flag"}, exitUsage, "liveiso build: unknown flag: --no-such-flag"},
 		{[]string{"build", "-rootfs", "x", "-o", "y"}, exitUsage, "liveiso build: unknown shorthand flag"},
 		{[]string{"build", "-o", "x"}, exitUsage, "liveiso build: --rootfs DIR is required"},
-		{[]string{"build", "--rootfs", "x"}, exitUsage, "liveiso build: -o FILE is required"},
+		{[]string{"build", "--rootfs", "x"}, exitUsage, "liveiso build: -o FILE (or --uki FILE) is required"},
+		{[]string{"build", "--rootfs", "x", "-o", "y", "--secure-boot", "maybe"}, exitUsage, "--secure-boot \"maybe\": want auto, on or off"},
 		{[]string{"build", "--rootfs", "x", "-o", "y", "extra"}, exitUsage, `liveiso build: unexpected argument "extra"`},
 		{[]string{"build", "--rootfs", "x", "-o", "y", "--level", "high"}, exitUsage, `invalid argument "high" for "--level"`},
 		{[]string{"build", "--rootfs", "x", "-o", "y", "--compression", "lzma"}, exitUsage, "gzip, zstd or none"},
 		{[]string{"mount", "--rootfs", "x"}, exitUsage, "liveiso mount: want exactly one MOUNTPOINT"},
 		{[]string{"mount", "--rootfs", "x", "--capacity", "big", noStatus}, exitUsage, "liveiso mount: --capacity"},
+		{[]string{"mount", "--rootfs", "x", "--listen", "8080", noStatus}, exitUsage, "liveiso mount: --listen \"8080\": want HOST:PORT"},
+		{[]string{"serve", "--rootfs", "x", "--keep", "0"}, exitUsage, "liveiso serve: --keep 0: want at least 1"},
+		{[]string{"serve", "--rootfs", "x", "extra"}, exitUsage, "liveiso serve: unexpected argument \"extra\""},
+		{[]string{"serve"}, exitUsage, "liveiso serve: --rootfs DIR is required"},
 		{[]string{"status"}, exitUsage, "liveiso status: want exactly one MOUNTPOINT"},
 		{[]string{"completion", "tcsh"}, exitUsage, `shell "tcsh"`},
 		{[]string{"status", noStatus}, exitError, "liveiso status: open " + noStatus},
@@ -233,7 +239,7 @@ func TestCompletionAnswers(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"__complete", ""}, []string{"build", "mount", "status", "completion", "help"}},
+		{[]string{"__complete", ""}, []string{"build", "mount", "serve", "status", "completion", "help"}},
 		{[]string{"__complete", "build", "--ro"}, []string{"--rootfs", "--root-owner"}},
 		{[]string{"__complete", "mount", "--ca"}, []string{"--capacity", "--cache-dir", "--cache-memory"}},
 		{[]string{"__complete", "completion", ""}, []string{"bash", "zsh", "fish"}},
@@ -271,7 +277,7 @@ func TestManPages(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if got, want := strings.Join(names, " "), "liveiso-build.1 liveiso-cache.1 liveiso-completion.1 liveiso-mount.1 liveiso-status.1 liveiso.1"; got != want {
+	if got, want := strings.Join(names, " "), "liveiso-build.1 liveiso-cache.1 liveiso-completion.1 liveiso-mount.1 liveiso-serve.1 liveiso-status.1 liveiso.1"; got != want {
 		t.Errorf("man pages %s, want %s", got, want)
 	}
 	if _, err := exec.LookPath("groff"); err != nil {

@@ -55,13 +55,19 @@ func runStatus(out io.Writer, mountpoint string, asJSON bool) error {
 		fmt.Fprintf(out, " (grew %d times: reopen the image in QEMU or losetup)", s.CapacityGrown)
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "initrd:      %s, %d entries in %d chunks, %d rebuilt last time\n",
-		humanBytes(s.InitrdSize), s.Entries, s.ChunksTotal, s.ChunksRebuilt)
+	fmt.Fprintf(out, "initrd:      %s, %d entries in %d chunks, %d rebuilt last time, %d racy (not cached yet)\n",
+		humanBytes(s.InitrdSize), s.Entries, s.ChunksTotal, s.ChunksRebuilt, s.ChunksRacy)
 	if s.Compression != "" {
 		fmt.Fprintf(out, "compression: %s (%s)\n", s.Compression, s.CompressionReason)
 	}
 	fmt.Fprintf(out, "builds:      %d started, %d cancelled for a newer edit, %d failed; %d generations published\n",
 		s.Started, s.Cancelled, s.Failed, s.Published)
+	if s.UKISize > 0 {
+		fmt.Fprintf(out, "uki.efi:     %s\n", humanBytes(s.UKISize))
+	}
+	if s.SecureBoot {
+		fmt.Fprintf(out, "secure boot: UEFI boots through shim\n")
+	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(out, "warning:     %s\n", w)
 	}
