@@ -2,7 +2,8 @@
 // (find | cpio | gzip -9 + genisoimage) on the same trees in one run, and
 // writes the tables to BENCHMARKS.md and stdout.
 //
-//	go run ./bench [-quick] [-sizes 10k,50k,200k] [-debootstrap=true] [-runs 3] [-out BENCHMARKS.md]
+//	go run ./bench [-quick] [-sizes 10k,50k,200k] [-debootstrap=true] [-runs 3] [-soak-edits 2000] [-out BENCHMARKS.md]
+//	go run ./bench -soak-only -out FILE   # the soak alone (bench/soak.go): about 7 minutes
 //
 // The trees (synthetic ones, deterministic from -seed, and a Debian minbase
 // made with debootstrap) are cached in $LIVEISO_BENCH_DIR, by default
