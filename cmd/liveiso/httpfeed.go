@@ -75,7 +75,7 @@ func (f *httpFeed) published(d *live.Daemon) {
 		f.log.Error("HTTP: the published generation is not the last one built; HTTP keeps serving the one before")
 		return
 	}
-	f.keep.Publish(&httpserve.Generation{
+	hg := &httpserve.Generation{
 		Number:     g.Number,
 		Image:      g.Image,
 		ImageSize:  g.Image.Size(),
@@ -84,7 +84,11 @@ func (f *httpFeed) published(d *live.Daemon) {
 		Initrd:     g.Initrd,
 		InitrdSize: g.Initrd.Size(),
 		Published:  time.Now(),
-	})
+	}
+	if g.UKI != nil { // a nil *uki.Layout is not a nil io.ReaderAt
+		hg.UKI, hg.UKISize = g.UKI, g.UKI.Size()
+	}
+	f.keep.Publish(hg)
 }
 
 // startHTTP starts the HTTP server on f.listen.
