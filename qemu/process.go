@@ -97,18 +97,19 @@ func (p *Process) Events() <-chan Event { return p.qmp.Events() }
 
 // Reset resets the guest like the reset button, QEMU keeping its files
 // open: the firmware reads the medium again. A guest that powered off
-// under NoShutdown is stopped, so it is also continued.
-func (p *Process) Reset() error {
+// under NoShutdown is stopped: cont starts it again (a second round trip,
+// left out when the guest runs).
+func (p *Process) Reset(cont bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), qmpTimeout)
 	defer cancel()
 	if _, err := p.qmp.Execute(ctx, "system_reset", nil); err != nil {
 		return err
 	}
-	// cont of a running guest does nothing.
-	if _, err := p.qmp.Execute(ctx, "cont", nil); err != nil {
-		return err
+	if !cont {
+		return nil
 	}
-	return nil
+	_, err := p.qmp.Execute(ctx, "cont", nil)
+	return err
 }
 
 // Stop asks QEMU to quit and kills it if it has not after grace. It
