@@ -70,6 +70,8 @@ func TestReadmeFlagsExist(t *testing.T) {
 		"mount":  append(readmeFlags(t), "--capacity", "--allow-other", "--debug-fuse", "--listen", "--keep", "--quiet", "--verbose"),
 		"serve":  append(readmeFlags(t), "--listen", "--keep", "--quiet", "--verbose"),
 		"status": {"--json"},
+		"run": append(readmeFlags(t), "--on-change", "--mount", "--attach", "--accel", "--firmware", "--ovmf-code", "--ovmf-vars",
+			"--medium", "--memory", "--cpus", "--nic", "--direct", "--until", "--fail", "--timeout", "--watch", "--console-log", "--quiet", "--verbose"),
 	}
 	for name, flags := range want {
 		cmd, _, err := root.Find([]string{name})
