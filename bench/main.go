@@ -3,6 +3,7 @@
 // writes the tables to BENCHMARKS.md and stdout.
 //
 //	go run ./bench [-quick] [-sizes 10k,50k,200k] [-debootstrap=true] [-runs 3] [-out BENCHMARKS.md]
+//	go run ./bench -loop-only [-debootstrap=false]   only the edit-boot loop of liveiso run, printed
 //
 // The trees (synthetic ones, deterministic from -seed, and a Debian minbase
 // made with debootstrap) are cached in $LIVEISO_BENCH_DIR, by default
@@ -63,6 +64,8 @@ type results struct {
 	BootError   string
 	HTTP        *httpResult
 	HTTPError   string
+	Loops       []*loopResult // the edit-boot loop (liveiso run), per tree
+	LoopError   string
 }
 
 func main() {
@@ -75,7 +78,7 @@ func main() {
 func run() error {
 	cfg := &config{start: time.Now()}
 	var sizes string
-	var quick bool
+	var quick, loop, loopOnly bool
 	defaultDir := os.Getenv("LIVEISO_BENCH_DIR")
 	if defaultDir == "" {
 		defaultDir = "/var/tmp/liveiso-bench"
@@ -90,6 +93,8 @@ func run() error {
 	flag.StringVar(&cfg.cacheMemory, "cache-memory", "64M", "--cache-memory of the bounded-memory mount session")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "write the report to `FILE` (relative to the repository root)")
 	flag.BoolVar(&cfg.httpOnly, "http-only", false, "only the HTTP step (liveiso serve against nginx) on the first -sizes tree; print its table")
+	flag.BoolVar(&loop, "loop", true, "measure the edit-boot loop of liveiso run (busybox fixture, and the Debian tree)")
+	flag.BoolVar(&loopOnly, "loop-only", false, "measure only the edit-boot loop, and print its section instead of writing -out")
 	flag.BoolVar(&quick, "quick", false, "smoke test: the 10k tree only, no Debian tree, 3 runs, 5 edits, 2 boots")
 	flag.Parse()
 	if quick {
@@ -127,6 +132,9 @@ func run() error {
 	cfg.liveiso = liveisoTool{bin: bin, kernel: k.Vmlinuz}
 
 	res := &results{Started: cfg.start, Config: cfg}
+	if loopOnly {
+		cfg.sizes = nil
+	}
 	var corpora []*corpus
 	for _, n := range cfg.sizes {
 		c, err := syntheticCorpus(filepath.Join(cfg.dir, "corpus"), n, cfg.seed)
@@ -163,6 +171,26 @@ func run() error {
 		fmt.Print(b.String())
 		return nil
 	}
+	var debian *corpus
+	for _, c := range corpora {
+		if strings.HasPrefix(c.Name, "debian") {
+			debian = c
+		}
+	}
+	if loopOnly {
+		if res.Loops, err = measureLoops(ctx, cfg, filepath.Join(cfg.dir, "work", "loop"), debian); err != nil {
+			return err
+		}
+		var b strings.Builder
+		p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+		renderLoop(p, res.Loops, "", cfg.edits)
+		for _, t := range loopTargets(res.Loops, "") {
+			p("- %s: %s. %s\n", t.name, t.verdict(), t.detail)
+		}
+		fmt.Print(b.String())
+		return nil
+	}
+
 	for _, c := range corpora {
 		cfg.logf("%s: %d entries, %.0f MB in %s", c.Name, c.Entries, float64(c.Bytes)/1e6, c.Root)
 		work := filepath.Join(cfg.dir, "work", c.Name)
@@ -197,6 +225,14 @@ func run() error {
 	if res.HTTP, err = measureHTTPIn(ctx, cfg, corpora[0]); err != nil {
 		res.HTTPError = err.Error()
 		cfg.logf("http: %v", err)
+	}
+	if loop {
+		if res.Loops, err = measureLoops(ctx, cfg, filepath.Join(cfg.dir, "work", "loop"), debian); err != nil {
+			res.LoopError = err.Error()
+			cfg.logf("loop: %v", err)
+		}
+	} else {
+		res.LoopError = "not requested (-loop=false)"
 	}
 	res.Took = time.Since(cfg.start)
 

@@ -191,17 +191,11 @@ func renderReport(r *results) string {
 	} else {
 		p("## 7. HTTP: liveiso serve against nginx\n\nNot measured: %s\n\n", oneLine(r.HTTPError))
 	}
+	renderLoop(p, r.Loops, r.LoopError, cfg.edits)
 
 	p("## Targets (from the numbers above)\n\n")
 	for _, t := range r.targets() {
-		verdict := "**not met**"
-		switch {
-		case t.unknown:
-			verdict = "not measured"
-		case t.met:
-			verdict = "met"
-		}
-		p("- %s: %s. %s\n", t.name, verdict, t.detail)
+		p("- %s: %s. %s\n", t.name, t.verdict(), t.detail)
 	}
 	return b.String()
 }
@@ -215,6 +209,16 @@ type target struct {
 
 // targetHTTPRatio is issue 15's target: liveiso serve's throughput against nginx's.
 const targetHTTPRatio = 0.8
+
+func (t target) verdict() string {
+	switch {
+	case t.unknown:
+		return "not measured"
+	case t.met:
+		return "met"
+	}
+	return "**not met**"
+}
 
 // targets judges each target of issue 6 on this run's numbers.
 func (r *results) targets() []target {
@@ -324,7 +328,8 @@ func (r *results) targets() []target {
 		t.detail = strings.Join(parts, ", ") + fmt.Sprintf("; RSS at most %s with 64 clients.", mib(h.RSSPeak))
 	}
 	ts = append(ts, t)
-	return append(ts, r.burstTargets()...)
+	ts = append(ts, r.burstTargets()...)
+	return append(ts, loopTargets(r.Loops, r.LoopError)...)
 }
 
 // burstTargets judges the targets of issue 14: a lone edit is not held back
