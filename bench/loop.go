@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/qemu"
 )
 
 // Targets of issue 13 (liveiso run).
@@ -60,13 +61,15 @@ type loopPhases struct {
 
 // loopResult is edit → the guest prints the edited marker, on one tree.
 type loopResult struct {
-	Tree     string
-	Classic  samples // rebuild the ISO with the classic pipeline, start QEMU on it
-	Reset    samples // liveiso run: reset, BIOS CD
-	ResetPh  loopPhases
-	Direct   samples // liveiso run --direct
-	DirectPh loopPhases
-	Floor    samples // QEMU -kernel -initrd with a page-cached copy of the initrd: start → marker
+	Tree      string
+	Classic   samples // rebuild the ISO with the classic pipeline, start QEMU on it
+	Reset     samples // liveiso run: reset, BIOS CD
+	ResetPh   loopPhases
+	Restart   samples // liveiso run --on-change restart: a new QEMU on the same live image.iso
+	RestartPh loopPhases
+	Direct    samples // liveiso run --direct
+	DirectPh  loopPhases
+	Floor     samples // QEMU -kernel -initrd with a page-cached copy of the initrd: start → marker
 }
 
 // measureLoops measures the loop on the busybox fixture and, when there is
@@ -175,9 +178,7 @@ func measureLoop(ctx context.Context, cfg *config, name, rootfs, work string) (*
 		if _, err := ddRead(ctx, initrd, sizeOf(initrd)); err != nil { // into the page cache
 			return err
 		}
-		s, err := bootVMToMarker(filepath.Join(work, "floor-vm"), integration.VMOptions{
-			Kernel: cfg.liveiso.kernel, Initrd: initrd, Append: integration.KernelArgs, NoReboot: true,
-		}, marker)
+		s, err := floorBoot(filepath.Join(work, "floor-vm"), cfg.liveiso.kernel, initrd, marker)
 		if err != nil {
 			return fmt.Errorf("floor: %w", err)
 		}
@@ -193,6 +194,7 @@ func measureLoop(ctx context.Context, cfg *config, name, rootfs, work string) (*
 		between func(mnt, marker string) error
 	}{
 		{"run", nil, &res.Reset, &res.ResetPh, nil},
+		{"run --on-change restart", []string{"--on-change", "restart"}, &res.Restart, &res.RestartPh, nil},
 		{"run --direct", []string{"--direct"}, &res.Direct, &res.DirectPh, floor},
 	} {
 		var err error
@@ -202,6 +204,38 @@ func measureLoop(ctx context.Context, cfg *config, name, rootfs, work string) (*
 		}
 	}
 	return res, nil
+}
+
+// floorBoot boots kernel and initrd with QEMU as liveiso run --direct
+// starts it (the qemu package's command line), without liveiso, and
+// returns the seconds from the start to the marker.
+func floorBoot(dir, kernel, initrd, marker string) (float64, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	bin, err := qemu.LookPath()
+	if err != nil {
+		return 0, err
+	}
+	m := qemu.Machine{
+		Accel: qemu.TCG, Firmware: qemu.BIOS, MemoryMB: 512, CPUs: 1, NIC: qemu.NoNIC,
+		Direct:   &qemu.Direct{Kernel: kernel, Initrd: initrd, Append: integration.KernelArgs},
+		QMP:      filepath.Join(dir, "qmp.sock"),
+		NoReboot: true,
+	}
+	console, stderr := &lineLog{}, &lineLog{}
+	start := time.Now()
+	p, err := qemu.Start(bin, m, qemu.IO{Stdout: console, Stderr: stderr})
+	if err != nil {
+		return 0, fmt.Errorf("%w\n%s", err, stderr.tail(10))
+	}
+	defer p.Kill()
+	line, _, err := console.waitFor(markerLine(marker), 0, 5*time.Minute, p.Done())
+	if err != nil {
+		return 0, err
+	}
+	return line.at.Sub(start).Seconds(), nil
 }
 
 // classicLoop is one edit of the classic loop: the marker is written, the
@@ -342,12 +376,13 @@ func renderLoop(p func(string, ...any), loops []*loopResult, loopErr string, edi
 	}
 	p("- classic: write `/etc/marker`, rebuild the ISO with the classic pipeline (find | cpio | gzip -9, genisoimage), start `%s` on it.\n", qemuCommand())
 	p("- liveiso run: one `liveiso run --rootfs ROOTFS --kernel vmlinuz --append '%s' --accel tcg --memory 512M` (reset, BIOS CD) for all edits; each edit is made once the guest has powered off after the previous marker, and run resets it.\n", integration.KernelArgs)
+	p("- liveiso run --on-change restart: the same, but each generation is booted by a new QEMU instead of a reset.\n")
 	p("- liveiso run --direct: the same with `--direct`, which starts a new QEMU with -kernel/-initrd on each generation.\n")
-	p("- floor: QEMU with `-kernel vmlinuz -initrd FILE`, FILE a page-cached copy of the current generation's initrd.img: start → marker, no edit; one floor boot before each edit of run --direct.\n\n")
-	p("| tree | classic | liveiso run | liveiso run --direct | floor | classic / run | classic / --direct | --direct / floor | edit → reset sent |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("- floor: QEMU with run --direct's command line, `-kernel vmlinuz -initrd FILE`, FILE a page-cached copy of the current generation's initrd.img: start → marker, no edit; one floor boot before each edit of run --direct.\n\n")
+	p("| tree | classic | liveiso run | run --on-change restart | liveiso run --direct | floor | classic / run | classic / --direct | --direct / floor | edit → reset sent |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range loops {
-		p("| %s | %s | %s | %s | %s | %.2fx | %.2fx | %.2fx | %s |\n", l.Tree, secs(l.Classic), secs(l.Reset), secs(l.Direct), secs(l.Floor),
+		p("| %s | %s | %s | %s | %s | %s | %.2fx | %.2fx | %.2fx | %s |\n", l.Tree, secs(l.Classic), secs(l.Reset), secs(l.Restart), secs(l.Direct), secs(l.Floor),
 			l.Classic.median()/l.Reset.median(), l.Classic.median()/l.Direct.median(), l.Direct.median()/l.Floor.median(),
 			ms(l.ResetPh.ToReset.median()))
 	}
@@ -361,7 +396,11 @@ func renderLoop(p func(string, ...any), loops []*loopResult, loopErr string, edi
 			name string
 			ph   loopPhases
 			what string
-		}{{"run (reset)", l.ResetPh, "firmware, isolinux, kernel decompression, early start"}, {"run --direct", l.DirectPh, "QEMU's restart, kernel decompression, early start"}} {
+		}{
+			{"run (reset)", l.ResetPh, "firmware, isolinux, kernel decompression, early start"},
+			{"run --on-change restart", l.RestartPh, "QEMU's restart, firmware, isolinux, kernel decompression, early start"},
+			{"run --direct", l.DirectPh, "QEMU's restart, kernel decompression, early start"},
+		} {
 			p("| %s | %s | %s (%.0f ms) | %s (%s) | %s | %s | %s |\n", l.Tree, row.name, ms(row.ph.ToReset.median()), row.ph.BuildMs.median(),
 				ms(row.ph.ToKernel.median()), row.what, ms(row.ph.Kernel.median()), ms(row.ph.Unpack.median()), ms(row.ph.ToMarker.median()))
 		}
