@@ -326,7 +326,8 @@ func checkMountpoint(dir string) error {
 	return nil
 }
 
-// describe says in a few words where the kernel of --direct came from.
+// describe is the machine for run's first line, with why it is TCG when
+// the user did not ask for it.
 func (p runPlan) describe() string {
 	s := p.machine.String()
 	if p.machine.Accel == qemu.TCG && !strings.HasPrefix(p.accelWhy, "--accel") {
