@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -52,14 +53,26 @@ func Start(binary string, m Machine, stdio IO) (*Process, error) {
 	}
 	cmd.Stdout, cmd.Stderr = stdio.Stdout, stdio.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", binary, err)
-	}
 	p := &Process{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		// Pdeathsig follows the OS thread that forked, not the process:
+		// the thread must live until QEMU exits, or QEMU is killed when
+		// the Go runtime ends it (as it does a thread a goroutine left
+		// locked).
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		p.exitErr = cmd.Wait()
 		close(p.done)
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start %s: %w", binary, err)
+	}
 	// The socket appears once QEMU has parsed its arguments; a QEMU that
 	// rejects them exits first.
 	ctx, cancel := context.WithTimeout(context.Background(), qmpTimeout)
