@@ -13,8 +13,9 @@
 // changed), turns the entries into items (newc headers with inode numbers
 // that are stable under edits, hard-link groups, synthetic /init and
 // /dev/console), cuts them into chunks whose boundaries an edit does not
-// move (chunker.go), and encodes and compresses each chunk as an independent
-// member (member.go, compress.go) on a pool of workers. Members are keyed by
+// move (chunker.go, plan.go), and encodes and compresses each chunk as an
+// independent member (member.go, compress.go) on a pool of workers
+// (build.go). Members are keyed by
 // everything their bytes depend on (key.go). The members this process
 // compressed are kept in a bounded in-memory cache (memcache.go); all of
 // them go to a persistent, checksummed disk store (store.go), and a member
@@ -25,8 +26,8 @@
 // links that no trim removes (pins.go). So a Pack
 // after an edit compresses only the chunks the edit touched, and a restart
 // on an unchanged tree reads no rootfs file content at all. What the next
-// Pack reuses of the last one is one value (lastPack), swapped in when a
-// Pack succeeds. A chunk of files changed just before the Pack (racy) is
+// Pack reuses of the last one is one value (lastPack, lastpack.go), swapped
+// in when a Pack succeeds. A chunk of files changed just before the Pack (racy) is
 // cached only after re-reading its files once they are old enough gives
 // the bytes it was made from (settle.go): nothing is compressed twice.
 //
