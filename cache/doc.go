@@ -18,7 +18,7 @@
 // (build.go). Members are keyed by
 // everything their bytes depend on (key.go). The members this process
 // compressed are kept in a bounded in-memory cache (memcache.go); all of
-// them go to a persistent, checksummed disk store (store.go), and a member
+// them go to a persistent, checksummed disk store (store.go, storefile.go), and a member
 // found there is checked once and then read through its file, by way of a
 // bounded cache of open files (openfiles.go). The store is shared by every
 // process on the cache directory and trimmed to a size, least recently
