@@ -23,10 +23,9 @@ import (
 // never served.
 //
 // A store file is a storeHeader followed by the member's bytes
-// (storefile.go). Members are
-// read through a bounded cache of open files (openfiles.go); the members
-// this process uses are pinned against trims by any process (pins.go); the
-// directory is trimmed to a size (trim.go).
+// (storefile.go). Members are read through a bounded cache of open files
+// (openfiles.go); the members this process uses are pinned against trims by
+// any process (pins.go); the directory is trimmed to a size (trim.go).
 type store struct {
 	root   string // the cache directory
 	dir    string // the members directory
