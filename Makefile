@@ -57,8 +57,10 @@ demo:
 
 # The benchmark suite: liveiso against the classic pipeline on synthetic
 # trees of 10k, 50k and 200k files and a debootstrap minbase tree (cached in
-# /var/tmp/liveiso-bench), side by side in one run; writes BENCHMARKS.md.
-# About 20 minutes on two cores; `go run ./bench -quick` for a smoke run.
+# /var/tmp/liveiso-bench), side by side in one run, and the edit-boot loop of
+# liveiso run against the classic loop; writes BENCHMARKS.md. About 30
+# minutes on two cores; `go run ./bench -quick` for a smoke run,
+# `go run ./bench -loop-only` for the loop alone.
 bench: setup
 	$(GO) run ./bench -out BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . ./cache/ ./isolayout/ ./rootfs/

@@ -62,6 +62,12 @@ func measureBoot(ctx context.Context, cfg *config, work string, boots int) (*boo
 // bootToMarker starts QEMU on the CD image and returns the seconds until
 // the console shows the marker line, polled every 10 ms.
 func bootToMarker(dir, image, marker string) (float64, error) {
+	return bootVMToMarker(dir, integration.VMOptions{CDROM: image, NoReboot: true}, marker)
+}
+
+// bootVMToMarker starts QEMU with opts and returns the seconds until the
+// console shows the marker line, polled every 10 ms.
+func bootVMToMarker(dir string, opts integration.VMOptions, marker string) (float64, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return 0, err
 	}
@@ -70,7 +76,7 @@ func bootToMarker(dir, image, marker string) (float64, error) {
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
-	vm, err := integration.Start(dir, integration.VMOptions{CDROM: image, NoReboot: true})
+	vm, err := integration.Start(dir, opts)
 	if err != nil {
 		return 0, err
 	}

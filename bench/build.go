@@ -22,7 +22,13 @@ const (
 	liveisoCold     = "liveiso build, empty cache"
 	liveisoWarm     = "liveiso build, warm cache"
 	liveisoBIOSCold = "liveiso build --boot bios --no-hybrid, empty cache"
+	liveisoGzipCold = "liveiso build --compression gzip, empty cache"
+	liveisoGzipWarm = "liveiso build --compression gzip, warm cache"
 )
+
+// liveisoGzipArgs are the compression of the first wave's default, kept
+// beside --compression auto's rows for comparison.
+var liveisoGzipArgs = []string{"--compression", "gzip"}
 
 // liveisoBIOSArgs make liveiso's image BIOS-only and CD-only, the kind the
 // classic recipe makes. Without them it boots on BIOS and UEFI (both
@@ -63,6 +69,10 @@ func measureBuilds(ctx context.Context, cfg *config, c *corpus, work, imagePath 
 	row(liveisoCold, bootsBoth+", hybrid", classicUEFI)
 	row(liveisoWarm, bootsBoth+", hybrid", classicUEFI)
 	row(liveisoBIOSCold, bootsBIOS, classicBIOS)
+	row(liveisoGzipCold, bootsBoth+", hybrid", classicUEFI)
+	row(liveisoGzipWarm, bootsBoth+", hybrid", classicUEFI)
+	gzipImage := filepath.Join(work, "liveiso-gzip.iso")
+	defer os.Remove(gzipImage)
 	add := func(round int, name string, seconds float64, size int64) {
 		cfg.logf("%s round %d: %-52s %7.2f s  %d bytes", c.Name, round, name, seconds, size)
 		r := byName[name]
@@ -79,17 +89,19 @@ func measureBuilds(ctx context.Context, cfg *config, c *corpus, work, imagePath 
 			}
 			add(round, p.Name, s, size)
 		}
-		// BIOS-only first, in a cache directory of its own, so that the
-		// default build's image is the one left at imagePath.
+		// BIOS-only and gzip first, each in a cache directory of its own,
+		// so that the default build's image is the one left at imagePath.
 		for _, b := range []struct {
 			name, out, cache string
 			args             []string
 		}{
 			{liveisoBIOSCold, biosImage, filepath.Join(work, "build-cache-bios"), liveisoBIOSArgs},
+			{liveisoGzipCold, gzipImage, filepath.Join(work, "build-cache-gzip"), liveisoGzipArgs},
+			{liveisoGzipWarm, gzipImage, filepath.Join(work, "build-cache-gzip"), liveisoGzipArgs},
 			{liveisoCold, imagePath, filepath.Join(work, "build-cache"), nil},
 			{liveisoWarm, imagePath, filepath.Join(work, "build-cache"), nil},
 		} {
-			if b.name != liveisoWarm {
+			if b.name != liveisoWarm && b.name != liveisoGzipWarm {
 				if err := os.RemoveAll(b.cache); err != nil {
 					return nil, err
 				}

@@ -3,6 +3,7 @@
 // writes the tables to BENCHMARKS.md and stdout.
 //
 //	go run ./bench [-quick] [-sizes 10k,50k,200k] [-debootstrap=true] [-runs 3] [-soak-edits 2000] [-out BENCHMARKS.md]
+//	go run ./bench -loop-only [-debootstrap=false]   only the edit-boot loop of liveiso run, printed
 //	go run ./bench -soak-only -out FILE   # the soak alone (bench/soak.go): about 7 minutes
 //
 // The trees (synthetic ones, deterministic from -seed, and a Debian minbase
@@ -67,6 +68,8 @@ type results struct {
 	SoakError   string
 	HTTP        *httpResult
 	HTTPError   string
+	Loops       []*loopResult // the edit-boot loop (liveiso run), per tree
+	LoopError   string
 }
 
 func main() {
@@ -79,7 +82,7 @@ func main() {
 func run() error {
 	cfg := &config{start: time.Now()}
 	var sizes string
-	var quick, soakOnly bool
+	var quick, loop, loopOnly, soakOnly bool
 	defaultDir := os.Getenv("LIVEISO_BENCH_DIR")
 	if defaultDir == "" {
 		defaultDir = "/var/tmp/liveiso-bench"
@@ -96,13 +99,15 @@ func run() error {
 	flag.BoolVar(&soakOnly, "soak-only", false, "run the soak alone (its section of the report; the others empty)")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "write the report to `FILE` (relative to the repository root)")
 	flag.BoolVar(&cfg.httpOnly, "http-only", false, "only the HTTP step (liveiso serve against nginx) on the first -sizes tree; print its table")
+	flag.BoolVar(&loop, "loop", true, "measure the edit-boot loop of liveiso run (busybox fixture, and the Debian tree)")
+	flag.BoolVar(&loopOnly, "loop-only", false, "measure only the edit-boot loop, and print its section instead of writing -out")
 	flag.BoolVar(&quick, "quick", false, "smoke test: the 10k tree only, no Debian tree, 3 runs, 5 edits, 2 boots, a soak of 200 edits")
 	flag.Parse()
 	if quick {
 		sizes, cfg.debootstrap, cfg.runs, cfg.edits, cfg.boots, cfg.soakEdits = "10k", false, 3, 5, 2, 200
 	}
 	if soakOnly {
-		sizes, cfg.debootstrap = "", false
+		sizes, cfg.debootstrap, loop = "", false, false
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		if soakOnly {
@@ -139,6 +144,9 @@ func run() error {
 	cfg.liveiso = liveisoTool{bin: bin, kernel: k.Vmlinuz}
 
 	res := &results{Started: cfg.start, Config: cfg}
+	if loopOnly {
+		cfg.sizes = nil
+	}
 	var corpora []*corpus
 	for _, n := range cfg.sizes {
 		c, err := syntheticCorpus(filepath.Join(cfg.dir, "corpus"), n, cfg.seed)
@@ -175,6 +183,26 @@ func run() error {
 		fmt.Print(b.String())
 		return nil
 	}
+	var debian *corpus
+	for _, c := range corpora {
+		if strings.HasPrefix(c.Name, "debian") {
+			debian = c
+		}
+	}
+	if loopOnly {
+		if res.Loops, err = measureLoops(ctx, cfg, filepath.Join(cfg.dir, "work", "loop"), debian); err != nil {
+			return err
+		}
+		var b strings.Builder
+		p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+		renderLoop(p, res.Loops, "", cfg.edits)
+		for _, t := range loopTargets(res.Loops, "") {
+			p("- %s: %s. %s\n", t.name, t.verdict(), t.detail)
+		}
+		fmt.Print(b.String())
+		return nil
+	}
+
 	for _, c := range corpora {
 		cfg.logf("%s: %d entries, %.0f MB in %s", c.Name, c.Entries, float64(c.Bytes)/1e6, c.Root)
 		work := filepath.Join(cfg.dir, "work", c.Name)
@@ -225,6 +253,14 @@ func run() error {
 	} else if res.HTTP, err = measureHTTPIn(ctx, cfg, corpora[0]); err != nil {
 		res.HTTPError = err.Error()
 		cfg.logf("http: %v", err)
+	}
+	if loop {
+		if res.Loops, err = measureLoops(ctx, cfg, filepath.Join(cfg.dir, "work", "loop"), debian); err != nil {
+			res.LoopError = err.Error()
+			cfg.logf("loop: %v", err)
+		}
+	} else {
+		res.LoopError = "not requested (-loop=false)"
 	}
 	res.Took = time.Since(cfg.start)
 

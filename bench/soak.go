@@ -121,7 +121,7 @@ func problems(ps []string) string {
 
 // renderSoak writes the soak's section of the report.
 func renderSoak(p func(string, ...any), s *soakResult, edits int, soakErr string) {
-	p("## 8. Soak: a mount left running through %d edits\n\n", edits)
+	p("## 9. Soak: a mount left running through %d edits\n\n", edits)
 	if s == nil {
 		p("Not measured: %s\n\n", oneLine(soakErr))
 		return

@@ -12,23 +12,24 @@
 // A Packer scans the rootfs (rootfs.Scan, then rootfs.Rescan of what
 // changed), turns the entries into items (newc headers with inode numbers
 // that are stable under edits, hard-link groups, synthetic /init and
-// /dev/console), cuts them into chunks whose boundaries an edit does not
-// move (chunker.go), and encodes and compresses each chunk as an independent
-// member (member.go, compress.go) on a pool of workers. Members are keyed by
-// everything their bytes depend on (key.go). The members this process
-// compressed are kept in a bounded in-memory cache (memcache.go); all of
-// them go to a persistent, checksummed disk store (store.go), and a member
-// found there is checked once and then read through its file, by way of a
-// bounded cache of open files (openfiles.go). The store is shared by every
-// process on the cache directory and trimmed to a size, least recently
-// used first (trim.go); the members a live Initrd uses are pinned with hard
-// links that no trim removes (pins.go). So a Pack
-// after an edit compresses only the chunks the edit touched, and a restart
-// on an unchanged tree reads no rootfs file content at all. What the next
-// Pack reuses of the last one is one value (lastPack), swapped in when a
-// Pack succeeds. A chunk of files changed just before the Pack (racy) is
-// cached only after re-reading its files once they are old enough gives
-// the bytes it was made from (settle.go): nothing is compressed twice.
+// /dev/console), cuts them into chunks whose boundaries an edit does not move
+// (chunker.go, plan.go), and encodes and compresses each chunk as an
+// independent member (member.go, compress.go) on a pool of workers
+// (build.go). Members are keyed by everything their bytes depend on (key.go).
+// The members this process compressed are kept in a bounded in-memory cache
+// (memcache.go); all of them go to a persistent, checksummed disk store
+// (store.go, storefile.go), and a member found there is checked once and then
+// read through its file, by way of a bounded cache of open files
+// (openfiles.go). The store is shared by every process on the cache directory
+// and trimmed to a size, least recently used first (trim.go); the members a
+// live Initrd uses are pinned with hard links that no trim removes (pins.go).
+// So a Pack after an edit compresses only the chunks the edit touched, and a
+// restart on an unchanged tree reads no rootfs file content at all. What the
+// next Pack reuses of the last one is one value (lastPack, lastpack.go),
+// swapped in when a Pack succeeds. A chunk of files changed just before the
+// Pack (racy) is cached only after re-reading its files once they are old
+// enough gives the bytes it was made from (settle.go): nothing is compressed
+// twice.
 //
 // The result, an Initrd, is an io.ReaderAt over the members, the padding
 // between them and the one trailer (initrd.go), laid out so that both the

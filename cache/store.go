@@ -2,8 +2,6 @@ package cache
 
 import (
 	"bytes"
-	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -24,10 +22,10 @@ import (
 // not match) is deleted and reported as absent, so the member is rebuilt,
 // never served.
 //
-// A store file is a storeHeader followed by the member's bytes. Members are
-// read through a bounded cache of open files (openfiles.go); the members
-// this process uses are pinned against trims by any process (pins.go); the
-// directory is trimmed to a size (trim.go).
+// A store file is a storeHeader followed by the member's bytes
+// (storefile.go). Members are read through a bounded cache of open files
+// (openfiles.go); the members this process uses are pinned against trims by
+// any process (pins.go); the directory is trimmed to a size (trim.go).
 type store struct {
 	root   string // the cache directory
 	dir    string // the members directory
@@ -54,83 +52,6 @@ type store struct {
 	closing bool              // close was called; finish when pins is empty
 	done    bool
 }
-
-// storeHeader is the fixed-size header of a store file (little endian).
-//
-//	off  size
-//	  0     8  magic "LVISOMBR"
-//	  8     4  version (storeVersion)
-//	 12     4  compression (compressionCode)
-//	 16     8  payload length in bytes
-//	 24     8  uncompressed newc length in bytes
-//	 32    32  member key
-//	 64     4  CRC-32C of the payload
-//	 68     4  CRC-32C of bytes 0..67
-type storeHeader struct {
-	comp       uint32
-	payloadLen uint64
-	rawLen     uint64
-	key        memberKey
-	payloadCRC uint32
-}
-
-const (
-	storeMagic      = "LVISOMBR"
-	storeVersion    = 1
-	storeHeaderSize = 72
-)
-
-// castagnoli is CRC-32C, which amd64 and arm64 compute in hardware.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// errCorrupt marks a store file that fails its checks.
-var errCorrupt = errors.New("corrupt store file")
-
-func compressionCode(c Compression) uint32 {
-	switch c {
-	case Gzip:
-		return 1
-	case Zstd:
-		return 2
-	}
-	return 0
-}
-
-func (h *storeHeader) encode() []byte {
-	b := make([]byte, 0, storeHeaderSize)
-	b = append(b, storeMagic...)
-	b = binary.LittleEndian.AppendUint32(b, storeVersion)
-	b = binary.LittleEndian.AppendUint32(b, h.comp)
-	b = binary.LittleEndian.AppendUint64(b, h.payloadLen)
-	b = binary.LittleEndian.AppendUint64(b, h.rawLen)
-	b = append(b, h.key[:]...)
-	b = binary.LittleEndian.AppendUint32(b, h.payloadCRC)
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-}
-
-func decodeStoreHeader(b []byte) (storeHeader, error) {
-	var h storeHeader
-	switch {
-	case len(b) < storeHeaderSize:
-		return h, fmt.Errorf("%w: short header", errCorrupt)
-	case string(b[:8]) != storeMagic:
-		return h, fmt.Errorf("%w: bad magic", errCorrupt)
-	case binary.LittleEndian.Uint32(b[68:]) != crc32.Checksum(b[:68], castagnoli):
-		return h, fmt.Errorf("%w: header checksum", errCorrupt)
-	case binary.LittleEndian.Uint32(b[8:]) != storeVersion:
-		return h, fmt.Errorf("%w: version %d", errCorrupt, binary.LittleEndian.Uint32(b[8:]))
-	}
-	h.comp = binary.LittleEndian.Uint32(b[12:])
-	h.payloadLen = binary.LittleEndian.Uint64(b[16:])
-	h.rawLen = binary.LittleEndian.Uint64(b[24:])
-	copy(h.key[:], b[32:64])
-	h.payloadCRC = binary.LittleEndian.Uint32(b[64:])
-	return h, nil
-}
-
-// DefaultCacheSizeBytes is the least the store of a Packer is trimmed to by
-// default; the default is four times the latest initrd when that is more.
-const DefaultCacheSizeBytes = 2 << 30
 
 // openStore opens the store in cacheDir, to be trimmed to limitBytes (0:
 // the default). It takes the store's process lock, removes the pins of
@@ -159,14 +80,6 @@ func openStore(cacheDir string, limitBytes int64, log *slog.Logger) (*store, err
 func (s *store) path(k memberKey) string {
 	h := k.String()
 	return filepath.Join(s.dir, h[:2], h)
-}
-
-// limit is the size the store is trimmed to.
-func (s *store) limit() int64 {
-	if s.limitBytes > 0 {
-		return s.limitBytes
-	}
-	return max(DefaultCacheSizeBytes, 4*s.initrdBytes.Load())
 }
 
 // open opens the store file of k for reading: through this store's pin,
@@ -229,61 +142,6 @@ func (s *store) load(k memberKey, comp Compression) (*member, error) {
 		return nil, fmt.Errorf("cache store %s: %w", name, err)
 	}
 	return nil, nil
-}
-
-// readBuffers are the buffers verifyStoreFile and sameBytes read a store
-// file's payload through.
-var readBuffers = sync.Pool{New: func() any { return new([256 << 10]byte) }}
-
-// checkedHeader reads the header of the store file f and checks that it is
-// intact, names key k and gives the file's length.
-func checkedHeader(f *os.File, k memberKey) (storeHeader, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return storeHeader{}, err
-	}
-	var hb [storeHeaderSize]byte
-	if _, err := io.ReadFull(f, hb[:]); err != nil {
-		return storeHeader{}, fmt.Errorf("%w: %v", errCorrupt, err)
-	}
-	h, err := decodeStoreHeader(hb[:])
-	switch {
-	case err != nil:
-		return h, err
-	case h.key != k:
-		return h, fmt.Errorf("%w: holds key %s", errCorrupt, h.key)
-	case uint64(fi.Size()) != storeHeaderSize+h.payloadLen:
-		return h, fmt.Errorf("%w: %d bytes, header says %d", errCorrupt, fi.Size(), storeHeaderSize+h.payloadLen)
-	}
-	return h, nil
-}
-
-// verifyStoreFile reads and checks a whole store file and returns its
-// member, without a backing. The file is never written in place (save
-// replaces it by a rename), so what f holds stays what was checked.
-func verifyStoreFile(f *os.File, k memberKey, comp Compression) (*member, error) {
-	h, err := checkedHeader(f, k)
-	switch {
-	case err != nil:
-		return nil, err
-	case h.comp != compressionCode(comp):
-		return nil, fmt.Errorf("%w: compression %d", errCorrupt, h.comp)
-	}
-	buf := readBuffers.Get().(*[256 << 10]byte)
-	defer readBuffers.Put(buf)
-	var crc uint32
-	for left := h.payloadLen; left > 0; {
-		n, err := io.ReadFull(f, buf[:min(uint64(len(buf)), left)])
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errCorrupt, err)
-		}
-		crc = crc32.Update(crc, castagnoli, buf[:n])
-		left -= uint64(n)
-	}
-	if crc != h.payloadCRC {
-		return nil, fmt.Errorf("%w: payload checksum", errCorrupt)
-	}
-	return &member{key: k, comp: comp, sizeBytes: int64(h.payloadLen), rawBytes: int64(h.rawLen)}, nil
 }
 
 // save writes m (held in memory) to the store and pins it for the Pack in
@@ -381,23 +239,6 @@ func (s *store) spill(m *member) bool {
 	return true
 }
 
-// sameBytes checks that the rest of f holds exactly data.
-func sameBytes(f *os.File, data []byte) error {
-	buf := readBuffers.Get().(*[256 << 10]byte)
-	defer readBuffers.Put(buf)
-	for len(data) > 0 {
-		n, err := io.ReadFull(f, buf[:min(len(buf), len(data))])
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(buf[:n], data[:n]) {
-			return errCorrupt
-		}
-		data = data[n:]
-	}
-	return nil
-}
-
 // publish makes ms the latest initrd's members, of initrdBytes bytes: they
 // are pinned, and the members of the one before and those the Pack loaded
 // or wrote are let go of. It returns the keys it pinned, for Retain.
@@ -466,46 +307,4 @@ func (s *store) finish() {
 func (s *store) closeLock() {
 	os.Remove(filepath.Join(s.root, procRoot, s.id+lockSuffix))
 	s.lock.Close()
-}
-
-// trimAbove is the estimated size past which the store trims.
-func (s *store) trimAbove() int64 {
-	limit := s.limit()
-	return max(limit, s.trimFloor.Load()+limit/10)
-}
-
-// trimLater trims the store in the background, one trim at a time, down to
-// nine tenths of the limit, so that the next trim is a tenth of the limit
-// of writes away.
-func (s *store) trimLater() {
-	if !s.trimming.CompareAndSwap(false, true) {
-		return
-	}
-	s.trims.Add(1)
-	go func() {
-		defer s.trims.Done()
-		defer s.trimming.Store(false)
-		// Again while the store is still over the limit (written to during
-		// the walk) and the last round could remove something.
-		for round := 0; round < 3; round++ {
-			before := s.sizeBytes.Load()
-			limit := s.limit()
-			res, err := trim(s.root, limit-limit/10)
-			if err != nil {
-				s.log.Warn("cache not trimmed", "dir", s.root, "err", err)
-				return
-			}
-			size := s.sizeBytes.Add(res.After.SizeBytes - before)
-			s.trimFloor.Store(res.After.SizeBytes)
-			level := slog.LevelInfo
-			if res.Removed == 0 {
-				level = slog.LevelDebug
-			}
-			s.log.Log(context.Background(), level, "trimmed cache", "dir", s.root, "removed", res.Removed,
-				"removed_bytes", res.RemovedBytes, "size", res.After.SizeBytes, "limit", limit)
-			if size <= s.trimAbove() || res.Removed == 0 {
-				return
-			}
-		}
-	}()
 }

@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -257,4 +259,58 @@ func liveProcesses(dir string) int {
 		}
 	}
 	return n
+}
+
+// DefaultCacheSizeBytes is the least the store of a Packer is trimmed to by
+// default; the default is four times the latest initrd when that is more.
+const DefaultCacheSizeBytes = 2 << 30
+
+// limit is the size the store is trimmed to.
+func (s *store) limit() int64 {
+	if s.limitBytes > 0 {
+		return s.limitBytes
+	}
+	return max(DefaultCacheSizeBytes, 4*s.initrdBytes.Load())
+}
+
+// trimAbove is the estimated size past which the store trims.
+func (s *store) trimAbove() int64 {
+	limit := s.limit()
+	return max(limit, s.trimFloor.Load()+limit/10)
+}
+
+// trimLater trims the store in the background, one trim at a time, down to
+// nine tenths of the limit, so that the next trim is a tenth of the limit
+// of writes away.
+func (s *store) trimLater() {
+	if !s.trimming.CompareAndSwap(false, true) {
+		return
+	}
+	s.trims.Add(1)
+	go func() {
+		defer s.trims.Done()
+		defer s.trimming.Store(false)
+		// Again while the store is still over the limit (written to during
+		// the walk) and the last round could remove something.
+		for round := 0; round < 3; round++ {
+			before := s.sizeBytes.Load()
+			limit := s.limit()
+			res, err := trim(s.root, limit-limit/10)
+			if err != nil {
+				s.log.Warn("cache not trimmed", "dir", s.root, "err", err)
+				return
+			}
+			size := s.sizeBytes.Add(res.After.SizeBytes - before)
+			s.trimFloor.Store(res.After.SizeBytes)
+			level := slog.LevelInfo
+			if res.Removed == 0 {
+				level = slog.LevelDebug
+			}
+			s.log.Log(context.Background(), level, "trimmed cache", "dir", s.root, "removed", res.Removed,
+				"removed_bytes", res.RemovedBytes, "size", res.After.SizeBytes, "limit", limit)
+			if size <= s.trimAbove() || res.Removed == 0 {
+				return
+			}
+		}
+	}()
 }

@@ -2,7 +2,8 @@
 // kernel/initrd and sanboot) and for anything that reads a URL. It adapts
 // generations to HTTP as package vfs adapts them to FUSE, and like vfs it
 // knows nothing of ISO 9660: a generation is three byte ranges (image,
-// kernel, initrd) and a number.
+// kernel, initrd), a fourth when it has a unified kernel image, and a
+// number.
 //
 // HTTP has no open file to pin a generation to, so every generation has its
 // own immutable URLs, /g/N-RUN/image.iso and so on, where RUN is a token

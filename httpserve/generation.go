@@ -16,6 +16,8 @@ type Generation struct {
 	KernelSize int64
 	Initrd     io.ReaderAt
 	InitrdSize int64
+	UKI        io.ReaderAt // the unified kernel image of the same kernel, initrd and command line; nil: none
+	UKISize    int64
 	Published  time.Time // when it became current: its Last-Modified
 
 	// Release, if set, is called once when the server lets go of the

@@ -17,13 +17,20 @@ type genFile struct {
 }
 
 // genFiles are the files of a generation, by name: the names iPXE and
-// QEMU's -kernel/-initrd users expect.
+// QEMU's -kernel/-initrd users expect, and the mount's uki.efi. A file whose
+// reader is nil (uki.efi without systemd-stub) is not there.
 var genFiles = map[string]*genFile{
 	"image.iso": {"application/x-iso9660-image", func(g *Generation) (io.ReaderAt, int64) { return g.Image, g.ImageSize }},
 	"vmlinuz":   {"application/octet-stream", func(g *Generation) (io.ReaderAt, int64) { return g.Kernel, g.KernelSize }},
 	"initrd.img": {"application/octet-stream", func(g *Generation) (io.ReaderAt, int64) {
 		return g.Initrd, g.InitrdSize
 	}},
+	"uki.efi": {"application/efi", func(g *Generation) (io.ReaderAt, int64) { return g.UKI, g.UKISize }},
+}
+
+// noUKI is the 404 body for uki.efi of a generation without one.
+func noUKI(n uint64) string {
+	return fmt.Sprintf("generation %d has no unified kernel image (systemd-stub was not found when it was built)\n", n)
 }
 
 // immutable is the Cache-Control of a generation's file: it never changes,
@@ -60,6 +67,10 @@ func (s *Server) serveGeneration(w http.ResponseWriter, r *http.Request, rest st
 			"user_agent", r.UserAgent())
 	}
 	data, size := f.bytes(g)
+	if data == nil {
+		httpError(w, http.StatusNotFound, noUKI(n))
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", f.contentType)
 	h.Set("ETag", s.etag(n))

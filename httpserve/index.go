@@ -17,9 +17,10 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 <li><a href="{{.Image}}">image.iso</a> ({{.Gen.ImageSize}} bytes)</li>
 <li><a href="{{.Kernel}}">vmlinuz</a> ({{.Gen.KernelSize}} bytes)</li>
 <li><a href="{{.Initrd}}">initrd.img</a> ({{.Gen.InitrdSize}} bytes)</li>
-<li><a href="/status.json">status.json</a></li>
+{{if .UKI}}<li><a href="{{.UKI}}">uki.efi</a> ({{.Gen.UKISize}} bytes)</li>
+{{end}}<li><a href="/status.json">status.json</a></li>
 </ul>
-<p>At an iPXE prompt, boot the kernel and initrd:</p>
+<p>At an iPXE prompt, boot the kernel and initrd{{if .UKI}} (on UEFI, the unified kernel image){{end}}:</p>
 <pre>chain {{.Base}}/boot.ipxe</pre>
 <p>or the CD image:</p>
 <pre>chain {{.Base}}/sanboot.ipxe</pre>
@@ -37,12 +38,16 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		Gen                   *Generation
 		State, Error, Base    string
 		Image, Kernel, Initrd string
+		UKI                   string // "" without one
 	}{Gen: s.gens.Current(), State: st.State, Error: st.Error, Base: s.base(r)}
 	if data.State == "" {
 		data.State = "state unknown"
 	}
 	if g := data.Gen; g != nil {
 		data.Image, data.Kernel, data.Initrd = s.genPath(g.Number, "image.iso"), s.genPath(g.Number, "vmlinuz"), s.genPath(g.Number, "initrd.img")
+		if g.UKI != nil {
+			data.UKI = s.genPath(g.Number, "uki.efi")
+		}
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")

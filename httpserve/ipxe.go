@@ -15,13 +15,38 @@ type script func(s *Server, base string, g *Generation) string
 // the image's kernel command line. The URLs name the generation, so the
 // kernel and the initrd are of the same one however many generations pass
 // while iPXE fetches them.
+//
+// When the generation has a UKI, the same script chains it on UEFI: one
+// URL, chain http://HOST/boot.ipxe, does the right thing on either
+// firmware, where a separate uki.ipxe would make the user (or the DHCP
+// server) tell the firmwares apart. The kernel, initrd and boot lines are
+// exactly those of a generation without a UKI, and on UEFI the iseq line
+// jumps past them. Without a UKI, UEFI iPXE boots the kernel and initrd as
+// BIOS does (the bzImage has an EFI stub).
 func bootScript(s *Server, base string, g *Generation) string {
 	cmdline := "initrd=initrd.img" // the initrd as iPXE names it: its URL's last segment
 	if a := strings.TrimSpace(s.opts.Append); a != "" {
 		cmdline += " " + a
 	}
-	return fmt.Sprintf("#!ipxe\n# liveiso generation %d\nkernel %s%s %s\ninitrd %s%s\nboot\n",
-		g.Number, base, s.genPath(g.Number, "vmlinuz"), cmdline, base, s.genPath(g.Number, "initrd.img"))
+	var b strings.Builder
+	fmt.Fprintf(&b, "#!ipxe\n# liveiso generation %d\n", g.Number)
+	if g.UKI != nil {
+		b.WriteString("iseq ${platform} efi && goto uefi ||\n")
+	}
+	fmt.Fprintf(&b, "kernel %s%s %s\ninitrd %s%s\nboot\n",
+		base, s.genPath(g.Number, "vmlinuz"), cmdline, base, s.genPath(g.Number, "initrd.img"))
+	if g.UKI != nil {
+		// iPXE hands a chained EFI program its name and arguments as load
+		// options, and systemd-stub without Secure Boot takes those over
+		// its .cmdline: so the line repeats the UKI's command line (its
+		// initrd is its own section, so no initrd=).
+		fmt.Fprintf(&b, ":uefi\nchain %s%s", base, s.genPath(g.Number, "uki.efi"))
+		if a := strings.Fields(s.opts.Append); len(a) > 0 {
+			b.WriteString(" " + strings.Join(a, " "))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // sanbootScript boots the CD image of one generation as an HTTP SAN disk

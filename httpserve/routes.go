@@ -94,6 +94,10 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, name string) {
 		noGeneration(w)
 		return
 	}
+	if data, _ := genFiles[name].bytes(g); data == nil {
+		httpError(w, http.StatusNotFound, noUKI(g.Number))
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.genPath(g.Number, name), http.StatusFound)
 }

@@ -232,6 +232,8 @@ func TestOnlyTheRoutesExist(t *testing.T) {
 		"/image.iso":                      302,
 		"/vmlinuz":                        302,
 		"/initrd.img":                     302,
+		"/uki.efi":                        404, // this generation has none
+		g + "/uki.efi":                    404,
 		g + "/image.iso":                  200,
 		g + "/initrd.img":                 200,
 		g + "/vmlinuz":                    200,

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/liveiso/liveiso/integration/fixture"
 )
 
 // Debian's shim, as shim-signed installs it: its vendor certificate is
@@ -19,13 +21,13 @@ const debianShim = "/usr/lib/shim/shimx64.efi.signed"
 // signed linux-image package.
 func fixtureKernel(t *testing.T) []byte {
 	t.Helper()
-	dir := os.Getenv("LIVEISO_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", ".fixtures")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "kernel", "vmlinuz"))
+	k, err := fixture.Kernel()
 	if err != nil {
-		t.Fatalf("%v (run scripts/setup.sh)", err)
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(k.Vmlinuz)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return b
 }

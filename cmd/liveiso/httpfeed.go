@@ -81,7 +81,7 @@ func (f *httpFeed) published(d *live.Daemon) {
 		f.log.Error("HTTP: the published generation was let go of before HTTP could keep it", "generation", g.Number)
 		return
 	}
-	f.keep.Publish(&httpserve.Generation{
+	hg := &httpserve.Generation{
 		Number:     g.Number,
 		Image:      g.Image,
 		ImageSize:  g.Image.Size(),
@@ -91,7 +91,11 @@ func (f *httpFeed) published(d *live.Daemon) {
 		InitrdSize: g.Initrd.Size(),
 		Published:  time.Now(),
 		Release:    g.Release,
-	})
+	}
+	if g.UKI != nil { // a nil *uki.Layout is not a nil io.ReaderAt
+		hg.UKI, hg.UKISize = g.UKI, g.UKI.Size()
+	}
+	f.keep.Publish(hg)
 }
 
 // startHTTP starts the HTTP server on f.listen.

@@ -2,18 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/liveiso/liveiso/generation"
 	"github.com/liveiso/liveiso/httpserve"
-	"github.com/liveiso/liveiso/live"
-	"github.com/liveiso/liveiso/vfs"
-	"github.com/liveiso/liveiso/watch"
 	"github.com/spf13/cobra"
 )
 
@@ -64,70 +57,17 @@ func runMount(f mountFlags, mountpoint string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	builder, err := generation.NewBuilder(opts, log)
-	if err != nil {
-		return err
-	}
-	defer builder.Close()
-
-	// Watch before the first build, so that an edit made while it runs is
-	// not lost.
-	w, err := watch.New(opts.Rootfs, watch.Options{}, log)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-
-	var feed *httpFeed // with --listen: stands between the daemon and the builder
-	var lb live.Builder = builder
-	if f.http.listen != "" {
-		feed = newHTTPFeed(builder, f.http.keep, log)
-		lb = feed
-	}
-	d := live.New(lb, live.Options{CapacityBytes: capBytes, Rootfs: opts.Rootfs}, log)
-	// Deferred before Run's stop below, so it runs after Run has returned.
-	defer d.Close()
-	start := time.Now()
-	g, err := d.First(ctx)
-	if err != nil {
-		return err
-	}
-	for _, warning := range g.Warnings {
-		log.Warn(warning)
-	}
-	repinOff, repinLen := generation.RepinRange()
-	srv, err := vfs.Mount(mountpoint, d, vfs.Options{
-		AllowOther: f.allowOther,
-		Debug:      f.debugFUSE,
-		RepinRange: vfs.ByteRange{Off: repinOff, Len: repinLen},
+	srv, err := startLive(ctx, mountpoint, liveOptions{
+		image:         opts,
+		capacityBytes: capBytes,
+		allowOther:    f.allowOther,
+		debugFUSE:     f.debugFUSE,
+		http:          f.http,
 	}, log)
 	if err != nil {
 		return err
 	}
-	notify := srv.Notify
-	if feed != nil {
-		feed.published(d)
-		hs, err := startHTTP(f.http, feed, d, opts.Append, log)
-		if err != nil {
-			srv.Unmount()
-			return err
-		}
-		defer stopHTTP(hs)
-		notify = func() { srv.Notify(); feed.published(d) }
-	}
-	log.Info("serving", "mountpoint", mountpoint, "image", mountpoint+"/image.iso",
-		"capacity", d.Capacity(), "first_generation_ms", time.Since(start).Milliseconds())
-
-	rescanOnHUP(ctx, w, log)
-
-	ended := make(chan struct{})
-	go func() { srv.Wait(); close(ended) }()
-	runCtx, stopRun := context.WithCancel(ctx)
-	ran := make(chan struct{})
-	go func() { d.Run(runCtx, w.Batches(), notify); close(ran) }()
-	// The builder and the watcher are closed (deferred) only after Run has
-	// returned: a build in progress must not lose its packer under it.
-	defer func() { stopRun(); <-ran }()
+	defer srv.Close()
 	select {
 	case <-ctx.Done():
 		// The signal context swallows every later signal: take them here,
@@ -138,34 +78,15 @@ func runMount(f mountFlags, mountpoint string) error {
 		defer signal.Stop(again)
 		log.Info("unmounting", "mountpoint", mountpoint)
 		if err := srv.Unmount(); err != nil {
-			return fmt.Errorf("unmount %s: %w", mountpoint, err)
+			return err
 		}
 		select {
-		case <-ended:
+		case <-srv.Ended():
 		case <-again:
 			log.Warn("second signal: exiting while the detached mount still has open files", "mountpoint", mountpoint)
 		}
-	case <-ended:
+	case <-srv.Ended():
 		log.Warn("unmounted from outside", "mountpoint", mountpoint)
 	}
 	return nil
-}
-
-// rescanOnHUP makes kill -HUP force a full rescan, until ctx ends. It takes
-// the signal before it returns: SIGHUP's default action ends the process.
-func rescanOnHUP(ctx context.Context, w *watch.Watcher, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-hup:
-				log.Info("SIGHUP: rescanning the rootfs")
-				w.Rescan()
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
 }

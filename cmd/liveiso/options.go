@@ -165,13 +165,16 @@ func (l *logFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&l.verbose, "verbose", false, "log debugging detail")
 }
 
-func (l *logFlags) logger() *slog.Logger {
-	level := slog.LevelInfo
+func (l *logFlags) logger() *slog.Logger { return l.loggerFrom(slog.LevelInfo) }
+
+// loggerFrom logs from level on, one step up with --quiet; --verbose logs
+// everything.
+func (l *logFlags) loggerFrom(level slog.Level) *slog.Logger {
 	switch {
 	case l.verbose:
 		level = slog.LevelDebug
 	case l.quiet:
-		level = slog.LevelWarn
+		level += 4 // slog's levels are 4 apart
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

@@ -21,6 +21,22 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// exitStatus is an error that sets its own exit status (run's, for
+// scripts). Without err, there is nothing more to say.
+type exitStatus struct {
+	code int
+	err  error
+}
+
+func (e exitStatus) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e exitStatus) Unwrap() error { return e.err }
+
 // newRootCommand is the whole command line: liveiso and its subcommands. A
 // new command is one more file with its constructor, added here.
 func newRootCommand() *cobra.Command {
@@ -60,6 +76,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newBuildCommand(),
 		newMountCommand(),
+		newRunCommand(),
 		newServeCommand(),
 		newStatusCommand(),
 		newCacheCommand(),
@@ -80,10 +97,19 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var es exitStatus
+	if errors.As(err, &es) && es.err == nil {
+		return es.code
+	}
 	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	switch {
+	case errors.As(err, &es):
+		return es.code
+	case errors.As(err, &ue):
 		return exitUsage
 	}
 	return exitError

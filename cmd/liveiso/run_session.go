@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/liveiso/liveiso/live"
+	"github.com/liveiso/liveiso/qemu"
+)
+
+const (
+	// quitGrace is how long QEMU has to quit before it is killed.
+	quitGrace = 3 * time.Second
+	// unmountGrace bounds the wait for the private mount's last open file
+	// after QEMU has gone.
+	unmountGrace = 30 * time.Second
+	// signalGrace: a Ctrl-C on the terminal ends QEMU (same process group)
+	// as it interrupts run, and QEMU's exit may be seen first.
+	signalGrace = 200 * time.Millisecond
+)
+
+// session is one `liveiso run`: the live image, the QEMU booting it (a new
+// one on restart), and what the console said.
+type session struct {
+	plan       runPlan
+	log        *slog.Logger
+	dir        string // private temporary directory: mount point, QMP sockets, OVMF vars
+	mountpoint string
+	stderr     io.Writer
+	console    *qemu.Console
+	matches    chan qemu.Match
+	term       *qemu.Terminal // nil when stdin is not a terminal
+	proc       *qemu.Process
+	starts     int
+	poweredOff bool          // the guest powered off: a reset must continue it too
+	force      chan struct{} // closed by a second signal: stop waiting in cleanup
+}
+
+// runRun runs the plan and returns run's exit status as an exitStatus.
+func runRun(p runPlan, log *slog.Logger) (err error) {
+	dir, err := os.MkdirTemp("", "liveiso-run-")
+	if err != nil {
+		return exitStatus{qemu.ExitError, err}
+	}
+	// Deferred first, so that it runs last: the private mount is inside.
+	defer os.RemoveAll(dir)
+	s := &session{plan: p, log: log, dir: dir, stderr: os.Stderr, force: make(chan struct{})}
+
+	// The first signal ends the run and starts the cleanup; a second one
+	// makes the cleanup stop waiting (QEMU is killed, a busy mount left
+	// detached).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	finished := make(chan struct{})
+	defer close(finished)
+	caught := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case sig := <-sigs:
+			caught <- sig
+			cancel()
+		case <-finished:
+			return
+		}
+		select {
+		case <-sigs:
+			s.say("second signal: killing QEMU and leaving at once")
+			close(s.force)
+		case <-finished:
+		}
+	}()
+	interrupted := func() error {
+		sig := <-caught
+		caught <- sig
+		s.say("%v: stopping", sig)
+		code := qemu.ExitSignal
+		if sig == syscall.SIGTERM {
+			code = 128 + int(syscall.SIGTERM)
+		}
+		return exitStatus{code, nil}
+	}
+
+	var consoleLog io.Writer
+	if p.consoleLog != "" {
+		f, err := os.Create(p.consoleLog)
+		if err != nil {
+			return exitStatus{qemu.ExitError, fmt.Errorf("--console-log: %w", err)}
+		}
+		defer f.Close()
+		consoleLog = f
+	}
+	s.matches = make(chan qemu.Match, 1)
+	s.console = qemu.NewConsole(qemu.ConsoleOptions{
+		Until: p.until, Fail: p.fail, Out: os.Stdout, Log: consoleLog,
+		OnMatch: s.onMatch,
+	})
+	if t, ok := qemu.SaveTerminal(os.Stdin); ok {
+		s.term = t
+		defer t.Restore()
+	}
+
+	// The live side: generations arrive on gens, newest first; a mount
+	// that goes away is reported on failed.
+	gens := make(chan live.Status, 1)
+	ready := func(st live.Status) {
+		select {
+		case gens <- st:
+		default: // an older one nobody took yet: the newer one replaces it
+			select {
+			case <-gens:
+			default:
+			}
+			gens <- st
+		}
+	}
+	failed := make(chan error, 1)
+	var first live.Status
+	if p.attach {
+		s.mountpoint = p.mountpoint
+		if first, err = readStatus(s.mountpoint); err != nil {
+			return exitStatus{qemu.ExitError, err}
+		}
+		go pollStatus(ctx, s.mountpoint, first.Generation, ready, failed)
+	} else {
+		s.mountpoint = p.mountpoint
+		if s.mountpoint == "" {
+			s.mountpoint = filepath.Join(dir, "mnt")
+			if err := os.Mkdir(s.mountpoint, 0o700); err != nil {
+				return exitStatus{qemu.ExitError, err}
+			}
+		}
+		srv, err := startLive(ctx, s.mountpoint, liveOptions{
+			image: p.image, capacityBytes: p.capacity, allowOther: p.allowOther, onReady: ready,
+		}, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted()
+			}
+			return exitStatus{qemu.ExitError, err}
+		}
+		defer s.unmount(srv)
+		first = srv.first
+		go func() {
+			select {
+			case <-srv.Ended():
+				failed <- fmt.Errorf("the live mount at %s was unmounted from outside", s.mountpoint)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	// Deferred after the unmount, so that it runs before it: QEMU holds
+	// the image open.
+	defer s.stopQEMU()
+
+	if p.machine.Firmware == qemu.UEFI {
+		// One copy for the whole run, restarts too, as a real machine
+		// keeps its NVRAM across power cycles.
+		o, err := p.machine.OVMF.PrivateVars(dir)
+		if err != nil {
+			return exitStatus{qemu.ExitError, err}
+		}
+		s.plan.machine.OVMF = o
+	}
+	s.say("%s, booting it: %s", generationLine(first), p.describe())
+	if s.term != nil {
+		s.say("the guest's console follows; Ctrl-A x quits QEMU, Ctrl-A c switches to its monitor and back")
+	}
+	if err := s.start(); err != nil {
+		return exitStatus{qemu.ExitError, err}
+	}
+	var timeout <-chan time.Time
+	if p.timeout > 0 {
+		t := time.NewTimer(p.timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return interrupted()
+		case err := <-failed:
+			return exitStatus{qemu.ExitError, err}
+		case <-timeout:
+			s.tail(fmt.Sprintf("timed out after %v", p.timeout))
+			return exitStatus{qemu.ExitTimeout, nil}
+		case m := <-s.matches:
+			return s.matched(m)
+		case <-s.proc.Done():
+			select {
+			case <-ctx.Done():
+				return interrupted()
+			case <-time.After(signalGrace):
+			}
+			s.console.Flush()
+			select {
+			case m := <-s.matches:
+				return s.matched(m)
+			default:
+			}
+			return s.qemuExited()
+		case ev := <-s.proc.Events():
+			s.log.Debug("QMP event", "event", ev.Event, "data", string(ev.Data))
+			if p.watch && poweredOff(ev) {
+				s.poweredOff = true
+				s.say("the guest powered off; the next generation boots it again")
+			}
+		case st := <-gens:
+			if err := s.onGeneration(st); err != nil {
+				return exitStatus{qemu.ExitError, err}
+			}
+		}
+	}
+}
+
+// onMatch is called from the console's writer for each matching line.
+func (s *session) onMatch(m qemu.Match) {
+	if m.Kind == qemu.MatchFail && s.plan.until == nil {
+		// Without --until the loop goes on: the next edit may fix it.
+		s.say("the console matched --fail %q; waiting for the next generation", m.Pattern)
+		return
+	}
+	select {
+	case s.matches <- m:
+	default: // the run ends on the first one
+	}
+}
+
+// matched ends the run on a console line.
+func (s *session) matched(m qemu.Match) error {
+	if m.Kind == qemu.MatchUntil {
+		s.say("the console matched --until %q", m.Pattern)
+		return nil
+	}
+	s.tail(fmt.Sprintf("the console matched --fail %q: %s", m.Pattern, m.Line))
+	return exitStatus{qemu.ExitFail, nil}
+}
+
+// qemuExited ends the run when QEMU has gone by itself.
+func (s *session) qemuExited() error {
+	err := s.proc.Err()
+	how := "QEMU exited"
+	if err != nil {
+		how = fmt.Sprintf("QEMU exited (%v)", err)
+	}
+	if s.plan.until != nil {
+		s.tail(fmt.Sprintf("%s before the console matched --until %q (the guest powered off or rebooted)", how, s.plan.until))
+		return exitStatus{qemu.ExitEnded, nil}
+	}
+	if err == nil {
+		s.say("%s", how) // the user quit it (Ctrl-A x)
+		return nil
+	}
+	s.tail(how)
+	return exitStatus{qemu.ExitEnded, nil}
+}
+
+// onGeneration acts on a new generation as --on-change says.
+func (s *session) onGeneration(st live.Status) error {
+	line := generationLine(st)
+	switch {
+	case !s.plan.watch:
+		s.say("%s; not booting it: --until boots once (add --watch)", line)
+	case s.plan.onChange == onChangeNone:
+		s.say("%s (--on-change none)", line)
+	case s.plan.onChange == onChangeReset:
+		err := s.proc.Reset(s.poweredOff)
+		s.poweredOff = false
+		if err != nil {
+			s.say("%s; system_reset failed (%v), restarting QEMU", line, err)
+			return s.restart()
+		}
+		s.say("%s, resetting the guest", line)
+	default:
+		s.say("%s, restarting QEMU", line)
+		return s.restart()
+	}
+	return nil
+}
+
+// poweredOff reports whether ev is the guest powering off (QMP SHUTDOWN,
+// reason guest-shutdown), as opposed to a reset or a quit.
+func poweredOff(ev qemu.Event) bool {
+	var d struct {
+		Reason string `json:"reason"`
+	}
+	return ev.Event == "SHUTDOWN" && json.Unmarshal(ev.Data, &d) == nil && d.Reason == "guest-shutdown"
+}
+
+// generationLine is how a generation is reported.
+func generationLine(st live.Status) string {
+	return fmt.Sprintf("generation %d ready in %d ms (%d of %d chunks)", st.Generation, st.BuildMs, st.ChunksRebuilt, st.ChunksTotal)
+}
+
+// start starts a QEMU on the current generation.
+func (s *session) start() error {
+	m := s.plan.machine
+	s.starts++
+	// A socket of its own per QEMU: the old one may linger as it exits.
+	m.QMP = filepath.Join(s.dir, fmt.Sprintf("qmp-%d.sock", s.starts))
+	if m.Direct != nil {
+		d := *m.Direct
+		d.Initrd = filepath.Join(s.mountpoint, "initrd.img")
+		m.Direct = &d
+	} else {
+		m.Image = filepath.Join(s.mountpoint, "image.iso")
+	}
+	s.log.Debug("starting QEMU", "args", strings.Join(m.Args(), " "))
+	p, err := qemu.Start(s.plan.binary, m, qemu.IO{Stdin: os.Stdin, Stdout: s.console, Stderr: s.stderr})
+	if err != nil {
+		return err
+	}
+	s.proc, s.poweredOff = p, false
+	return nil
+}
+
+// restart replaces QEMU by a new one, which opens the newest generation.
+func (s *session) restart() error {
+	s.proc.Stop(quitGrace)
+	if s.term != nil {
+		s.term.Restore()
+	}
+	return s.start()
+}
+
+// stopQEMU ends QEMU, at once after a second signal.
+func (s *session) stopQEMU() {
+	if s.proc == nil {
+		return
+	}
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-s.force:
+			s.proc.Kill()
+		case <-stopped:
+		}
+	}()
+	s.proc.Stop(quitGrace)
+	close(stopped)
+}
+
+// unmount unmounts the mount run made, waiting for its last open file to
+// be closed (QEMU has gone by then), and stops its daemon.
+func (s *session) unmount(srv *liveServer) {
+	defer srv.Close()
+	if err := srv.Unmount(); err != nil {
+		s.say("%v", err)
+		return
+	}
+	select {
+	case <-srv.Ended():
+	case <-s.force:
+	case <-time.After(unmountGrace):
+		s.say("%s still has open files after %v; it is detached and goes when they are closed", s.mountpoint, unmountGrace)
+	}
+}
+
+// say prints one line of run's own on stderr.
+func (s *session) say(format string, args ...any) {
+	fmt.Fprintf(s.stderr, "liveiso: "+format+"\n", args...)
+}
+
+// tail says why the run failed, with the last console lines.
+func (s *session) tail(why string) {
+	lines := s.console.Tail()
+	var b strings.Builder
+	fmt.Fprintf(&b, "liveiso: %s\n--- last %d console lines ---\n", why, len(lines))
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("--- end of console ---\n")
+	io.WriteString(s.stderr, b.String())
+}
