@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/liveiso/liveiso/internal/procfs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,7 +207,7 @@ func measureMount(ctx context.Context, cfg *config, c *corpus, work, builtImage 
 			c.Name, r.LiveCold.median()/1e6, r.LiveWarm.median()/1e6, r.PageCache.median()/1e6)
 		s, _ := d.status()
 		res.Entries, res.ChunksTotal, res.InitrdBytes = s.Entries, s.ChunksTotal, s.InitrdSize
-		res.PeakRSS, err = procStatus(d.pid(), "VmHWM")
+		res.PeakRSS, err = procfs.StatusBytes(d.pid(), "VmHWM")
 		return err
 	}()
 	if stopErr := d.stop(); err == nil {
@@ -241,7 +242,7 @@ func measureMount(ctx context.Context, cfg *config, c *corpus, work, builtImage 
 		if _, err := ddRead(ctx, d.image(), s.ImageSize); err != nil {
 			return err
 		}
-		res.LimitPeakRSS, err = procStatus(d.pid(), "VmHWM")
+		res.LimitPeakRSS, err = procfs.StatusBytes(d.pid(), "VmHWM")
 		return err
 	}()
 	if stopErr := d.stop(); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/liveiso/liveiso/internal/procfs"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -114,7 +115,7 @@ func measureHTTP(ctx context.Context, cfg *config, c *corpus, work string) (*htt
 		return nil, fmt.Errorf("nginx: %d bytes of %d: %v", n, res.ImageBytes, err)
 	}
 
-	res.RSSIdle, _ = procStatus(serve.Process.Pid, "VmRSS")
+	res.RSSIdle, _ = procfs.StatusBytes(serve.Process.Pid, "VmRSS")
 	for _, pattern := range httpPatterns {
 		for _, n := range httpClients {
 			row := &httpRow{Pattern: pattern, Clients: n}
@@ -318,7 +319,7 @@ func pollRSS(pid int, peak *int64) (stop func()) {
 	go func() {
 		defer wg.Done()
 		for {
-			if rss, err := procStatus(pid, "VmRSS"); err == nil && rss > *peak {
+			if rss, err := procfs.StatusBytes(pid, "VmRSS"); err == nil && rss > *peak {
 				*peak = rss
 			}
 			select {

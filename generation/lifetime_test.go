@@ -1,9 +1,9 @@
 package generation
 
 import (
+	"github.com/liveiso/liveiso/internal/procfs"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -125,20 +125,9 @@ func TestTryRetainRacesRelease(t *testing.T) {
 // openFDs counts this process's file descriptors open on path.
 func openFDs(t *testing.T, path string) int {
 	t.Helper()
-	var want syscall.Stat_t
-	if err := syscall.Stat(path, &want); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir("/proc/self/fd")
+	n, err := procfs.OpenFDs(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		var st syscall.Stat_t
-		if syscall.Stat(filepath.Join("/proc/self/fd", e.Name()), &st) == nil && st.Dev == want.Dev && st.Ino == want.Ino {
-			n++
-		}
 	}
 	return n
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/liveiso/liveiso/internal/procfs"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -215,11 +216,11 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 		if err != nil {
 			return err
 		}
-		rss, err := procStatusBytes(pid, "VmRSS")
+		rss, err := procfs.StatusBytes(pid, "VmRSS")
 		if err != nil {
 			return err
 		}
-		peak, err := procStatusBytes(pid, "VmHWM")
+		peak, err := procfs.StatusBytes(pid, "VmHWM")
 		if err != nil {
 			return err
 		}
@@ -357,22 +358,6 @@ func dirBytes(dir string) (int64, error) {
 		return nil
 	})
 	return n, err
-}
-
-// procStatusBytes reads a field in kB of /proc/PID/status (VmRSS, VmHWM)
-// in bytes.
-func procStatusBytes(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
 }
 
 // CPUSeconds is the user plus system CPU time of process pid so far, from
