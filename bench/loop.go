@@ -74,6 +74,11 @@ type loopResult struct {
 
 // measureLoops measures the loop on the busybox fixture and, when there is
 // one, the Debian tree.
+
+// loopMemoryMB is the guests' memory in every row of the loop: the Debian
+// tree's initramfs (about 200 MB unpacked from 96 MB) does not fit in 512.
+const loopMemoryMB = 1024
+
 func measureLoops(ctx context.Context, cfg *config, work string, debian *corpus) ([]*loopResult, error) {
 	if err := os.RemoveAll(work); err != nil {
 		return nil, err
@@ -219,7 +224,7 @@ func floorBoot(dir, kernel, initrd, marker string) (float64, error) {
 		return 0, err
 	}
 	m := qemu.Machine{
-		Accel: qemu.TCG, Firmware: qemu.BIOS, MemoryMB: 512, CPUs: 1, NIC: qemu.NoNIC,
+		Accel: qemu.TCG, Firmware: qemu.BIOS, MemoryMB: loopMemoryMB, CPUs: 1, NIC: qemu.NoNIC,
 		Direct:   &qemu.Direct{Kernel: kernel, Initrd: initrd, Append: integration.KernelArgs},
 		QMP:      filepath.Join(dir, "qmp.sock"),
 		NoReboot: true,
@@ -255,7 +260,7 @@ func classicLoop(ctx context.Context, cfg *config, rootfs, work, marker string) 
 	if err != nil {
 		return 0, err
 	}
-	if _, err := bootVMToMarker(filepath.Join(work, "classic-vm"), integration.VMOptions{CDROM: img.ISO, NoReboot: true}, marker); err != nil {
+	if _, err := bootVMToMarker(filepath.Join(work, "classic-vm"), integration.VMOptions{CDROM: img.ISO, NoReboot: true, MemoryMB: loopMemoryMB}, marker); err != nil {
 		return 0, err
 	}
 	return time.Since(start).Seconds(), nil
@@ -338,7 +343,7 @@ type runSession struct {
 // run starts liveiso run of rootfs on TCG with as much memory as the
 // harness's VMs, its temporary files in tmp.
 func (l liveisoTool) run(ctx context.Context, rootfs, cacheDir, tmp string, more ...string) (*runSession, error) {
-	args := append(append([]string{"run"}, l.imageArgs(rootfs, cacheDir)...), "--accel", "tcg", "--memory", "512M")
+	args := append(append([]string{"run"}, l.imageArgs(rootfs, cacheDir)...), "--accel", "tcg", "--memory", fmt.Sprintf("%dM", loopMemoryMB))
 	s := &runSession{stdout: &lineLog{}, stderr: &lineLog{}, exited: make(chan struct{})}
 	s.cmd = exec.CommandContext(ctx, l.bin, append(args, more...)...)
 	s.cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
@@ -374,8 +379,8 @@ func renderLoop(p func(string, ...any), loops []*loopResult, loopErr string, edi
 		p("Not measured: %s\n\n", oneLine(loopErr))
 		return
 	}
-	p("- classic: write `/etc/marker`, rebuild the ISO with the classic pipeline (find | cpio | gzip -9, genisoimage), start `%s` on it.\n", qemuCommand())
-	p("- liveiso run: one `liveiso run --rootfs ROOTFS --kernel vmlinuz --append '%s' --accel tcg --memory 512M` (reset, BIOS CD) for all edits; each edit is made once the guest has powered off after the previous marker, and run resets it.\n", integration.KernelArgs)
+	p("- classic: write `/etc/marker`, rebuild the ISO with the classic pipeline (find | cpio | gzip -9, genisoimage), start `%s` on it.\n", strings.Replace(qemuCommand(), "-m 512", fmt.Sprintf("-m %d", loopMemoryMB), 1))
+	p("- liveiso run: one `liveiso run --rootfs ROOTFS --kernel vmlinuz --append '%s' --accel tcg --memory %dM` (reset, BIOS CD) for all edits; each edit is made once the guest has powered off after the previous marker, and run resets it.\n", integration.KernelArgs, loopMemoryMB)
 	p("- liveiso run --on-change restart: the same, but each generation is booted by a new QEMU instead of a reset.\n")
 	p("- liveiso run --direct: the same with `--direct`, which starts a new QEMU with -kernel/-initrd on each generation.\n")
 	p("- floor: QEMU with run --direct's command line, `-kernel vmlinuz -initrd FILE`, FILE a page-cached copy of the current generation's initrd.img: start → marker, no edit; one floor boot before each edit of run --direct.\n\n")
