@@ -25,7 +25,7 @@ staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # through, and the nginx the HTTP benchmark compares liveiso serve with.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
-	shim-signed systemd-boot-efi sbsigntool binutils
+	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
 	qemu-utils nbdkit ipxe-qemu nginx-light)
 # The guest's /init loads these, in this order, to mount its CD (see
