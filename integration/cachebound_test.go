@@ -95,6 +95,7 @@ func TestCacheSharedByMountAndBuilds(t *testing.T) {
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	stopEdits := editContinuously(t, fxA.rootfs, "edit", 150*time.Millisecond, 200_000)
 	// The editor and the copier end before the test does, even when it
 	// fails early.
 	stopped := false
@@ -103,22 +104,10 @@ func TestCacheSharedByMountAndBuilds(t *testing.T) {
 			stopped = true
 			close(stop)
 			wg.Wait()
+			stopEdits()
 		}
 	}
 	defer halt()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(150 * time.Millisecond):
-			}
-			writeAtomic(t, filepath.Join(fxA.rootfs, "etc/marker"), []byte(fmt.Sprintf("edit-%d\n", i)))
-			writeAtomic(t, filepath.Join(fxA.rootfs, "payload.bin"), randomBytes(t, 200_000+i*4099))
-		}
-	}()
 	// Copies of the live image while the builds trim.
 	copies := 0
 	wg.Add(1)

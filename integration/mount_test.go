@@ -74,26 +74,33 @@ func startMount(t *testing.T, fx fixture, appendArgs, dir, cacheDir string, more
 }
 
 // stop asks the daemon to unmount and exit, as a user's Ctrl-C does.
-func (m *liveMount) stop(t *testing.T) {
+func (m *liveMount) stop(t *testing.T) { stopDaemon(t, "liveiso mount", m.cmd, m.exited) }
+
+// stopDaemon sends a liveiso daemon SIGTERM, as a user's Ctrl-C does, and
+// kills it when it has not exited 30 s later. A daemon already gone is left.
+func stopDaemon(t *testing.T, name string, cmd *exec.Cmd, exited <-chan struct{}) {
 	select {
-	case <-m.exited:
+	case <-exited:
 		return
 	default:
 	}
-	m.cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-m.exited:
+	case <-exited:
 	case <-time.After(30 * time.Second):
-		t.Errorf("liveiso mount did not exit 30 s after SIGTERM")
-		m.cmd.Process.Kill()
-		<-m.exited
+		t.Errorf("%s did not exit 30 s after SIGTERM", name)
+		cmd.Process.Kill()
+		<-exited
 	}
 }
 
 func (m *liveMount) image() string { return filepath.Join(m.dir, "image.iso") }
 
-func (m *liveMount) logTail(n int) string {
-	b, _ := os.ReadFile(m.logPath)
+func (m *liveMount) logTail(n int) string { return fileTail(m.logPath, n) }
+
+// fileTail is the last n lines of the file at path (a daemon's log).
+func fileTail(path string, n int) string {
+	b, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
@@ -262,20 +269,8 @@ func TestMountNoTornCopies(t *testing.T) {
 	fx := newFixture(t, "copies")
 	m := startMount(t, fx, "", "", "")
 
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte(fmt.Sprintf("copy-%d\n", i)))
-			writeAtomic(t, filepath.Join(fx.rootfs, "payload.bin"), randomBytes(t, 50_000+i*4099))
-		}
-	}()
+	stopEdits := editContinuously(t, fx.rootfs, "copy", 100*time.Millisecond, 50_000)
+	defer stopEdits()
 	work := t.TempDir()
 	gens := map[uint64]bool{}
 	deadline := time.Now().Add(time.Minute)
@@ -289,8 +284,7 @@ func TestMountNoTornCopies(t *testing.T) {
 		checkInitrdUnpacks(t, cp)
 		os.Remove(cp)
 	}
-	close(stop)
-	<-done
+	stopEdits()
 	if len(gens) < 4 {
 		t.Errorf("the copies saw only generations %v: the edits did not make new generations while copying", gens)
 	}
@@ -451,4 +445,27 @@ func TestMountLoopDevice(t *testing.T) {
 		t.Fatalf("blockdev --flushbufs: %v\n%s", err, out)
 	}
 	check("after a new generation and blockdev --flushbufs")
+}
+
+// editContinuously makes an edit of the rootfs every interval: etc/marker
+// says PREFIX-i, and payload.bin is rewritten with payloadBytes+i*4099
+// random bytes (so the initrd changes size), each in one rename. The
+// returned stop ends the edits and waits for the last one; later calls do
+// nothing.
+func editContinuously(t *testing.T, rootfs, prefix string, interval time.Duration, payloadBytes int) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; ; i++ {
+			select {
+			case <-quit:
+				return
+			case <-time.After(interval):
+			}
+			writeAtomic(t, filepath.Join(rootfs, "etc/marker"), []byte(fmt.Sprintf("%s-%d\n", prefix, i)))
+			writeAtomic(t, filepath.Join(rootfs, "payload.bin"), randomBytes(t, payloadBytes+i*4099))
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(quit); <-done }) }
 }

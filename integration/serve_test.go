@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,27 +76,9 @@ func startServe(t *testing.T, fx fixture, appendArgs string, more ...string) *li
 	return s
 }
 
-func (s *liveServe) stop(t *testing.T) {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		t.Errorf("liveiso serve did not exit 30 s after SIGTERM")
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
+func (s *liveServe) stop(t *testing.T) { stopDaemon(t, "liveiso serve", s.cmd, s.exited) }
 
-func (s *liveServe) logTail(n int) string {
-	b, _ := os.ReadFile(s.logPath)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
+func (s *liveServe) logTail(n int) string { return fileTail(s.logPath, n) }
 
 // port is the port the server listens on.
 func (s *liveServe) port() string {

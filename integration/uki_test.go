@@ -170,20 +170,8 @@ func TestMountUKICopies(t *testing.T) {
 		t.Fatalf("status.json has no uki_size: %+v", s)
 	}
 
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte(fmt.Sprintf("uki-%d\n", i)))
-			writeAtomic(t, filepath.Join(fx.rootfs, "payload.bin"), randomBytes(t, 50_000+i*4099))
-		}
-	}()
+	stopEdits := editContinuously(t, fx.rootfs, "uki", 100*time.Millisecond, 50_000)
+	defer stopEdits()
 	work := t.TempDir()
 	gens := map[uint64]bool{}
 	deadline := time.Now().Add(time.Minute)
@@ -197,8 +185,7 @@ func TestMountUKICopies(t *testing.T) {
 		checkUKIWhole(t, cp)
 		os.Remove(cp)
 	}
-	close(stop)
-	<-done
+	stopEdits()
 	if len(gens) < 4 {
 		t.Errorf("the copies saw only generations %v: the edits did not make new generations while copying", gens)
 	}
