@@ -43,7 +43,7 @@ func newBuilder(b *testing.B, rootfs, cacheDir string) *generation.Builder {
 		Rootfs:    rootfs,
 		Kernel:    k.Vmlinuz,
 		Append:    integration.KernelArgs,
-		Initramfs: cache.Options{CacheDir: cacheDir},
+		Initramfs: cache.Options{CacheDir: cacheDir, Compression: generation.AutoCompression},
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
@@ -140,15 +140,20 @@ func BenchmarkEditRebuild(b *testing.B) {
 		b.Fatal(err)
 	}
 	i := 0
+	var compressed int64
 	for b.Loop() {
 		i++
 		if err := os.WriteFile(path, append([]byte{byte(i)}, orig...), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := builder.Build(context.Background(), []string{t.File}); err != nil {
+		g, err := builder.Build(context.Background(), []string{t.File})
+		if err != nil {
 			b.Fatal(err)
 		}
+		compressed += g.Stats.BytesCompressed
+		g.Release()
 	}
+	b.ReportMetric(float64(compressed)/float64(b.N)/(1<<20), "MiB-compressed/op")
 }
 
 // buildOnce makes one generation of the tree, outside the timed loop.

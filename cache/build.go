@@ -41,8 +41,9 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &compressor{comp: p.opts.Compression, level: p.opts.Level, workers: p.opts.Workers}
-			s := newScratch()
+			t := p.tools.get(p.opts)
+			defer p.tools.put(t)
+			c, s := t.c, t.s
 			for ch := range next {
 				m, reread, err := p.makeMember(ctx, c, s, tree, ch)
 				saved := false

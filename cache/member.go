@@ -99,6 +99,12 @@ func encodeChunk(ctx context.Context, w io.Writer, tree *rootfs.Tree, items []it
 	bw.Reset(w)
 	defer bw.Reset(nil)
 	nw := newc.NewWriter(bw)
+	var op *rootfs.Opener // the root opened once for the chunk's files
+	defer func() {
+		if op != nil {
+			op.Close()
+		}
+	}()
 	for i := range items {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -118,7 +124,13 @@ func encodeChunk(ctx context.Context, w io.Writer, tree *rootfs.Tree, items []it
 				return err
 			}
 		default:
-			if err := copyFile(ctx, nw, tree, it.e, s.buf); err != nil {
+			if op == nil {
+				var err error
+				if op, err = tree.Opener(); err != nil {
+					return openFailed(it.e, err)
+				}
+			}
+			if err := copyFile(ctx, nw, op, it.e, s.buf); err != nil {
 				return err
 			}
 		}
@@ -130,21 +142,18 @@ func encodeChunk(ctx context.Context, w io.Writer, tree *rootfs.Tree, items []it
 }
 
 // copyFile copies the data of e to w, checking that the file is the one the
-// scan saw before and after reading it: a file that grows, shrinks or is
-// rewritten while it is compressed does not slip into the archive with a
-// header (and a cache key) that describe another version of it.
-func copyFile(ctx context.Context, w io.Writer, tree *rootfs.Tree, e *rootfs.Entry, buf []byte) error {
-	f, err := tree.Open(e)
+// scan saw (op.Open checks dev and inode; size, mtime and ctime are checked
+// after reading): a file that grows, shrinks or is rewritten while it is
+// compressed does not slip into the archive with a header (and a cache
+// key) that describe another version of it. One check after the read is
+// enough: every write, before the open or during the read, sets ctime to
+// the present, which no scanned value can equal afterwards.
+func copyFile(ctx context.Context, w io.Writer, op *rootfs.Opener, e *rootfs.Entry, buf []byte) error {
+	f, err := op.Open(e)
 	if err != nil {
-		if errors.Is(err, rootfs.ErrChanged) {
-			return &errChanged{path: e.Path, err: err}
-		}
-		return fmt.Errorf("read %s: %w", e.Path, err)
+		return openFailed(e, err)
 	}
 	defer f.Close()
-	if err := checkStat(f, e); err != nil {
-		return err
-	}
 	for remain := e.Size; remain > 0; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -164,6 +173,15 @@ func copyFile(ctx context.Context, w io.Writer, tree *rootfs.Tree, e *rootfs.Ent
 		}
 	}
 	return checkStat(f, e)
+}
+
+// openFailed is the error of a file (or of the root, for the first file of
+// a chunk) that would not open as scanned.
+func openFailed(e *rootfs.Entry, err error) error {
+	if errors.Is(err, rootfs.ErrChanged) {
+		return &errChanged{path: e.Path, err: err}
+	}
+	return fmt.Errorf("read %s: %w", e.Path, err)
 }
 
 // checkStat compares the open file's stat with the scanned entry.

@@ -63,6 +63,9 @@ type Packer struct {
 	// compressions counts the members this Packer compressed: tests check
 	// that settling compresses none.
 	compressions atomic.Int64
+	// tools are the build workers' encoders and buffers, kept from Pack to
+	// Pack (see tools.go).
+	tools toolbox
 }
 
 // NewPacker returns a Packer with opts (defaults filled in).

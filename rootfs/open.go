@@ -17,23 +17,47 @@ import (
 //
 // Open holds no fd between calls: it opens the root each time (and checks
 // that the root is still the directory scanned), so a Tree needs no Close
-// and stays usable for as long as anything refers to it.
+// and stays usable for as long as anything refers to it. A run of opens
+// (a chunk's files) goes through an Opener, which opens the root once.
 //
 // The file is first opened with O_PATH and checked before it is opened for
 // reading (through /proc/self/fd), so a FIFO or device node swapped in for
 // the file is never opened for reading, which could block or have effects.
 func (t *Tree) Open(e *Entry) (*os.File, error) {
-	name := t.abs(e.Path)
-	if e.Mode&sIFMT != sIFREG {
-		return nil, fmt.Errorf("open %s: %w", name, ErrNotRegular)
-	}
-	rootfd, err := t.openRoot()
+	o, err := t.Opener()
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(rootfd)
+	defer o.Close()
+	return o.Open(e)
+}
 
-	pfd, err := OpenBeneath(rootfd, e.Path, unix.O_PATH)
+// An Opener opens files of its Tree beneath one fd of the root, opened and
+// checked when the Opener is made; Close it when the run of opens is done.
+type Opener struct {
+	t      *Tree
+	rootfd int
+}
+
+// Opener opens the root for a run of Opens.
+func (t *Tree) Opener() (*Opener, error) {
+	fd, err := t.openRoot()
+	if err != nil {
+		return nil, err
+	}
+	return &Opener{t: t, rootfd: fd}, nil
+}
+
+// Close closes the root's fd; files opened stay open.
+func (o *Opener) Close() error { return unix.Close(o.rootfd) }
+
+// Open is Tree.Open beneath the Opener's root.
+func (o *Opener) Open(e *Entry) (*os.File, error) {
+	name := o.t.abs(e.Path)
+	if e.Mode&sIFMT != sIFREG {
+		return nil, fmt.Errorf("open %s: %w", name, ErrNotRegular)
+	}
+	pfd, err := OpenBeneath(o.rootfd, e.Path, unix.O_PATH)
 	if err != nil {
 		return nil, openError(name, err)
 	}
@@ -41,16 +65,19 @@ func (t *Tree) Open(e *Entry) (*os.File, error) {
 	if err := checkFile(pfd, e, name); err != nil {
 		return nil, err
 	}
+	// The magic link reopens the inode pfd holds, which was just checked.
 	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) { // no /proc: open directly, without blocking on a FIFO
-		fd, err = OpenBeneath(rootfd, e.Path, unix.O_RDONLY|unix.O_NONBLOCK)
+	if errors.Is(err, unix.ENOENT) { // no /proc: open directly, without blocking on a FIFO, and check again
+		fd, err = OpenBeneath(o.rootfd, e.Path, unix.O_RDONLY|unix.O_NONBLOCK)
+		if err == nil {
+			if err := checkFile(fd, e, name); err != nil {
+				unix.Close(fd)
+				return nil, err
+			}
+		}
 	}
 	if err != nil {
 		return nil, openError(name, err)
-	}
-	if err := checkFile(fd, e, name); err != nil {
-		unix.Close(fd)
-		return nil, err
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
