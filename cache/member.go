@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"sync/atomic"
@@ -27,9 +25,9 @@ type member struct {
 	comp      Compression
 	sizeBytes int64 // compressed size
 	rawBytes  int64 // uncompressed newc size
-	// rawSum is the SHA-256 of the newc bytes it was made from, kept for a
+	// rawSum is the digest of the newc bytes it was made from, kept for a
 	// racy member (see settle.go); nil otherwise.
-	rawSum  *[sha256.Size]byte
+	rawSum  *rawDigest
 	backing atomic.Pointer[backing]
 }
 
@@ -220,9 +218,9 @@ func buildMember(ctx context.Context, c *compressor, s *scratch, tree *rootfs.Tr
 	if err != nil {
 		return nil, err
 	}
-	var h hash.Hash
+	var h *rawHasher
 	if ch.racy {
-		h = sha256.New()
+		h = newRawHasher()
 		w = io.MultiWriter(w, h)
 	}
 	if err := encodeChunk(ctx, w, tree, ch.items, s); err != nil {
@@ -234,8 +232,8 @@ func buildMember(ctx context.Context, c *compressor, s *scratch, tree *rootfs.Tr
 	}
 	m := newMemoryMember(ch.key, c.comp, ch.rawBytes, buf.Bytes())
 	if h != nil {
-		m.rawSum = new([sha256.Size]byte)
-		h.Sum(m.rawSum[:0])
+		d := h.digest()
+		m.rawSum = &d
 	}
 	return m, nil
 }

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"maps"
 	"slices"
@@ -80,7 +79,7 @@ func (p *Packer) Settle(ctx context.Context) (Settled, error) {
 		if ch.newestCtimeNs >= racyAfter || ch.m.rawSum == nil {
 			continue
 		}
-		var sum [sha256.Size]byte
+		var sum rawDigest
 		if sum, err = rawSum(ctx, s, prev.tree, ch.items); err != nil {
 			if ctx.Err() != nil {
 				break
@@ -129,14 +128,11 @@ func (p *Packer) admit(m *member) {
 }
 
 // rawSum re-reads items as encodeChunk encodes them (each file's stat
-// checked against the scan before and after it is read) and returns the
-// SHA-256 of the bytes.
-func rawSum(ctx context.Context, s *scratch, tree *rootfs.Tree, items []item) ([sha256.Size]byte, error) {
-	var sum [sha256.Size]byte
-	h := sha256.New()
+// checked against the scan) and returns the digest of the bytes.
+func rawSum(ctx context.Context, s *scratch, tree *rootfs.Tree, items []item) (rawDigest, error) {
+	h := newRawHasher()
 	if err := encodeChunk(ctx, h, tree, items, s); err != nil {
-		return sum, err
+		return rawDigest{}, err
 	}
-	h.Sum(sum[:0])
-	return sum, nil
+	return h.digest(), nil
 }
