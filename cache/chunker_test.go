@@ -77,9 +77,10 @@ func TestChunkerEmpty(t *testing.T) {
 }
 
 // FuzzChunkerStability: one insert, delete or resize in a random entry list
-// changes only the chunk that holds the entry (and, when the entry starts or
-// stops being a cut, the chunk before it, which it merges with or splits
-// from); never a chunk after it.
+// changes only chunks of the segment that holds the entry (and, when the
+// entry starts or stops being a cut, of the segment before it, which it
+// merges with or splits from); never a chunk of a segment after it. And no
+// chunk of small items exceeds maxChunkBytes.
 func FuzzChunkerStability(f *testing.F) {
 	f.Add([]byte("seed-one"), uint16(300), uint16(17), uint8(0), uint32(100))
 	f.Add([]byte("another"), uint16(50), uint16(0), uint8(1), uint32(9000))
@@ -139,16 +140,34 @@ func FuzzChunkerStability(f *testing.F) {
 
 		old := chunkNames(before, target)
 		now := chunkNames(after, target)
-		// Index of the small chunk of before that covers x: the last one
-		// whose first path sorts at or before x.
 		oldOrdered, oldStarts := chunkItems(before, target)
-		cover := -1
-		for k, s := range oldStarts {
-			if oldOrdered[s].encodedLen() >= target {
+		// The segments of before (its chunks before maxChunkBytes cuts
+		// them again) by their first paths: an edit may change the chunks
+		// of the segment that holds x and of the one before it, no other.
+		segItems, segStarts := chunkItemsMax(fakeItems(paths, sizes), target, 0)
+		var segFirst []string
+		for _, s := range segStarts {
+			if segItems[s].encodedLen() >= target {
 				break // the large ones, at the end
 			}
-			if rootfs.ComparePaths(oldOrdered[s].hdr.Name, x) <= 0 {
-				cover = k
+			segFirst = append(segFirst, segItems[s].hdr.Name)
+		}
+		segmentOf := func(p string) int {
+			k := -1
+			for j, first := range segFirst {
+				if rootfs.ComparePaths(first, p) <= 0 {
+					k = j
+				}
+			}
+			return k
+		}
+		cover := segmentOf(x)
+		allowed := 0 // chunks of before in those two segments
+		for _, s := range oldStarts {
+			if oldOrdered[s].encodedLen() < target {
+				if seg := segmentOf(oldOrdered[s].hdr.Name); seg == cover || seg == cover-1 {
+					allowed++
+				}
 			}
 		}
 		var missing []int
@@ -160,15 +179,30 @@ func FuzzChunkerStability(f *testing.F) {
 		for _, k := range missing {
 			s := oldStarts[k]
 			large := oldOrdered[s].encodedLen() >= target
+			seg := segmentOf(oldOrdered[s].hdr.Name)
 			switch {
 			case large && oldOrdered[s].hdr.Name == x:
-			case !large && (k == cover || k == cover-1):
+			case !large && (seg == cover || seg == cover-1):
 			default:
-				t.Fatalf("edit of %s (op %d) changed chunk %d %q, covering chunk is %d", x, op%3, k, old[k], cover)
+				t.Fatalf("edit of %s (op %d) changed chunk %d %q in segment %d, the edit's segment is %d", x, op%3, k, old[k], seg, cover)
 			}
 		}
-		if len(missing) > 2 {
-			t.Fatalf("edit of %s changed %d chunks", x, len(missing))
+		if len(missing) > allowed+1 {
+			t.Fatalf("edit of %s changed %d chunks, its segments hold %d", x, len(missing), allowed)
+		}
+		// No chunk exceeds the bound, unless it is a large item's.
+		for k, s := range oldStarts {
+			end := len(oldOrdered)
+			if k+1 < len(oldStarts) {
+				end = oldStarts[k+1]
+			}
+			var n int64
+			for _, it := range oldOrdered[s:end] {
+				n += it.encodedLen()
+			}
+			if end-s > 1 && n > maxChunkBytes(target) {
+				t.Fatalf("chunk %d holds %d bytes in %d items, bound %d", k, n, end-s, maxChunkBytes(target))
+			}
 		}
 		added := 0
 		for _, c := range now {
@@ -176,8 +210,8 @@ func FuzzChunkerStability(f *testing.F) {
 				added++
 			}
 		}
-		if added > 3 {
-			t.Fatalf("edit of %s added %d chunks", x, added)
+		if added > len(missing)+2 {
+			t.Fatalf("edit of %s added %d chunks for the %d it changed", x, added, len(missing))
 		}
 	})
 }

@@ -76,8 +76,9 @@ func TestSettle(t *testing.T) {
 		t.Errorf("a second Settle: %+v, want nothing", s)
 	}
 
+	// The same size: a chunk cut at maxChunkBytes is not moved by it.
 	edit := "d07/file00307"
-	writeFile(t, filepath.Join(root, edit), []byte("edited"), 0o644, time.Time{})
+	writeFile(t, filepath.Join(root, edit), bytes.Repeat([]byte("e"), 500+307*97%7000), 0o644, time.Time{})
 	if st := pack(t, p, root, []string{edit}).Stats(); st.ChunksRebuilt != 1 || st.ChunksReread != 0 {
 		t.Errorf("first edit after Settle: %d rebuilt, %d re-read, want 1 and 0", st.ChunksRebuilt, st.ChunksReread)
 	}

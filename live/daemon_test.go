@@ -488,7 +488,9 @@ func TestDaemonSettlesRacyChunks(t *testing.T) {
 	if s.Generation != 1 {
 		t.Errorf("settling published generation %d", s.Generation)
 	}
-	write(t, filepath.Join(root, "usr/d03/f003"), "edited")
+	// The same size, so that no chunk cut at the packer's bound on chunk
+	// size moves.
+	write(t, filepath.Join(root, "usr/d03/f003"), strings.Repeat("e", 16<<10))
 	batches <- watch.Batch{Paths: []string{"usr/d03/f003"}}
 	s = waitStatus(t, d, "generation 2", func(s Status) bool { return s.Generation == 2 && s.State == StateReady })
 	if s.ChunksRebuilt != 1 || s.ChunksRacy != 1 {
