@@ -5,9 +5,11 @@ import "time"
 // Defaults for the zero values of Options.
 const (
 	// DefaultSettle ends a lone edit: the few events of one save come back
-	// to back, so a few milliseconds of quiet are enough, and they are all
-	// the watcher adds to its edit-to-ready.
-	DefaultSettle = 5 * time.Millisecond
+	// to back (microseconds apart), so a few milliseconds of quiet are
+	// enough, and they are all the watcher adds to its edit-to-ready. An
+	// event after it only makes the daemon abandon the build it started and
+	// begin again.
+	DefaultSettle = 2 * time.Millisecond
 	// DefaultDebounce outlasts the longest pause inside a burst of cp -a,
 	// tar x or rm -rf, so such a burst is one batch (figures: MEASUREMENTS.md,
 	// watch). A lone edit does not wait for it (Options.Settle).
