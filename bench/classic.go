@@ -11,8 +11,9 @@ import (
 // Firmware an image boots on, for the "boots" column and for choosing the
 // classic row an image's size is compared with.
 const (
-	bootsBIOS = "BIOS"
-	bootsBoth = "BIOS+UEFI"
+	bootsBIOS   = "BIOS"
+	bootsBoth   = "BIOS+UEFI"
+	bootsBothSB = "BIOS+UEFI, Secure Boot"
 )
 
 // pipeline is one way of making the image from scratch.
@@ -21,23 +22,27 @@ type pipeline struct {
 	Compressor []string // nil for liveiso
 	ISOTool    []string
 	EFILoader  string // "" for a BIOS-only image
+	Shim       string // with EFILoader: UEFI through shim, for Secure Boot
 }
 
 // Names of the classic rows that the others are compared with: the
-// BIOS-only recipe, and the same with an EFI system partition.
+// BIOS-only recipe, the same with an EFI system partition, and with shim in
+// it for Secure Boot (liveiso's default image where shim is installed).
 const (
-	classicBIOS = "classic: gzip -9 + genisoimage"
-	classicUEFI = "classic + UEFI: gzip -9 + genisoimage -e efi.img"
+	classicBIOS   = "classic: gzip -9 + genisoimage"
+	classicUEFI   = "classic + UEFI: gzip -9 + genisoimage -e efi.img"
+	classicUEFISB = "classic + UEFI + Secure Boot: the same, shim in efi.img"
 )
 
 // The classic pipeline, the same made bootable on UEFI too the way its users
-// do it (the image liveiso makes by default), and the two variants a user
-// of it would reach for first: a parallel gzip, and xorriso in place of
-// genisoimage.
+// do it, and with Secure Boot (the image liveiso makes by default), and the
+// two variants a user of it would reach for first: a parallel gzip, and
+// xorriso in place of genisoimage.
 func classicPipelines() []pipeline {
 	return []pipeline{
 		{Name: classicBIOS, Compressor: []string{"gzip", "-9"}, ISOTool: []string{"genisoimage"}},
 		{Name: classicUEFI, Compressor: []string{"gzip", "-9"}, ISOTool: []string{"genisoimage"}, EFILoader: integration.GrubEFILoader},
+		{Name: classicUEFISB, Compressor: []string{"gzip", "-9"}, ISOTool: []string{"genisoimage"}, EFILoader: integration.GrubEFILoader, Shim: integration.ShimEFI},
 		{Name: "pigz -9 + genisoimage", Compressor: []string{"pigz", "-9"}, ISOTool: []string{"genisoimage"}},
 		{Name: "gzip -9 + xorriso -as mkisofs", Compressor: []string{"gzip", "-9"}, ISOTool: []string{"xorriso", "-as", "mkisofs"}},
 	}
@@ -45,10 +50,24 @@ func classicPipelines() []pipeline {
 
 // boots is the firmware p's image boots on.
 func (p pipeline) boots() string {
-	if p.EFILoader != "" {
+	switch {
+	case p.Shim != "":
+		return bootsBothSB
+	case p.EFILoader != "":
 		return bootsBoth
 	}
 	return bootsBIOS
+}
+
+// sameBoot is the classic row of the firmware p's image boots on.
+func (p pipeline) sameBoot() string {
+	switch {
+	case p.Shim != "":
+		return classicUEFISB
+	case p.EFILoader != "":
+		return classicUEFI
+	}
+	return classicBIOS
 }
 
 // command is the pipeline as a user would type it.
@@ -57,12 +76,15 @@ func (p pipeline) command() string {
 	if p.EFILoader != "" {
 		// The size follows the loader's; a run without the loader has
 		// failed before there is a report.
-		var kib int64
-		if fi, err := os.Stat(p.EFILoader); err == nil {
-			kib = integration.ESPKiB(fi.Size())
+		files := integration.ESPFiles(p.EFILoader, p.Shim, "esp-grub.cfg")
+		var sizes []int64
+		for _, f := range files {
+			if fi, err := os.Stat(f.Src); err == nil {
+				sizes = append(sizes, fi.Size())
+			}
 		}
 		var cmds []string
-		for _, c := range integration.ESPCommands("ISO/"+integration.ReferenceESPPath, p.EFILoader, "esp-grub.cfg", kib) {
+		for _, c := range integration.ESPCommands("ISO/"+integration.ReferenceESPPath, files, integration.ESPKiB(sizes...)) {
 			cmds = append(cmds, strings.Join(c, " "))
 		}
 		esp = strings.Join(cmds, " && ") + " && "
@@ -88,6 +110,7 @@ func runClassic(ctx context.Context, p pipeline, workDir, rootfs, kernel string)
 			Compressor: p.Compressor,
 			ISOTool:    p.ISOTool,
 			EFILoader:  p.EFILoader,
+			Shim:       p.Shim,
 		})
 		return err
 	})

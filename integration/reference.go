@@ -57,7 +57,18 @@ type ReferenceOptions struct {
 	// same kernel, initrd and command line as isolinux.cfg. "" means BIOS
 	// only, the classic recipe.
 	EFILoader string
+	// Shim, if set with EFILoader, makes the ESP boot with Secure Boot on,
+	// the way Debian's own images do: Shim (say ShimEFI) is
+	// EFI/BOOT/BOOTX64.EFI, the GRUB image beside it is grubx64.efi (the
+	// name shim loads) and MokManager (ShimMokManager) is mmx64.efi.
+	Shim string
 }
+
+// Debian's signed shim and MokManager (package shim-signed).
+const (
+	ShimEFI        = "/usr/lib/shim/shimx64.efi.signed"
+	ShimMokManager = "/usr/lib/shim/mmx64.efi.signed"
+)
 
 // ReferenceImage is what BuildReference produced.
 type ReferenceImage struct {
@@ -133,7 +144,7 @@ func BuildReference(ctx context.Context, workDir, rootfs, vmlinuz string, opts R
 	var efiArgs []string
 	if opts.EFILoader != "" {
 		start := time.Now()
-		if err := buildESP(ctx, workDir, img.ISODir, opts.EFILoader, volumeID, opts.Append); err != nil {
+		if err := buildESP(ctx, workDir, img.ISODir, opts.EFILoader, opts.Shim, volumeID, opts.Append); err != nil {
 			return nil, fmt.Errorf("reference image: EFI system partition: %w", err)
 		}
 		img.ESP = filepath.Join(img.ISODir, ReferenceESPPath)
@@ -195,26 +206,50 @@ func grubConfig(extraArgs string) string {
 		"}\n"
 }
 
-// ESPKiB is the size in KiB that ESPCommands gives mkfs.vfat for a loader
-// of loaderSize bytes: the loader and the grub.cfg (under 4 KiB), each
-// rounded up to 4 KiB, and 64 KiB for the boot sector, the two FATs and
-// the directories: "sized to fit", with a little room. For Debian's
-// gcdx64.efi.signed that is 3816 KiB, a FAT12 file system with 2 KiB
-// clusters; 3776 KiB was the least that held it when tried.
-func ESPKiB(loaderSize int64) int64 {
-	return (loaderSize+4095)/4096*4 + 4 + 64
+// ESPKiB is the size in KiB that ESPCommands gives mkfs.vfat for files of
+// the given sizes (the loaders and the grub.cfg): each rounded up to 4 KiB,
+// and 64 KiB for the boot sector, the two FATs and the directories: "sized
+// to fit", with a little room. For Debian's gcdx64.efi.signed and a
+// grub.cfg that is 3816 KiB, a FAT12 file system with 2 KiB clusters;
+// 3776 KiB was the least that held it when tried.
+func ESPKiB(sizes ...int64) int64 {
+	kib := int64(64)
+	for _, n := range sizes {
+		kib += (n + 4095) / 4096 * 4
+	}
+	return kib
+}
+
+// ESPFile is a file ESPCommands copies into the ESP's EFI/BOOT.
+type ESPFile struct{ Src, Name string }
+
+// ESPFiles are the files of the reference ESP: loader as BOOTX64.EFI, or,
+// with shim, shim as BOOTX64.EFI, loader as grubx64.efi and the MokManager
+// beside shim as mmx64.efi; then grubCfg as grub.cfg.
+func ESPFiles(loader, shim, grubCfg string) []ESPFile {
+	if shim == "" {
+		return []ESPFile{{loader, "BOOTX64.EFI"}, {grubCfg, "grub.cfg"}}
+	}
+	return []ESPFile{
+		{shim, "BOOTX64.EFI"},
+		{loader, "grubx64.efi"},
+		{filepath.Join(filepath.Dir(shim), filepath.Base(ShimMokManager)), "mmx64.efi"},
+		{grubCfg, "grub.cfg"},
+	}
 }
 
 // ESPCommands are the commands that make the EFI system partition image
-// esp (a path that must not exist yet) from loader and the grub.cfg at
-// grubCfg, with the image's size in KiB: what BuildReference runs.
-func ESPCommands(esp, loader, grubCfg string, kib int64) [][]string {
-	return [][]string{
+// esp (a path that must not exist yet) of kib KiB holding files: what
+// BuildReference runs.
+func ESPCommands(esp string, files []ESPFile, kib int64) [][]string {
+	cmds := [][]string{
 		{"mkfs.vfat", "-C", esp, strconv.FormatInt(kib, 10)},
 		{"mmd", "-i", esp, "::/EFI", "::/EFI/BOOT"},
-		{"mcopy", "-i", esp, loader, "::/EFI/BOOT/BOOTX64.EFI"},
-		{"mcopy", "-i", esp, grubCfg, "::/EFI/BOOT/grub.cfg"},
 	}
+	for _, f := range files {
+		cmds = append(cmds, []string{"mcopy", "-i", esp, f.Src, "::/EFI/BOOT/" + f.Name})
+	}
+	return cmds
 }
 
 // espTools are the commands ESPCommands needs and the packages that have them.
@@ -224,9 +259,10 @@ var espTools = []struct{ name, pkg string }{
 	{"mcopy", "mtools"},
 }
 
-// buildESP writes isoDir/ReferenceESPPath, holding loader and a grub.cfg
-// that hands over to the CD's, and isoDir/ReferenceGrubCfgPath.
-func buildESP(ctx context.Context, workDir, isoDir, loader, volumeID, extraArgs string) error {
+// buildESP writes isoDir/ReferenceESPPath, holding loader (behind shim, if
+// set) and a grub.cfg that hands over to the CD's, and
+// isoDir/ReferenceGrubCfgPath.
+func buildESP(ctx context.Context, workDir, isoDir, loader, shim, volumeID, extraArgs string) error {
 	paths := map[string]string{}
 	var missing []string
 	for _, t := range espTools {
@@ -257,7 +293,16 @@ func buildESP(ctx context.Context, workDir, isoDir, loader, volumeID, extraArgs 
 	if err := os.WriteFile(espCfg, []byte(espGrubConfig(volumeID)), 0o644); err != nil {
 		return err
 	}
-	for _, c := range ESPCommands(filepath.Join(isoDir, ReferenceESPPath), loader, espCfg, ESPKiB(fi.Size())) {
+	files := ESPFiles(loader, shim, espCfg)
+	var sizes []int64
+	for _, f := range files {
+		fi, err := os.Stat(f.Src)
+		if err != nil {
+			return fmt.Errorf("ESP file: %w (Debian: packages grub-efi-amd64-signed, shim-signed)", err)
+		}
+		sizes = append(sizes, fi.Size())
+	}
+	for _, c := range ESPCommands(filepath.Join(isoDir, ReferenceESPPath), files, ESPKiB(sizes...)) {
 		if err := run(ctx, "", paths[c[0]], c[1:]...); err != nil {
 			return err
 		}

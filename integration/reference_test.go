@@ -79,6 +79,27 @@ func TestReferenceUEFIBootsToMarker(t *testing.T) {
 	}
 }
 
+// With Shim the reference ESP is Debian's Secure Boot chain (shim as
+// BOOTX64.EFI, GRUB as grubx64.efi, MokManager), and the image boots to its
+// marker under OVMF with Microsoft's keys and Secure Boot enforcing: the
+// classic recipe's counterpart of liveiso's default image where shim is
+// installed, which the benchmarks compare sizes with.
+func TestReferenceSecureBootBootsToMarker(t *testing.T) {
+	t.Parallel()
+	marker := "reference secure boot " + time.Now().Format(time.RFC3339Nano)
+	img := referenceImage(t, marker, ReferenceOptions{EFILoader: GrubEFILoader, Shim: ShimEFI})
+	hostTool(t, "fsck.vfat", "-n", img.ESP)
+	listing := hostTool(t, "mdir", "-i", img.ESP, "-b", "::/EFI/BOOT")
+	mustContain(t, "the reference ESP's EFI/BOOT", listing, "BOOTX64.EFI", "grubx64.efi", "mmx64.efi", "grub.cfg")
+	vm := StartVM(t, VMOptions{CDROM: img.ISO, OVMF: true, SecureBoot: true, NoReboot: true})
+	if _, err := vm.WaitForLine(secureBootLine, bootTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The same kernel and initrd boot directly (-kernel/-initrd), the way a test
 // boots initrd.img without a CD, under SeaBIOS and under the UEFI firmware
 // (OVMF as pflash).
