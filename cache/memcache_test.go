@@ -10,7 +10,8 @@ import (
 // members of the one before that it does not use (each version of a
 // rewritten file, in a daemon that runs for weeks), even with room to
 // spare under the limit. An older Initrd still pinned, as a generation a
-// reader is on pins it, reads them from their store files, unchanged.
+// reader is on pins it, reads them from their store files, unchanged; once
+// unpinned, their files are not held open (a trim could not free them).
 func TestMemoryHoldsLatestInitrd(t *testing.T) {
 	root := t.TempDir()
 	buildManyFiles(t, root, 100)
@@ -56,5 +57,15 @@ func TestMemoryHoldsLatestInitrd(t *testing.T) {
 	}
 	if got := initrdBytes(t, r1); !bytes.Equal(got, want) {
 		t.Error("the first initrd reads otherwise after the second Pack")
+	}
+	if _, open := p.store.files.index[gone[0].key]; !open {
+		t.Error("the old member's store file was not open while pinned and read")
+	}
+	pin.Close()
+	if _, open := p.store.files.index[gone[0].key]; open {
+		t.Error("the old member's store file stays open after its last pin is closed")
+	}
+	if got := initrdBytes(t, r1); !bytes.Equal(got, want) {
+		t.Error("the first initrd, unpinned, reads otherwise")
 	}
 }
