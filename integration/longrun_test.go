@@ -50,8 +50,10 @@ const (
 	// end than after the first 100 edits.
 	soakFDGrowth = 8
 	// soakRSSGrowth bounds the daemon's peak RSS (VmHWM) at the end against
-	// its peak after the first 100 edits, by when every cache has reached
-	// its bound and every kind of work (a big file, a copy) has run. The
+	// its peak after the first 100 edits, by when the store has reached its
+	// bound, the memory cache holds the latest initrd (and only that:
+	// MEASUREMENTS.md, integration) and every kind of work (a big file, a
+	// copy) has run. The
 	// peak, not the RSS of the moment: that swings with the collector's
 	// cycle (MEASUREMENTS.md, integration), the peak grows only if memory
 	// does.
