@@ -123,6 +123,9 @@ func (p *Packer) finish(prev *lastPack, tree *rootfs.Tree, chunks []*chunk, item
 			evicted = append(evicted, p.mem.add(ch.m)...)
 		}
 	}
+	// Before publish, which unpins the last Initrd's members: a generation
+	// that still serves them spills them to their pinned store files.
+	evicted = append(evicted, p.mem.keep(next.members)...)
 	p.spill(evicted)
 	r, err := Assemble(members)
 	if err != nil {

@@ -3,10 +3,13 @@ package cache
 import "container/list"
 
 // memCache is the in-memory member cache: least recently used members are
-// let go of once the bytes held exceed the limit. add returns the members
-// it let go of, and the caller moves them to their disk store files (file
-// I/O, so not under whatever lock guards the cache); a member a live
-// Initrd refers to stays readable either way (the Initrd holds it).
+// let go of once the bytes held exceed the limit, and a Pack lets go of
+// those its Initrd does not use (keep), so that memory holds what the
+// latest Initrd uses and not every version a long-running daemon has made.
+// add and keep return the members they let go of, and the caller moves them
+// to their disk store files (file I/O, so not under whatever lock guards
+// the cache); a member a live Initrd refers to stays readable either way
+// (the Initrd holds it).
 type memCache struct {
 	limit int64
 	bytes int64
@@ -42,6 +45,25 @@ func (c *memCache) add(m *member) (evicted []*member) {
 		old := el.Value.(*member)
 		c.ll.Remove(el)
 		delete(c.index, old.key)
+		c.bytes -= old.sizeBytes
+		evicted = append(evicted, old)
+	}
+	return evicted
+}
+
+// keep lets go of every member that live does not hold and returns them.
+// A member of an Initrd no longer the latest is reused only if its chunk
+// comes back with the same key, which takes the same stat data, ctime
+// included, so practically never; one a generation still serves reads
+// from its store file once spilled. Figures: MEASUREMENTS.md, integration.
+func (c *memCache) keep(live map[memberKey]*member) (evicted []*member) {
+	for k, el := range c.index {
+		if live[k] != nil {
+			continue
+		}
+		old := el.Value.(*member)
+		c.ll.Remove(el)
+		delete(c.index, k)
 		c.bytes -= old.sizeBytes
 		evicted = append(evicted, old)
 	}

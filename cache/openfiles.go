@@ -123,6 +123,19 @@ func (c *openFiles) drop(el *list.Element) []*os.File {
 	return nil
 }
 
+// forget lets go of k's file, if cached (closed once no read uses it).
+func (c *openFiles) forget(k memberKey) {
+	c.mu.Lock()
+	var toClose []*os.File
+	if el, ok := c.index[k]; ok {
+		toClose = c.drop(el)
+	}
+	c.mu.Unlock()
+	for _, f := range toClose {
+		f.Close()
+	}
+}
+
 func (c *openFiles) release(of *openFile) {
 	c.mu.Lock()
 	of.users--

@@ -70,7 +70,7 @@ func TestExcludes(t *testing.T) {
 	}
 }
 
-// TestRacy: a file changed within racyWindow of a Pack is not trusted by
+// TestRacy: a file changed within RacyWindow of a Pack is not trusted by
 // its stat: its chunk is cached nowhere, and the next Pack re-reads it (and
 // uses the member if the bytes are the same) until the file is old enough.
 func TestRacy(t *testing.T) {

@@ -29,14 +29,15 @@ type Stats struct {
 // the moment the file was read can leave size, mtime and ctime as they were.
 // Every write sets ctime to the current time (and ctime cannot be set from
 // user space, unlike mtime), so a file whose ctime is older than the start
-// of the Pack minus racyWindow cannot have been written since without its
+// of the Pack minus RacyWindow cannot have been written since without its
 // ctime changing. A chunk holding a file younger than that is racy: its
 // member is used for this Pack's initrd but kept in no cache, memory or disk,
 // until re-reading its files after the window gives the bytes it was made
 // from (Settle, or the next Pack: settle.go). 2 s is far above any Linux
 // file system's timestamp granularity (ext4/xfs/btrfs/tmpfs: the kernel
-// tick; FAT: 2 s).
-const racyWindow = 2 * time.Second
+// tick; FAT: 2 s). Exported for whoever paces writes around it (the soak
+// lets a file outlive it, so that a later Pack stores the file's member).
+const RacyWindow = 2 * time.Second
 
 // maxRescans bounds how often one Pack rescans files that changed while it
 // read them before it gives up with ErrKeepsChanging.
@@ -53,7 +54,7 @@ type Packer struct {
 	// last is what the last good Pack left for the next one; a Pack swaps
 	// in a new value only when it succeeds.
 	last *lastPack
-	// racy is racyWindow; tests shorten it.
+	// racy is RacyWindow; tests shorten it.
 	racy time.Duration
 	// afterScan, if set, runs between the scan and the reading of files
 	// (tests change the tree there); afterReread, after Settle re-read a
@@ -77,7 +78,7 @@ func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Packer{opts: o, log: log, racy: racyWindow}
+	p := &Packer{opts: o, log: log, racy: RacyWindow}
 	if o.CacheDir != "" {
 		if p.store, err = openStore(o.CacheDir, o.CacheSizeBytes, log); err != nil {
 			return nil, err

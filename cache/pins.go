@@ -133,7 +133,9 @@ func (s *store) pinned(k memberKey) bool {
 }
 
 // unhold drops one reference to k's pin; the last one touches the file's
-// mtime (it was in use until now) and removes the pin.
+// mtime (it was in use until now), removes the pin and closes the file if
+// it is open: nothing live reads it any more, and an open fd would keep
+// its blocks on disk after a trim removes it, outside --cache-size.
 func (s *store) unhold(k memberKey) {
 	s.mu.Lock()
 	n := s.pins[k] - 1
@@ -150,6 +152,7 @@ func (s *store) unhold(k memberKey) {
 	os.Remove(s.pinPath(k))
 	done := s.closing && len(s.pins) == 0
 	s.mu.Unlock()
+	s.files.forget(k)
 	if done {
 		s.finish()
 	}

@@ -12,7 +12,7 @@ import (
 
 // Settling racy chunks.
 //
-// A racy chunk (see racyWindow) is used but cached nowhere, so a tree made
+// A racy chunk (see RacyWindow) is used but cached nowhere, so a tree made
 // just before a Pack (cp -a, rsync, debootstrap) would have nothing cached
 // and its first edit would compress everything again. So a racy member
 // keeps the SHA-256 of the newc bytes it was made from. Once its files are

@@ -36,12 +36,17 @@ type SoakOptions struct {
 	CacheDir string   // --cache-dir: its size is measured
 	Work     string   // scratch directory: the mount point, the log, the copies
 
-	Edits       int   // one-file edits, each waited for until its generation is ready
-	BigEvery    int   // every BigEvery-th edit rewrites the big file instead
-	BigBytes    int64 // size of the big file (random bytes: every rewrite is a new member)
-	CopyEvery   int   // a full cp of image.iso starts every CopyEvery edits, while the edits go on
-	ProbeEvery  int   // the handle held open across the run reads sector 16 every ProbeEvery edits
-	SampleEvery int   // disk, fds and RSS are recorded every SampleEvery edits
+	Edits    int   // one-file edits, each waited for until its generation is ready
+	BigEvery int   // every BigEvery-th edit rewrites the big file instead
+	BigBytes int64 // size of the big file (random bytes: every rewrite is a new member)
+	// BigSettle is how old the big file must be before the last one-file
+	// edit ahead of its next rewrite: past the racy window (cache.
+	// RacyWindow), so that edit's Pack re-reads the big file and stores its
+	// member, and every version of it reaches the disk store. 0: no wait.
+	BigSettle   time.Duration
+	CopyEvery   int // a full cp of image.iso starts every CopyEvery edits, while the edits go on
+	ProbeEvery  int // the handle held open across the run reads sector 16 every ProbeEvery edits
+	SampleEvery int // disk, fds and RSS are recorded every SampleEvery edits
 
 	Logf func(format string, args ...any) // progress; nil: none
 }
@@ -63,8 +68,13 @@ type SoakResult struct {
 	Probes    int      // reads of sector 16 through the long-open handle
 	Problems  []string // a copy not whole, a probe that did not read a volume descriptor
 	LogErrors []string // lines of the daemon's log at level ERROR
-	Took      time.Duration
-	EditsPerS float64
+	// Trims and TrimmedBytes count the daemon's trims of the cache
+	// directory that removed something ("trimmed cache" in its log): a
+	// store trims only once it has grown past --cache-size.
+	Trims        int
+	TrimmedBytes int64
+	Took         time.Duration
+	EditsPerS    float64
 }
 
 // Soak runs the soak. Its error is a failure to run it at all; what it
@@ -91,6 +101,7 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 	if err := rewriteBig(); err != nil {
 		return nil, err
 	}
+	bigAt := time.Now() // the big file's ctime is no later
 
 	mnt := filepath.Join(o.Work, "mnt")
 	if err := os.MkdirAll(mnt, 0o755); err != nil {
@@ -237,7 +248,11 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 	for i := 1; i <= o.Edits; i++ {
 		if i%o.BigEvery == 0 {
 			err = rewriteBig()
+			bigAt = time.Now()
 		} else {
+			if (i+1)%o.BigEvery == 0 {
+				time.Sleep(time.Until(bigAt.Add(o.BigSettle)))
+			}
 			p := filepath.Join(edits, fmt.Sprintf("file-%02d.txt", i%50))
 			err = writeReplacing(p, fmt.Appendf(nil, "soak edit %d\n%s", i, strings.Repeat("liveiso soak\n", 1+i%97)))
 		}
@@ -277,8 +292,24 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 		if strings.Contains(line, "level=ERROR") {
 			res.LogErrors = append(res.LogErrors, line)
 		}
+		if n := logInt(line, "removed_bytes"); n > 0 && strings.Contains(line, `msg="trimmed cache"`) {
+			res.Trims++
+			res.TrimmedBytes += n
+		}
 	}
 	return res, nil
+}
+
+// logInt is the integer value of key in a line of slog's text format, 0
+// if it has none.
+func logInt(line, key string) int64 {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // writeReplacing writes data to a new file and renames it over path, as an
