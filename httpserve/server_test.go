@@ -551,3 +551,49 @@ func (zeros) ReadAt(p []byte, off int64) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// iPXE's connection is closed after each whole response (it never closes
+// it itself: it boots what it fetched), but kept for range requests
+// (sanboot) and for other clients.
+func TestIPXEConnectionClosed(t *testing.T) {
+	k, _, ts := testServer(t, 2, Options{}, nil)
+	k.Publish(fakeGen(1, 100_000))
+	for _, tc := range []struct {
+		name   string
+		header []string
+		closed bool
+	}{
+		{"iPXE GET", []string{"User-Agent", "iPXE/1.0.0+git-20190125.36a4c85-5.1"}, true},
+		{"iPXE range", []string{"User-Agent", "iPXE/1.21.1", "Range", "bytes=0-2047"}, false},
+		{"curl GET", []string{"User-Agent", "curl/7.88.1"}, false},
+	} {
+		for _, path := range []string{"/boot.ipxe", "/g/1-" + testRun + "/vmlinuz"} {
+			conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+			for i := 0; i+1 < len(tc.header); i += 2 {
+				req.Header.Set(tc.header[i], tc.header[i+1])
+			}
+			if err := req.Write(conn); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			// After the response: EOF if the server closed, else a timeout.
+			conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			_, err = br.ReadByte()
+			closed := err == io.EOF
+			if closed != tc.closed || resp.Close != tc.closed {
+				t.Errorf("%s %s: connection closed %v (Connection: close %v), want %v", tc.name, path, closed, resp.Close, tc.closed)
+			}
+			conn.Close()
+		}
+	}
+}
