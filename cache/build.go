@@ -42,7 +42,7 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 		go func() {
 			defer wg.Done()
 			t := p.tools.get(p.opts)
-			defer p.tools.put(t)
+			defer p.tools.put(t, p.opts)
 			c, s := t.c, t.s
 			for ch := range next {
 				m, reread, err := p.makeMember(ctx, c, s, tree, ch)

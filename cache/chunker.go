@@ -38,10 +38,10 @@ import (
 // cut, so an edit that changes an item's size may move the ones after it in
 // its own segment (never one in another segment), and then recompresses the
 // segment from the edit's chunk on: never more than the whole segment it
-// recompressed without the bound. The bound is 1.5 times the target: on the Debian
-// minbase tree (zstd, 4 MiB target) the chunk an edit falls in went from
-// 5.3 MiB on average (at most 11.5) to 4.2 MiB (at most 6), and the initrd
-// grew by 0.4% (MEASUREMENTS.md, cache).
+// recompressed without the bound. The bound is 1.5 times the target: on
+// the Debian minbase tree (zstd, 4 MiB target) the chunk an edit falls in
+// went from 5.3 MiB on average (at most 11.5) to 4.2 MiB (at most 6), and
+// the initrd grew by 0.4% (MEASUREMENTS.md, cache).
 
 // chunkItems puts items in member order (small ones in archive order, then
 // the large ones), in place, and returns them with the index of the first
