@@ -281,7 +281,12 @@ func timeEditDelta(d *daemon, r *editResult, edit func() (int, error)) error {
 	if err != nil {
 		return err
 	}
-	r.Seconds = append(r.Seconds, time.Since(start).Seconds())
+	// The moment the daemon published it (see statusPoll).
+	ready, err := time.Parse(time.RFC3339Nano, s.ReadyAt)
+	if err != nil {
+		return fmt.Errorf("status.json ready_at: %w", err)
+	}
+	r.Seconds = append(r.Seconds, ready.Sub(start).Seconds())
 	r.BuildMs = append(r.BuildMs, float64(s.BuildMs))
 	r.Rebuilt = append(r.Rebuilt, float64(s.ChunksRebuilt))
 	after, err := d.settle(300 * time.Millisecond)
