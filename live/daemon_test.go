@@ -117,6 +117,23 @@ func readStatus(t *testing.T, d *Daemon) Status {
 	return s
 }
 
+// runDaemon starts a Daemon of b on root: its first generation, then Run on
+// the batches the test sends, until the test ends.
+func runDaemon(t *testing.T, b Builder, root string) (*Daemon, chan<- watch.Batch) {
+	t.Helper()
+	d := New(b, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := d.First(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	batches := make(chan watch.Batch)
+	ran := make(chan struct{})
+	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	return d, batches
+}
+
 // waitStatus polls status.json until cond holds.
 func waitStatus(t *testing.T, d *Daemon, what string, cond func(Status) bool) Status {
 	t.Helper()
@@ -240,16 +257,7 @@ func (b *blockingBuilder) Settle(ctx context.Context) (cache.Settled, error) {
 func TestStatusBuildingAfterFailureHasNoError(t *testing.T) {
 	inner, root := testBuilder(t)
 	b := &blockingBuilder{inner: inner, fail: errors.New("read " + root + "/etc/shadow: permission denied"), release: make(chan struct{})}
-	d := New(b, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := d.First(ctx); err != nil {
-		t.Fatal(err)
-	}
-	batches := make(chan watch.Batch)
-	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, nil); close(ran) }()
-	defer func() { cancel(); <-ran }()
+	d, batches := runDaemon(t, b, root)
 
 	batches <- watch.Batch{Paths: []string{"etc/shadow"}}
 	waitStatus(t, d, "the error", func(s Status) bool { return s.State == StateError })
@@ -426,16 +434,7 @@ func (b *cancelledBuilder) Settle(ctx context.Context) (cache.Settled, error) {
 // the build that replaces it as published, and status.json says so.
 func TestBuildCounts(t *testing.T) {
 	inner, root := testBuilder(t)
-	d := New(&cancelledBuilder{inner: inner}, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := d.First(ctx); err != nil {
-		t.Fatal(err)
-	}
-	batches := make(chan watch.Batch)
-	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, nil); close(ran) }()
-	defer func() { cancel(); <-ran }()
+	d, batches := runDaemon(t, &cancelledBuilder{inner: inner}, root)
 
 	batches <- watch.Batch{Paths: []string{"etc/marker"}}
 	waitStatus(t, d, "the second build", func(s Status) bool { return s.Started == 2 })
