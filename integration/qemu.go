@@ -279,22 +279,14 @@ func (vm *VM) WaitForLine(re *regexp.Regexp, timeout time.Duration) (string, err
 		text := vm.Console()
 		if vm.cursor <= len(text) {
 			rest := text[vm.cursor:]
-			off := 0
-			for {
-				nl := strings.IndexByte(rest[off:], '\n')
-				if nl < 0 {
-					break
-				}
-				line := rest[off : off+nl]
-				off += nl + 1
-				if re.MatchString(line) {
-					vm.cursor += off
-					return line, nil
-				}
+			line, end, ok := matchLine(rest, re)
+			if ok {
+				vm.cursor += end
+				return line, nil
 			}
-			if exited && re.MatchString(rest[off:]) { // last line without "\n"
+			if exited && re.MatchString(rest[end:]) { // last line without "\n"
 				vm.cursor = len(text)
-				return rest[off:], nil
+				return rest[end:], nil
 			}
 		}
 		if exited {
@@ -306,6 +298,23 @@ func (vm *VM) WaitForLine(re *regexp.Regexp, timeout time.Duration) (string, err
 				re, timeout, vm.tailReport())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// matchLine finds the first whole line of text (ended by "\n") that re
+// matches: the line and the offset just past its newline. Without one, end
+// is where the unfinished last line starts.
+func matchLine(text string, re *regexp.Regexp) (line string, end int, ok bool) {
+	for {
+		nl := strings.IndexByte(text[end:], '\n')
+		if nl < 0 {
+			return "", end, false
+		}
+		line = text[end : end+nl]
+		end += nl + 1
+		if re.MatchString(line) {
+			return line, end, true
+		}
 	}
 }
 

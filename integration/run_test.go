@@ -114,19 +114,9 @@ func (r *liveRun) waitLine(t *testing.T, re *regexp.Regexp) {
 	deadline := time.Now().Add(bootTimeout)
 	for {
 		out := strings.ReplaceAll(r.stdout.String(), "\r\n", "\n")
-		rest := out[min(r.cursor, len(out)):]
-		off := 0
-		for {
-			nl := strings.IndexByte(rest[off:], '\n')
-			if nl < 0 {
-				break
-			}
-			line := rest[off : off+nl]
-			off += nl + 1
-			if re.MatchString(line) {
-				r.cursor += off
-				return
-			}
+		if _, end, ok := matchLine(out[min(r.cursor, len(out)):], re); ok {
+			r.cursor += end
+			return
 		}
 		select {
 		case <-r.done:
