@@ -76,15 +76,9 @@ func (p pipeline) command() string {
 	if p.EFILoader != "" {
 		// The size follows the loader's; a run without the loader has
 		// failed before there is a report.
-		files := integration.ESPFiles(p.EFILoader, p.Shim, "esp-grub.cfg")
-		var sizes []int64
-		for _, f := range files {
-			if fi, err := os.Stat(f.Src); err == nil {
-				sizes = append(sizes, fi.Size())
-			}
-		}
+		kib, _ := integration.ReferenceESPKiB(p.EFILoader, p.Shim, "LIVEISO")
 		var cmds []string
-		for _, c := range integration.ESPCommands("ISO/"+integration.ReferenceESPPath, files, integration.ESPKiB(sizes...)) {
+		for _, c := range integration.ESPCommands("ISO/"+integration.ReferenceESPPath, integration.ESPFiles(p.EFILoader, p.Shim, "esp-grub.cfg"), kib) {
 			cmds = append(cmds, strings.Join(c, " "))
 		}
 		esp = strings.Join(cmds, " && ") + " && "

@@ -223,6 +223,25 @@ func ESPKiB(sizes ...int64) int64 {
 // ESPFile is a file ESPCommands copies into the ESP's EFI/BOOT.
 type ESPFile struct{ Src, Name string }
 
+// ReferenceESPKiB is the size ESPCommands gives the reference ESP of
+// loader (behind shim, if set) for the volume label volumeID: ESPKiB of the
+// loaders' sizes and of the grub.cfg written for the label.
+func ReferenceESPKiB(loader, shim, volumeID string) (int64, error) {
+	var sizes []int64
+	for _, f := range ESPFiles(loader, shim, "") {
+		if f.Name == "grub.cfg" {
+			sizes = append(sizes, int64(len(espGrubConfig(volumeID))))
+			continue
+		}
+		fi, err := os.Stat(f.Src)
+		if err != nil {
+			return 0, fmt.Errorf("ESP file: %w (Debian: packages grub-efi-amd64-signed, shim-signed)", err)
+		}
+		sizes = append(sizes, fi.Size())
+	}
+	return ESPKiB(sizes...), nil
+}
+
 // ESPFiles are the files of the reference ESP: loader as BOOTX64.EFI, or,
 // with shim, shim as BOOTX64.EFI, loader as grubx64.efi and the MokManager
 // beside shim as mmx64.efi; then grubCfg as grub.cfg.
@@ -293,16 +312,11 @@ func buildESP(ctx context.Context, workDir, isoDir, loader, shim, volumeID, extr
 	if err := os.WriteFile(espCfg, []byte(espGrubConfig(volumeID)), 0o644); err != nil {
 		return err
 	}
-	files := ESPFiles(loader, shim, espCfg)
-	var sizes []int64
-	for _, f := range files {
-		fi, err := os.Stat(f.Src)
-		if err != nil {
-			return fmt.Errorf("ESP file: %w (Debian: packages grub-efi-amd64-signed, shim-signed)", err)
-		}
-		sizes = append(sizes, fi.Size())
+	kib, err := ReferenceESPKiB(loader, shim, volumeID)
+	if err != nil {
+		return err
 	}
-	for _, c := range ESPCommands(filepath.Join(isoDir, ReferenceESPPath), files, ESPKiB(sizes...)) {
+	for _, c := range ESPCommands(filepath.Join(isoDir, ReferenceESPPath), ESPFiles(loader, shim, espCfg), kib) {
 		if err := run(ctx, "", paths[c[0]], c[1:]...); err != nil {
 			return err
 		}
