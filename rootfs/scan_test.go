@@ -478,12 +478,24 @@ f a0
 				t.Fatal(err)
 			}
 			prevCopy := slices.Clone(prev.Entries)
+			// A tree nobody reads any more, for RescanInto to recycle.
+			old, err := Scan(context.Background(), root, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			changed := c.edit(t, root)
 			got, err := Rescan(context.Background(), prev, changed, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := scan(t, root, c.excludes...)
+			into, err := RescanInto(context.Background(), prev, changed, opts, old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(into.Entries, want.Entries) {
+				t.Errorf("RescanInto(%q) entries differ from Scan:\n got %q\nwant %q", changed, paths(into), paths(want))
+			}
 			if !reflect.DeepEqual(got.Entries, want.Entries) {
 				t.Errorf("Rescan(%q) entries differ from Scan:\n got %q\nwant %q", changed, paths(got), paths(want))
 				for i := range min(len(got.Entries), len(want.Entries)) {
@@ -500,6 +512,47 @@ f a0
 				t.Error("Rescan modified prev")
 			}
 		})
+	}
+}
+
+// TestRescanIntoRecycles follows the Packer's use: each rescan builds its
+// tree in the memory of the tree before the one it starts from, which the
+// result then shares; the tree it starts from stays as it was.
+func TestRescanIntoRecycles(t *testing.T) {
+	root := t.TempDir()
+	build(t, root, "d usr\nf usr/a 1\nf usr/b 2\nd etc\nf etc/c 3\n")
+	ctx := context.Background()
+	trees := []*Tree{scan(t, root)}
+	for i := range 4 {
+		p := []string{"usr/a", "usr/b", "etc/c", "usr/a"}[i]
+		if err := os.WriteFile(filepath.Join(root, p), []byte(fmt.Sprint("edit ", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		prev := trees[len(trees)-1]
+		var old *Tree
+		if len(trees) > 1 {
+			old = trees[len(trees)-2]
+		}
+		prevCopy := slices.Clone(prev.Entries)
+		got, err := RescanInto(ctx, prev, []string{p}, Options{}, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := scan(t, root); !reflect.DeepEqual(got.Entries, want.Entries) {
+			t.Errorf("step %d: %q, Scan: %q", i, paths(got), paths(want))
+		}
+		if !reflect.DeepEqual(prev.Entries, prevCopy) {
+			t.Errorf("step %d: RescanInto modified prev", i)
+		}
+		if old != nil && cap(old.buf) >= len(prev.Entries)+16 && &got.Entries[0] != &old.buf[0] {
+			t.Errorf("step %d: a new entry slice, old's had room", i)
+		}
+		trees = append(trees, got)
+	}
+	// Trees made by Rescan keep room for a few more entries, so from the
+	// third rescan on every one is recycled.
+	if a, b := &trees[4].Entries[0], &trees[2].Entries[0]; a != b {
+		t.Error("the fourth rescan did not reuse the second's entries")
 	}
 }
 

@@ -35,6 +35,7 @@ type Tree struct {
 
 	excludes []string  // the Options.Excludes of the scan, so Rescan can tell a change
 	warns    []warning // Warnings with their paths, in cpio order
+	buf      []Entry   // Entries with their whole capacity, for RescanInto
 }
 
 // Errors a caller may need to tell apart; they are wrapped with the path.
