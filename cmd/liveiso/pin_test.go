@@ -39,10 +39,10 @@ func TestPinnedImageHashes(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"gzip-bios-uefi-hybrid", []string{"--compression", "gzip", "--level", "9", "--boot", "bios,uefi"}, "3a0a7cdf0a363cbe121fce0f157a4dd31759e890431dec64597c71d0ea2a8a24"},
+		{"gzip-bios-uefi-hybrid", []string{"--compression", "gzip", "--level", "9", "--boot", "bios,uefi"}, "a9862a5aa32fe8af0e424fd1f5ea1cc3fac335356eb1b0576e71460a2d39390c"},
 		{"zstd-bios-uefi-hybrid", []string{"--compression", "zstd", "--level", "3", "--boot", "bios,uefi"}, "a64f27bc6c8e9ad829adda9bd43ae01e5c19f8c50893ad904144d68e6963e26f"},
 		{"none-bios-cd", []string{"--compression", "none", "--boot", "bios", "--no-hybrid"}, "ba7c8aefc078359b3593d0e1db37a227e0ee7b6d7f66e6f6c4b4453b0c307dd8"},
-		{"gzip-uefi-extra", []string{"--compression", "gzip", "--level", "6", "--boot", "uefi", "--extra", in.extra}, "20b8be08fd9422c7cde96fa486e17f1a5653ade5e8e4e06a869e462bb885da6e"},
+		{"gzip-uefi-extra", []string{"--compression", "gzip", "--level", "6", "--boot", "uefi", "--extra", in.extra}, "ba398e08044a31aed80ba17ea370def5499a6db9a2e75680b3215bfa6fd570db"},
 		{"zstd-bios-cfg-exclude-noinit", []string{"--compression", "zstd", "--level", "1", "--boot", "bios",
 			"--isolinux-cfg", in.isolinuxCfg, "--exclude", "/var/cache/*", "--exclude", "*.pyc", "--no-auto-init"}, "c4f6775c55e901d98f0aaea9f2c4e632e1f64dcf2b241bc7ae44ab316db79936"},
 		{"zstd-uefi-secureboot", []string{"--compression", "zstd", "--level", "3", "--boot", "uefi",
