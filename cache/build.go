@@ -12,7 +12,9 @@ import (
 // build encodes and compresses the chunks in todo on Workers goroutines and
 // stores the members of those that are not racy. A chunk whose files were
 // not what the scan saw is left without a member and its paths returned.
-func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (stale []string, err error) {
+// It runs at most workers of them; progress, if not nil, is told the bytes
+// done after each chunk.
+func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk, workers int, progress func(done, total int64)) (stale []string, err error) {
 	if len(todo) == 0 {
 		return nil, nil
 	}
@@ -37,7 +39,7 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 		totalBytes += ch.rawBytes
 	}
 	var wg sync.WaitGroup
-	for range min(p.opts.Workers, len(order)) {
+	for range min(workers, len(order)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -54,15 +56,15 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 						saved = true
 					}
 				}
-				mu.Lock()
 				var evicted []*member
 				if saved {
 					// Into the memory cache at once, not at the end of the
 					// Pack: past MemoryLimitBytes it moves the least recently
 					// used members to their store files, so a cold build of
 					// a big tree does not hold every member in memory.
-					evicted = p.mem.add(m)
+					evicted = p.memAdd(m)
 				}
+				mu.Lock()
 				var ce *errChanged
 				switch {
 				case err == nil:
@@ -74,8 +76,8 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk) (s
 					cancel()
 				}
 				doneBytes += ch.rawBytes
-				if p.opts.Progress != nil {
-					p.opts.Progress(doneBytes, totalBytes)
+				if progress != nil {
+					progress(doneBytes, totalBytes)
 				}
 				mu.Unlock()
 				p.spill(evicted)

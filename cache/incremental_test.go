@@ -104,7 +104,7 @@ func TestIncremental(t *testing.T) {
 	}
 	// Items copied from the Pack before (reusedItem) are what making them
 	// again gives.
-	want, _, err := newPacker(t, Options{ChunkTargetBytes: 64 << 10}).items(nil, p.last.tree)
+	want, _, _, err := newPacker(t, Options{ChunkTargetBytes: 64 << 10}).items(nil, p.last.tree)
 	if err != nil {
 		t.Fatal(err)
 	}

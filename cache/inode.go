@@ -20,7 +20,11 @@ import (
 // group (c_nlink 1) may share a number with anything: neither the kernel nor
 // GNU cpio looks at it for them.
 
-// assignInodes sets Ino, Nlink and the data placement of every item.
+// assignInodes sets Ino, Nlink and the data placement of the hard-link
+// candidates among items; cands are their indices, in archive order, and
+// every other item must already carry pathInode(hash, 0) (see items: an
+// item copied from the last Pack has it, and on a large tree a pass over
+// every item was a tenth of an edit's planning).
 // Regular files, device nodes and FIFOs whose host inode has several links
 // inside the tree form a group: all its entries carry the group's number and
 // the group's size in the tree as c_nlink, and, following the newc package's
@@ -28,16 +32,13 @@ import (
 // others have c_filesize 0). A file whose other links are outside the tree or
 // excluded is stored as a plain file (c_nlink 1). Symlinks are never linked:
 // the kernel's unpacker creates each one on its own.
-func assignInodes(items []item) {
+func assignInodes(items []item, cands []int) {
 	type devIno struct{ dev, ino uint64 }
 	groups := map[devIno][]int{}
 	var order []devIno
-	for i := range items {
+	for _, i := range cands {
 		it := &items[i]
 		it.hdr.Ino = pathInode(it.hash, 0)
-		if it.synth || !linkable(it.e) {
-			continue
-		}
 		k := devIno{it.e.Dev, it.e.Ino}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)

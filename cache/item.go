@@ -18,7 +18,11 @@ type item struct {
 	hdr     newc.Header
 	content []byte // a synthetic regular file's data; nil: read e from the rootfs
 	synth   bool   // not from the rootfs (/init, /dev, /dev/console)
-	hash    uint64 // pathHash of the path: chunk cuts and inode numbers
+	// reused says the item is the last Pack's item of an equal entry, with
+	// the same header (see items): a chunk of such items only may be the
+	// last Pack's chunk again (see unchanged).
+	reused bool
+	hash   uint64 // pathHash of the path: chunk cuts and inode numbers
 }
 
 // fromTree reports whether the item's data is read from the rootfs.

@@ -72,6 +72,24 @@ func sameItems(a, b []item) bool {
 	return true
 }
 
+// unchanged reports, without looking at the entries, whether b, a run of
+// this Pack's items, is a, the last Pack's chunk that started at the same
+// path: b has a's length and last path and every item of b is reused (the
+// last Pack's item of an equal entry, with the header it had). Both runs are
+// in archive order, and a run of small items holds every small item between
+// its first and its last path, so b's items are a's.
+func unchanged(a, b []item) bool {
+	if len(a) != len(b) || a[len(a)-1].hdr.Name != b[len(b)-1].hdr.Name {
+		return false
+	}
+	for i := range b {
+		if !b[i].reused {
+			return false
+		}
+	}
+	return true
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(len(s)))
 	return append(b, s...)

@@ -20,6 +20,11 @@ type lastPack struct {
 	// chunk whose items are all as they were gets its key without hashing
 	// them again (see sameItems).
 	chunks map[string]*chunk
+	// order is its chunks in member order, small is how many of them are
+	// chunks of small items (the large items' own chunks follow them), for
+	// the guesses of spec.go.
+	order []*chunk
+	small int
 	// items are its items in member order, so that the next Pack copies the
 	// item of an entry that is as it was instead of making its header and
 	// hashes again (see reusedItem); chunks hold parts of it.
@@ -32,33 +37,35 @@ type lastPack struct {
 
 // reusedItem looks for e in prev, the rest of the last Pack's items from
 // where the walk has got to, and returns the old item for e if its entry
-// equals e and it is not a hard-link candidate; prev comes back advanced
-// past the entries that sort before e. An item is a function of its entry
-// and the Packer's options, but for the hard-link decisions of
-// assignInodes, which it makes again anyway (the inode number from the
-// hash), so the copy is exactly what header and pathHash would make. prev
-// is in member order, archive order but for the few large items at the
-// end: those are made again.
-func reusedItem(prev []item, e *rootfs.Entry) (item, []item, bool) {
+// equals e, with prev advanced past the entries that sort before e. An item
+// is a function of its entry and the Packer's options (its inode number is
+// derived from its path's hash), so the copy is exactly what header,
+// pathHash and pathInode would make; but for a hard-link candidate, whose
+// inode number and size assignInodes decides for its whole group: linked
+// reports one, for which only the old header is of use (to tell whether its
+// item changed, see items).
+// prev is in member order, archive order but for the few large items at
+// the end: those are made again.
+func reusedItem(prev []item, e *rootfs.Entry) (it item, rest []item, ok, linked bool) {
 	for len(prev) > 0 {
 		o := &prev[0]
 		switch {
 		case o.synth:
 			prev = prev[1:]
 		case o.e.Path == e.Path:
-			if *o.e != *e || linkable(o.e) {
-				return item{}, prev[1:], false
+			if *o.e != *e {
+				return item{}, prev[1:], false, false
 			}
 			it := *o
 			it.e = e
-			return it, prev[1:], true
+			return it, prev[1:], !linkable(e), linkable(e)
 		case rootfs.ComparePaths(o.e.Path, e.Path) < 0:
 			prev = prev[1:] // an entry that is gone
 		default:
-			return item{}, prev, false // e is new
+			return item{}, prev, false, false // e is new
 		}
 	}
-	return item{}, prev, false
+	return item{}, prev, false, false
 }
 
 // lookup finds a chunk's member in this Pack's builds, the last Initrd, the
@@ -82,7 +89,10 @@ func (p *Packer) lookup(prev *lastPack, ch *chunk, built map[memberKey]*member) 
 			return m
 		}
 	}
-	if m := p.mem.get(ch.key); m != nil {
+	p.memMu.Lock()
+	m := p.mem.get(ch.key)
+	p.memMu.Unlock()
+	if m != nil {
 		return m
 	}
 	if p.store == nil {
@@ -107,6 +117,14 @@ func (p *Packer) finish(prev *lastPack, tree *rootfs.Tree, chunks []*chunk, item
 		racy:    map[memberKey]*chunk{},
 		chunks:  make(map[string]*chunk, len(chunks)),
 		items:   items,
+		order:   chunks,
+		small:   len(chunks),
+	}
+	for i, ch := range chunks {
+		if len(ch.items) == 1 && ch.items[0].encodedLen() >= p.opts.ChunkTargetBytes {
+			next.small = i
+			break
+		}
 	}
 	if prev != nil {
 		next.spare = prev.items
@@ -120,12 +138,14 @@ func (p *Packer) finish(prev *lastPack, tree *rootfs.Tree, chunks []*chunk, item
 		} else {
 			next.members[ch.key] = ch.m
 			stored = append(stored, ch.m)
-			evicted = append(evicted, p.mem.add(ch.m)...)
+			evicted = append(evicted, p.memAdd(ch.m)...)
 		}
 	}
 	// Before publish, which unpins the last Initrd's members: a generation
 	// that still serves them spills them to their pinned store files.
+	p.memMu.Lock()
 	evicted = append(evicted, p.mem.keep(next.members)...)
+	p.memMu.Unlock()
 	p.spill(evicted)
 	r, err := Assemble(members)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,12 @@ type Stats struct {
 // lets a file outlive it, so that a later Pack stores the file's member).
 const RacyWindow = 2 * time.Second
 
+// racyAfter is the oldest ctime that is racy for a Pack that started at
+// start, with the racy window racy.
+func racyAfter(start time.Time, racy time.Duration) int64 {
+	return start.Add(-racy).UnixNano()
+}
+
 // maxRescans bounds how often one Pack rescans files that changed while it
 // read them before it gives up with ErrKeepsChanging.
 const maxRescans = 3
@@ -51,9 +58,15 @@ type Packer struct {
 	log   *slog.Logger
 	store *store // nil: no disk store
 	mem   *memCache
+	// memMu guards mem: a speculative build (spec.go) adds to it while the
+	// Pack that started it looks members up.
+	memMu sync.Mutex
 	// last is what the last good Pack left for the next one; a Pack swaps
 	// in a new value only when it succeeds.
 	last *lastPack
+	// older is the tree of the Pack before last, which nothing reads any
+	// more: the next rescan builds its tree in its memory.
+	older *rootfs.Tree
 	// racy is RacyWindow; tests shorten it.
 	racy time.Duration
 	// afterScan, if set, runs between the scan and the reading of files
@@ -64,6 +77,9 @@ type Packer struct {
 	// compressions counts the members this Packer compressed: tests check
 	// that settling compresses none.
 	compressions atomic.Int64
+	// guessed counts the members this Packer took from a speculative build
+	// (spec.go), for tests.
+	guessed atomic.Int64
 	// tools are the build workers' encoders and buffers, kept from Pack to
 	// Pack (see tools.go).
 	tools toolbox
@@ -91,6 +107,13 @@ func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
 // spill moves members the memory cache let go of to their store files; a
 // member without one stays in memory for as long as an Initrd holds it.
 // It reads the files, so no lock may be held.
+// memAdd is mem.add under memMu.
+func (p *Packer) memAdd(m *member) []*member {
+	p.memMu.Lock()
+	defer p.memMu.Unlock()
+	return p.mem.add(m)
+}
+
 func (p *Packer) spill(evicted []*member) {
 	if p.store == nil {
 		return
@@ -138,17 +161,24 @@ func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Init
 	if prev == nil || changed == nil || prev.tree.Root != root {
 		tree, err = rootfs.Scan(ctx, root, ropts)
 	} else {
-		tree, err = rootfs.Rescan(ctx, prev.tree, changed, ropts)
+		tree, err = rootfs.RescanInto(ctx, prev.tree, changed, ropts, p.older)
 	}
+	p.older = nil // taken, or of another root
 	if err != nil {
 		return nil, err
 	}
 	if p.afterScan != nil {
 		p.afterScan()
 	}
+	var spec *speculation
+	if changed != nil {
+		spec = p.speculate(ctx, prev, tree, changed, racyAfter(start, p.racy))
+	}
+	defer spec.stop()
 	built := map[memberKey]*member{} // members built by this Pack, racy ones too
 	for round := 0; ; round++ {
-		chunks, items, st, stale, err := p.packTree(ctx, prev, tree, start, built)
+		chunks, items, st, stale, err := p.packTree(ctx, prev, tree, start, built, spec)
+		spec = nil // its guesses were of the first round's tree
 		if err != nil {
 			return nil, err
 		}
@@ -158,6 +188,9 @@ func (p *Packer) pack(ctx context.Context, root string, changed []string) (*Init
 				return nil, err
 			}
 			p.last = next
+			if prev != nil && prev.tree != tree {
+				p.older = prev.tree
+			}
 			p.log.Info("packed initrd", "root", root, "entries", st.Entries, "chunks", st.ChunksTotal,
 				"chunks_rebuilt", st.ChunksRebuilt, "chunks_reread", st.ChunksReread, "chunks_racy", st.ChunksRacy,
 				"bytes_compressed", st.BytesCompressed,

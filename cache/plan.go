@@ -3,10 +3,10 @@ package cache
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
+	"github.com/liveiso/liveiso/newc"
 	"github.com/liveiso/liveiso/rootfs"
 )
 
@@ -29,45 +29,40 @@ type chunk struct {
 
 // packTree plans the chunks of tree and builds the members that no cache
 // has. stale lists files that were not what the scan saw when read.
-func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree, start time.Time, built map[memberKey]*member) (chunks []*chunk, items []item, st Stats, stale []string, err error) {
-	items, warns, err := p.items(prev, tree)
+// spec, if not nil, is the build of the chunks an edit was guessed to
+// touch (spec.go).
+func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree, start time.Time, built map[memberKey]*member, spec *speculation) (chunks []*chunk, items []item, st Stats, stale []string, err error) {
+	items, newest, warns, err := p.items(prev, tree)
 	if err != nil {
 		return nil, nil, st, nil, err
 	}
 	st.Entries = len(items)
 	st.Warnings = append(slices.Clone(tree.Warnings), warns...)
-	var newest int64
-	for i := range items {
-		if !items[i].synth {
-			newest = max(newest, items[i].e.MtimeNs)
-		}
-	}
 	st.NewestMtime = time.Unix(0, newest)
+	racyAfter := racyAfter(start, p.racy)
 
 	ordered, starts := chunkItems(items, p.opts.ChunkTargetBytes)
-	racyAfter := start.Add(-p.racy).UnixNano()
 	var todo []*chunk
 	for i, s := range starts {
 		end := len(ordered)
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		ch := &chunk{items: ordered[s:end], newestCtimeNs: math.MinInt64}
-		for j := range ch.items {
-			it := &ch.items[j]
-			ch.rawBytes += it.encodedLen()
-			if it.fromTree() {
-				ch.newestCtimeNs = max(ch.newestCtimeNs, it.e.CtimeNs)
-			}
-		}
-		ch.racy = ch.newestCtimeNs >= racyAfter
+		run := ordered[s:end]
 		var old *chunk
 		if prev != nil {
-			old = prev.chunks[ch.items[0].hdr.Name]
+			old = prev.chunks[run[0].hdr.Name]
 		}
-		if old != nil && sameItems(old.items, ch.items) {
+		var ch *chunk
+		switch {
+		case old != nil && unchanged(old.items, run):
+			ch = &chunk{items: run, key: old.key, rawBytes: old.rawBytes, newestCtimeNs: old.newestCtimeNs}
+			ch.racy = ch.newestCtimeNs >= racyAfter
+		case old != nil && sameItems(old.items, run):
+			ch = newChunk(run, racyAfter)
 			ch.key = old.key
-		} else {
+		default:
+			ch = newChunk(run, racyAfter)
 			ch.key = chunkKey(&p.opts, ch.items)
 		}
 		st.BytesIn += ch.rawBytes
@@ -77,7 +72,7 @@ func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree
 		}
 	}
 	st.ChunksTotal = len(chunks)
-	stale, err = p.build(ctx, tree, todo)
+	stale, err = p.build(ctx, tree, spec.take(todo, &p.guessed), p.opts.Workers, p.opts.Progress)
 	if err != nil {
 		return nil, nil, st, nil, err
 	}
@@ -104,9 +99,16 @@ func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree
 	return chunks, items, st, stale, nil
 }
 
+// appendSynthetic appends a synthetic item with its inode number.
+func appendSynthetic(items []item, x item) []item {
+	x.hdr.Ino = pathInode(x.hash, 0)
+	return append(items, x)
+}
+
 // items builds the archive's items from the tree: headers, synthetic
-// entries in their place, inode numbers.
-func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) ([]item, []string, error) {
+// entries in their place, inode numbers; and returns the newest mtime of
+// the tree's entries with them.
+func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) (_ []item, newest int64, _ []string, _ error) {
 	extra, warns := synthesize(tree.Entries, p.opts.NoAutoInit)
 	// The synthetic items are merged in archive order in the same pass: an
 	// insert into the whole slice per item would move every item after it.
@@ -115,28 +117,50 @@ func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) ([]item, []string, err
 	if prev != nil {
 		items, old = prev.spare[:0], prev.items
 	}
+	// A hard-link candidate whose entry is as it was is reused if
+	// assignInodes gives it the header it had.
+	type oldLink struct {
+		i   int
+		hdr newc.Header
+	}
+	var links []oldLink
+	var cands []int // the hard-link candidates, for assignInodes
 	if n := len(tree.Entries) + len(extra); cap(items) < n {
 		items = make([]item, 0, n+n/16)
 	}
 	for i := range tree.Entries {
 		e := &tree.Entries[i]
 		for len(extra) > 0 && rootfs.ComparePaths(extra[0].hdr.Name, e.Path) < 0 {
-			items = append(items, extra[0])
+			items = appendSynthetic(items, extra[0])
 			extra = extra[1:]
 		}
-		var it item
-		var ok bool
-		if it, old, ok = reusedItem(old, e); !ok {
+		newest = max(newest, e.MtimeNs)
+		it, rest, ok, linked := reusedItem(old, e)
+		old = rest
+		if linked {
+			links = append(links, oldLink{len(items), it.hdr})
+		}
+		if !ok {
 			h, err := header(e, p.opts.RootOwner)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", tree.Root, err)
+				return nil, 0, nil, fmt.Errorf("%s: %w", tree.Root, err)
 			}
 			it = item{e: e, hdr: h, hash: pathHash(e.Path)}
+			it.hdr.Ino = pathInode(it.hash, 0)
+			if linkable(e) {
+				cands = append(cands, len(items))
+			}
 		}
+		it.reused = ok
 		items = append(items, it)
 	}
-	items = append(items, extra...)
+	for _, x := range extra {
+		items = appendSynthetic(items, x)
+	}
 	clear(items[len(items):cap(items)]) // what is left of an old tree
-	assignInodes(items)
-	return items, warns, nil
+	assignInodes(items, cands)
+	for _, l := range links {
+		items[l.i].reused = items[l.i].hdr == l.hdr
+	}
+	return items, newest, warns, nil
 }

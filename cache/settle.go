@@ -124,7 +124,7 @@ func (p *Packer) admit(m *member) {
 			p.log.Warn("cache store not written", "err", err)
 		}
 	}
-	p.spill(p.mem.add(m))
+	p.spill(p.memAdd(m))
 }
 
 // rawSum re-reads items as encodeChunk encodes them (each file's stat

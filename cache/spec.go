@@ -1,0 +1,258 @@
+package cache
+
+import (
+	"context"
+	"math"
+	"path"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/liveiso/liveiso/rootfs"
+)
+
+// Speculation.
+//
+// A Pack plans the whole archive before it builds anything: items for every
+// entry, the chunk cuts, a key per chunk. On a 200k-file tree that is about
+// 30 ms on one core, and only then does the one chunk an edit touched start
+// its 30-40 ms of reading and compressing, while the other core idles.
+//
+// So an edit's Pack guesses that chunk first. For each changed path (a few
+// at most), the last Pack's chunk that held the path is made again from the
+// new tree: the entries between its first path and the next chunk's, as
+// items; the guess holds if no item inside is a cut any more and the next
+// chunk's first item still is one. A guess whose member no cache holds is
+// built at once, on its own goroutine, while the Pack plans. The plan then
+// takes the guess's member for the chunk of the same key, which names the
+// member's bytes, so a right guess is the member the plan would have built
+// and a wrong one is never used: its work is lost (and its member stored,
+// like any other).
+//
+// Guesses are only made where every decision about an item is local or can
+// be taken from the last Pack: a chunk with a synthetic item, or an entry
+// that changed and may be a hard link (its inode number depends on the
+// whole tree), and the guess is not made.
+
+// maxGuesses bounds the changed paths a Pack guesses chunks for: a burst
+// of changes has the whole plan's worth of chunks to build anyway.
+const maxGuesses = 4
+
+// speculation is the build of the guessed chunks, running.
+type speculation struct {
+	chunks []*chunk
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// speculate guesses the chunks of changed in tree and starts building those
+// no cache has; nil if there is nothing to build.
+func (p *Packer) speculate(ctx context.Context, prev *lastPack, tree *rootfs.Tree, changed []string, racyAfter int64) *speculation {
+	if prev == nil || len(changed) == 0 || len(changed) > maxGuesses {
+		return nil
+	}
+	var todo []*chunk
+	seen := map[int]bool{}
+	for _, c := range changed {
+		c = path.Clean(strings.TrimLeft(c, "/"))
+		i := prev.chunkOf(c)
+		if i < 0 || seen[i] {
+			continue
+		}
+		seen[i] = true
+		ch := p.guess(prev, i, tree, racyAfter)
+		if ch == nil {
+			continue
+		}
+		ch.key = chunkKey(&p.opts, ch.items)
+		if p.lookup(prev, ch, nil) != nil {
+			continue
+		}
+		todo = append(todo, ch)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &speculation{chunks: todo, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		// Errors and stale files are the plan's to find: it builds any
+		// chunk the guesses did not give a member.
+		p.build(ctx, tree, todo, 1, nil)
+	}()
+	return s
+}
+
+// take gives each chunk of todo whose key a guess has that guess's member,
+// once the guesses are built, and returns the chunks still to build. Guesses
+// the plan has no use for are cancelled first. taken counts the members
+// given.
+func (s *speculation) take(todo []*chunk, taken *atomic.Int64) (rest []*chunk) {
+	if s == nil {
+		return todo
+	}
+	byKey := make(map[memberKey]*chunk, len(s.chunks))
+	for _, g := range s.chunks {
+		byKey[g.key] = g
+	}
+	used := false
+	for _, ch := range todo {
+		if byKey[ch.key] != nil {
+			used = true
+		}
+	}
+	if !used {
+		s.cancel()
+	}
+	<-s.done
+	for _, ch := range todo {
+		if g := byKey[ch.key]; g != nil && g.m != nil {
+			ch.m, ch.reread = g.m, g.reread
+			taken.Add(1)
+			continue
+		}
+		rest = append(rest, ch)
+	}
+	return rest
+}
+
+// stop cancels the guesses' build and waits for it.
+func (s *speculation) stop() {
+	if s != nil {
+		s.cancel()
+		<-s.done
+	}
+}
+
+// chunkOf returns the index in order of the chunk that held the path p (or
+// would have, for a path that was not in the tree), or -1.
+func (l *lastPack) chunkOf(p string) int {
+	for i := l.small; i < len(l.order); i++ {
+		if l.order[i].items[0].hdr.Name == p {
+			return i
+		}
+	}
+	i := sort.Search(l.small, func(i int) bool { return rootfs.ComparePaths(l.order[i].items[0].hdr.Name, p) > 0 })
+	return i - 1
+}
+
+// guess makes the chunk of the new tree that takes the place of the last
+// Pack's chunk order[i], or nil when it cannot be told without the plan.
+func (p *Packer) guess(prev *lastPack, i int, tree *rootfs.Tree, racyAfter int64) *chunk {
+	old := prev.order[i]
+	for j := range old.items {
+		if old.items[j].synth {
+			return nil
+		}
+	}
+	target, maxBytes := p.opts.ChunkTargetBytes, maxChunkBytes(p.opts.ChunkTargetBytes)
+	es := tree.Entries
+	first := old.items[0].hdr.Name
+	k := sort.Search(len(es), func(k int) bool { return rootfs.ComparePaths(es[k].Path, first) >= 0 })
+	if k == len(es) || es[k].Path != first {
+		return nil
+	}
+	if i >= prev.small { // a large item, a chunk of its own
+		it, _, ok := sameEntry(old.items, &es[k])
+		if !ok {
+			it, ok = p.localItem(&es[k])
+		}
+		if !ok || it.encodedLen() < target {
+			return nil
+		}
+		return newChunk([]item{it}, racyAfter)
+	}
+	var end string
+	if i+1 < prev.small {
+		end = prev.order[i+1].items[0].hdr.Name
+	}
+	var items []item
+	var run int64
+	olds := old.items
+	for ; k < len(es); k++ {
+		e := &es[k]
+		next := end != "" && rootfs.ComparePaths(e.Path, end) >= 0
+		if next {
+			olds = prev.order[i+1].items
+		}
+		var it item
+		var ok bool
+		if it, olds, ok = sameEntry(olds, e); !ok {
+			if it, ok = p.localItem(e); !ok {
+				return nil
+			}
+		}
+		l := it.encodedLen()
+		cut := startsChunk(it.hash, l, target) || run+l > maxBytes
+		if next {
+			// The next chunk must still start where it did.
+			if e.Path != end || l >= target || !cut {
+				return nil
+			}
+			break
+		}
+		switch {
+		case l >= target:
+			if len(items) == 0 {
+				return nil
+			}
+			continue // out of line
+		case len(items) > 0 && cut:
+			return nil
+		}
+		items = append(items, it)
+		run += l
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	return newChunk(items, racyAfter)
+}
+
+// sameEntry returns the item of olds, a chunk's items from where the guess
+// has got to, whose entry equals e, with olds advanced past it. A hard link
+// keeps the inode number and data placement it had: they change when its
+// group does, and a link added or removed changes the link count of every
+// name in the group, so their entries too.
+func sameEntry(olds []item, e *rootfs.Entry) (item, []item, bool) {
+	for len(olds) > 0 && rootfs.ComparePaths(olds[0].hdr.Name, e.Path) < 0 {
+		olds = olds[1:]
+	}
+	if len(olds) == 0 || olds[0].hdr.Name != e.Path || *olds[0].e != *e {
+		return item{}, olds, false
+	}
+	it := olds[0]
+	it.e = e
+	return it, olds[1:], true
+}
+
+// localItem is the item of e as the plan makes it, if nothing but e decides
+// it: not for an entry that may be a hard link.
+func (p *Packer) localItem(e *rootfs.Entry) (item, bool) {
+	if linkable(e) {
+		return item{}, false
+	}
+	h, err := header(e, p.opts.RootOwner)
+	if err != nil {
+		return item{}, false
+	}
+	it := item{e: e, hdr: h, hash: pathHash(e.Path)}
+	it.hdr.Ino = pathInode(it.hash, 0)
+	return it, true
+}
+
+// newChunk is the chunk of items with its size, newest ctime and racy flag;
+// racyAfter is the oldest ctime that is racy.
+func newChunk(items []item, racyAfter int64) *chunk {
+	ch := &chunk{items: items, newestCtimeNs: math.MinInt64}
+	for j := range ch.items {
+		it := &ch.items[j]
+		ch.rawBytes += it.encodedLen()
+		if it.fromTree() {
+			ch.newestCtimeNs = max(ch.newestCtimeNs, it.e.CtimeNs)
+		}
+	}
+	ch.racy = ch.newestCtimeNs >= racyAfter
+	return ch
+}
