@@ -104,9 +104,6 @@ func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
 	return p, nil
 }
 
-// spill moves members the memory cache let go of to their store files; a
-// member without one stays in memory for as long as an Initrd holds it.
-// It reads the files, so no lock may be held.
 // memAdd is mem.add under memMu.
 func (p *Packer) memAdd(m *member) []*member {
 	p.memMu.Lock()
@@ -114,6 +111,9 @@ func (p *Packer) memAdd(m *member) []*member {
 	return p.mem.add(m)
 }
 
+// spill moves members the memory cache let go of to their store files; a
+// member without one stays in memory for as long as an Initrd holds it.
+// It reads the files, so no lock may be held.
 func (p *Packer) spill(evicted []*member) {
 	if p.store == nil {
 		return

@@ -14,9 +14,10 @@ import (
 // Speculation.
 //
 // A Pack plans the whole archive before it builds anything: items for every
-// entry, the chunk cuts, a key per chunk. On a 200k-file tree that is about
-// 30 ms on one core, and only then does the one chunk an edit touched start
-// its 30-40 ms of reading and compressing, while the other core idles.
+// entry, the chunk cuts, a key per chunk. On a 200k-file tree that was
+// 40 ms on one core, and only then did the one chunk an edit touched start
+// its 38 ms of reading and compressing, while the other core idled
+// (MEASUREMENTS.md, cache).
 //
 // So an edit's Pack guesses that chunk first. For each changed path (a few
 // at most), the last Pack's chunk that held the path is made again from the
@@ -29,10 +30,10 @@ import (
 // and a wrong one is never used: its work is lost (and its member stored,
 // like any other).
 //
-// Guesses are only made where every decision about an item is local or can
-// be taken from the last Pack: a chunk with a synthetic item, or an entry
-// that changed and may be a hard link (its inode number depends on the
-// whole tree), and the guess is not made.
+// A guess is only made where every decision about an item is local or can
+// be taken from the last Pack: not for a chunk with a synthetic item, nor
+// for one with an entry that changed and may be a hard link (its inode
+// number depends on the whole tree).
 
 // maxGuesses bounds the changed paths a Pack guesses chunks for: a burst
 // of changes has the whole plan's worth of chunks to build anyway.
