@@ -52,7 +52,7 @@ type mountResult struct {
 // peak RSS. The tree is restored afterwards. builtImage is the file
 // liveiso build wrote, for the page-cache read.
 func measureMount(ctx context.Context, cfg *config, c *corpus, work, builtImage string) (*mountResult, error) {
-	edits := cfg.edits
+	edits := cfg.readyEdits
 	t, err := findEditTargets(c.Root, edits)
 	if err != nil {
 		return nil, err

@@ -101,7 +101,7 @@ func renderReport(r *results) string {
 	p("  (empty cache, 3 one-file edits, one full read of image.iso).\n\n")
 
 	// 1. Edit-to-ready.
-	p("## 1. Edit-to-ready (%d edits of each kind)\n\n", cfg.edits)
+	p("## 1. Edit-to-ready (%d edits of each kind)\n\n", cfg.readyEdits)
 	p("| tree | edit | liveiso edit-to-ready | daemon build_ms | chunks rebuilt | classic full rebuild | classic / liveiso |\n")
 	p("|---|---|---:|---:|---:|---:|---:|\n")
 	for _, c := range r.Corpora {
@@ -114,7 +114,7 @@ func renderReport(r *results) string {
 	p("\n")
 
 	// 1b. Generations per edit.
-	p("## 1b. Generations per edit and per burst (%d of each)\n\n", cfg.edits)
+	p("## 1b. Generations per edit and per burst (%d of each)\n\n", cfg.readyEdits)
 	p("| tree | edit | edit-to-ready | generations published | builds cancelled | builds started |\n")
 	p("|---|---|---:|---:|---:|---:|\n")
 	for _, c := range r.Corpora {
