@@ -22,9 +22,9 @@ import (
 
 // assignInodes sets Ino, Nlink and the data placement of the hard-link
 // candidates among items; cands are their indices, in archive order, and
-// every other item must already carry pathInode(hash, 0) (see items: an
-// item copied from the last Pack has it, and on a large tree a pass over
-// every item was a tenth of an edit's planning).
+// every other item must already carry pathInode(hash, 0) (newItem and
+// synthItem give it, and an item copied from the last Pack has it: on a
+// large tree a pass over every item was a tenth of an edit's planning).
 // Regular files, device nodes and FIFOs whose host inode has several links
 // inside the tree form a group: all its entries carry the group's number and
 // the group's size in the tree as c_nlink, and, following the newc package's

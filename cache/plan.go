@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -25,6 +26,21 @@ type chunk struct {
 	// chunk's member and nothing is compressed (reread).
 	earlier *member
 	reread  bool
+}
+
+// newChunk is the chunk of items with its size, newest ctime and racy flag;
+// racyAfter is the oldest ctime that is racy.
+func newChunk(items []item, racyAfter int64) *chunk {
+	ch := &chunk{items: items, newestCtimeNs: math.MinInt64}
+	for j := range ch.items {
+		it := &ch.items[j]
+		ch.rawBytes += it.encodedLen()
+		if it.fromTree() {
+			ch.newestCtimeNs = max(ch.newestCtimeNs, it.e.CtimeNs)
+		}
+	}
+	ch.racy = ch.newestCtimeNs >= racyAfter
+	return ch
 }
 
 // packTree plans the chunks of tree and builds the members that no cache
@@ -99,10 +115,17 @@ func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree
 	return chunks, items, st, stale, nil
 }
 
-// appendSynthetic appends a synthetic item with its inode number.
-func appendSynthetic(items []item, x item) []item {
-	x.hdr.Ino = pathInode(x.hash, 0)
-	return append(items, x)
+// newItem is the item of e made anew: its header, hash and the inode
+// number of an entry outside hard-link groups (assignInodes gives those of
+// a group theirs).
+func (p *Packer) newItem(e *rootfs.Entry) (item, error) {
+	h, err := header(e, p.opts.RootOwner)
+	if err != nil {
+		return item{}, err
+	}
+	it := item{e: e, hdr: h, hash: pathHash(e.Path)}
+	it.hdr.Ino = pathInode(it.hash, 0)
+	return it, nil
 }
 
 // items builds the archive's items from the tree: headers, synthetic
@@ -131,7 +154,7 @@ func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) (_ []item, newest int6
 	for i := range tree.Entries {
 		e := &tree.Entries[i]
 		for len(extra) > 0 && rootfs.ComparePaths(extra[0].hdr.Name, e.Path) < 0 {
-			items = appendSynthetic(items, extra[0])
+			items = append(items, extra[0])
 			extra = extra[1:]
 		}
 		newest = max(newest, e.MtimeNs)
@@ -141,12 +164,10 @@ func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) (_ []item, newest int6
 			links = append(links, oldLink{len(items), it.hdr})
 		}
 		if !ok {
-			h, err := header(e, p.opts.RootOwner)
-			if err != nil {
+			var err error
+			if it, err = p.newItem(e); err != nil {
 				return nil, 0, nil, fmt.Errorf("%s: %w", tree.Root, err)
 			}
-			it = item{e: e, hdr: h, hash: pathHash(e.Path)}
-			it.hdr.Ino = pathInode(it.hash, 0)
 			if linkable(e) {
 				cands = append(cands, len(items))
 			}
@@ -154,9 +175,7 @@ func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) (_ []item, newest int6
 		it.reused = ok
 		items = append(items, it)
 	}
-	for _, x := range extra {
-		items = appendSynthetic(items, x)
-	}
+	items = append(items, extra...)
 	clear(items[len(items):cap(items)]) // what is left of an old tree
 	assignInodes(items, cands)
 	for _, l := range links {

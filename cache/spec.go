@@ -2,10 +2,7 @@ package cache
 
 import (
 	"context"
-	"math"
-	"path"
 	"sort"
-	"strings"
 	"sync/atomic"
 
 	"github.com/liveiso/liveiso/rootfs"
@@ -55,7 +52,10 @@ func (p *Packer) speculate(ctx context.Context, prev *lastPack, tree *rootfs.Tre
 	var todo []*chunk
 	seen := map[int]bool{}
 	for _, c := range changed {
-		c = path.Clean(strings.TrimLeft(c, "/"))
+		c, ok := rootfs.CleanRel(c)
+		if !ok {
+			continue
+		}
 		i := prev.chunkOf(c)
 		if i < 0 || seen[i] {
 			continue
@@ -149,9 +149,8 @@ func (p *Packer) guess(prev *lastPack, i int, tree *rootfs.Tree, racyAfter int64
 	}
 	target, maxBytes := p.opts.ChunkTargetBytes, maxChunkBytes(p.opts.ChunkTargetBytes)
 	es := tree.Entries
-	first := old.items[0].hdr.Name
-	k := sort.Search(len(es), func(k int) bool { return rootfs.ComparePaths(es[k].Path, first) >= 0 })
-	if k == len(es) || es[k].Path != first {
+	k := rootfs.FindEntry(es, old.items[0].hdr.Name)
+	if k < 0 {
 		return nil
 	}
 	if i >= prev.small { // a large item, a chunk of its own
@@ -211,21 +210,13 @@ func (p *Packer) guess(prev *lastPack, i int, tree *rootfs.Tree, racyAfter int64
 	return newChunk(items, racyAfter)
 }
 
-// sameEntry returns the item of olds, a chunk's items from where the guess
-// has got to, whose entry equals e, with olds advanced past it. A hard link
-// keeps the inode number and data placement it had: they change when its
-// group does, and a link added or removed changes the link count of every
-// name in the group, so their entries too.
+// sameEntry is reusedItem for a guess: the old item of an entry that equals
+// e, a hard link's too, which keeps the inode number and data placement it
+// had: they change when its group does, and a link added or removed changes
+// the link count of every name in the group, so their entries too.
 func sameEntry(olds []item, e *rootfs.Entry) (item, []item, bool) {
-	for len(olds) > 0 && rootfs.ComparePaths(olds[0].hdr.Name, e.Path) < 0 {
-		olds = olds[1:]
-	}
-	if len(olds) == 0 || olds[0].hdr.Name != e.Path || *olds[0].e != *e {
-		return item{}, olds, false
-	}
-	it := olds[0]
-	it.e = e
-	return it, olds[1:], true
+	it, rest, ok, linked := reusedItem(olds, e)
+	return it, rest, ok || linked
 }
 
 // localItem is the item of e as the plan makes it, if nothing but e decides
@@ -234,26 +225,6 @@ func (p *Packer) localItem(e *rootfs.Entry) (item, bool) {
 	if linkable(e) {
 		return item{}, false
 	}
-	h, err := header(e, p.opts.RootOwner)
-	if err != nil {
-		return item{}, false
-	}
-	it := item{e: e, hdr: h, hash: pathHash(e.Path)}
-	it.hdr.Ino = pathInode(it.hash, 0)
-	return it, true
-}
-
-// newChunk is the chunk of items with its size, newest ctime and racy flag;
-// racyAfter is the oldest ctime that is racy.
-func newChunk(items []item, racyAfter int64) *chunk {
-	ch := &chunk{items: items, newestCtimeNs: math.MinInt64}
-	for j := range ch.items {
-		it := &ch.items[j]
-		ch.rawBytes += it.encodedLen()
-		if it.fromTree() {
-			ch.newestCtimeNs = max(ch.newestCtimeNs, it.e.CtimeNs)
-		}
-	}
-	ch.racy = ch.newestCtimeNs >= racyAfter
-	return ch
+	it, err := p.newItem(e)
+	return it, err == nil
 }

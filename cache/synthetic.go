@@ -1,8 +1,6 @@
 package cache
 
 import (
-	"slices"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/liveiso/liveiso/newc"
@@ -25,8 +23,8 @@ const (
 // synthesize returns the synthetic entries the tree lacks, and warnings.
 func synthesize(es []rootfs.Entry, noAutoInit bool) (extra []item, warns []string) {
 	has := func(p string) (*rootfs.Entry, bool) {
-		i, ok := slices.BinarySearchFunc(es, p, func(e rootfs.Entry, p string) int { return rootfs.ComparePaths(e.Path, p) })
-		if !ok {
+		i := rootfs.FindEntry(es, p)
+		if i < 0 {
 			return nil, false
 		}
 		return &es[i], true
@@ -61,5 +59,7 @@ func synthesize(es []rootfs.Entry, noAutoInit bool) (extra []item, warns []strin
 
 func synthItem(e rootfs.Entry, content []byte) item {
 	h, _ := header(&e, true) // valid by construction
-	return item{e: &e, hdr: h, content: content, synth: true, hash: pathHash(e.Path)}
+	it := item{e: &e, hdr: h, content: content, synth: true, hash: pathHash(e.Path)}
+	it.hdr.Ino = pathInode(it.hash, 0)
+	return it
 }

@@ -75,7 +75,7 @@ func FuzzExclude(f *testing.F) {
 				t.Fatalf("%q excludes the root", pattern)
 			}
 		}
-		p, ok := cleanRel(rel)
+		p, ok := CleanRel(rel)
 		if !ok || p == "." || strings.ContainsRune(p, 0) {
 			return
 		}

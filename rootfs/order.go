@@ -77,8 +77,9 @@ func baseName(p string) string {
 	return p[strings.LastIndexByte(p, '/')+1:]
 }
 
-// findEntry returns the index of the entry with path p, or -1.
-func findEntry(es []Entry, p string) int {
+// FindEntry returns the index of the entry with path p in es (in cpio
+// order, as Tree.Entries), or -1.
+func FindEntry(es []Entry, p string) int {
 	i := sort.Search(len(es), func(i int) bool { return ComparePaths(es[i].Path, p) >= 0 })
 	if i < len(es) && es[i].Path == p {
 		return i

@@ -60,7 +60,7 @@ func rescan(ctx context.Context, prev *Tree, changed []string, opts Options, old
 	}
 	r := &rescanner{prev: prev, full: map[string]bool{}, relist: map[string]bool{}, pass: map[string]bool{}}
 	for _, c := range changed {
-		rel, ok := cleanRel(c)
+		rel, ok := CleanRel(c)
 		if !ok {
 			return nil, fmt.Errorf("rescan %s: changed path %q is not inside the rootfs", prev.Root, c)
 		}
@@ -108,7 +108,7 @@ func (r *rescanner) otherLinks(t *Tree) []string {
 	type devIno struct{ dev, ino uint64 }
 	ids := map[devIno]bool{}
 	collect := func(es []Entry, p string) {
-		i := findEntry(es, p)
+		i := FindEntry(es, p)
 		if i < 0 {
 			return
 		}
@@ -152,9 +152,9 @@ type rescanner struct {
 	pass   map[string]bool // directories on the way down to the above
 }
 
-// cleanRel turns a changed path as a watcher reports it into the form of
-// Entry.Path.
-func cleanRel(p string) (string, bool) {
+// CleanRel turns a changed path as a watcher reports it into the form of
+// Entry.Path; false for a path outside the rootfs.
+func CleanRel(p string) (string, bool) {
 	p = path.Clean(strings.TrimLeft(p, "/"))
 	return p, !strings.HasPrefix(p, "../") && p != ".."
 }
@@ -168,7 +168,7 @@ func (r *rescanner) mark(rel string) {
 		if rel[i] != '/' {
 			continue
 		}
-		if j := findEntry(es, rel[:i]); j < 0 || es[j].Mode&sIFMT != sIFDIR {
+		if j := FindEntry(es, rel[:i]); j < 0 || es[j].Mode&sIFMT != sIFDIR {
 			rel = rel[:i]
 			break
 		}

@@ -87,7 +87,7 @@ func paths(tr *Tree) []string {
 
 func entry(t *testing.T, tr *Tree, p string) *Entry {
 	t.Helper()
-	i := findEntry(tr.Entries, p)
+	i := FindEntry(tr.Entries, p)
 	if i < 0 {
 		t.Fatalf("no entry %q in %q", p, paths(tr))
 	}
@@ -306,7 +306,7 @@ func TestScanUnreadable(t *testing.T) {
 		// Then a file the scan can see but not read.
 		tr, err := Scan(context.Background(), filepath.Join(dir, "a"), Options{})
 		if err == nil {
-			_, err = tr.Open(&tr.Entries[findEntry(tr.Entries, "x")])
+			_, err = tr.Open(&tr.Entries[FindEntry(tr.Entries, "x")])
 		}
 		fmt.Printf("OPEN %v\n", err)
 		return
