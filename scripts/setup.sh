@@ -7,6 +7,11 @@
 #   3. the test kernel: vmlinuz, its config-RELEASE and the CD-ROM modules of
 #      the newest Debian 6.1 kernel package, unpacked into .fixtures/kernel/
 #      (apt-get download + dpkg-deb -x; the package is never installed)
+#   4. the arm64 fixtures (dpkg --add-architecture arm64 first): the arm64
+#      kernel, its config and the modules its guest reads its medium with
+#      into .fixtures/arm64/kernel/, and arm64's static busybox, GRUB (signed
+#      and unsigned), shim, MokManager and systemd-stub unpacked into
+#      .fixtures/arm64/root/ (apt-get download + dpkg-deb -x, never installed)
 #
 # Usage: scripts/setup.sh [--dry-run]
 #   --dry-run  say what would be done without changing anything
@@ -27,7 +32,8 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
-	qemu-utils nbdkit ipxe-qemu nginx-light)
+	qemu-utils nbdkit ipxe-qemu nginx-light
+	qemu-system-arm qemu-efi-aarch64)
 # The guest's /init loads these, in this order, to mount its CD (see
 # integration/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
@@ -186,8 +192,93 @@ fetch_kernel() {
 	say "test kernel: done ($(du -sh "$kernel_dir" | cut -f1))"
 }
 
+# The arm64 guest's /init loads these, in this order, to read its medium
+# (virtio-scsi CD or virtio-blk disk on QEMU's virt machine; see
+# integration/rootfs.go). Debian's arm64 config has all of them =m.
+arm64_modules=(virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci scsi_common scsi_mod
+	virtio_scsi cdrom sr_mod isofs virtio_blk)
+# The arm64 packages unpacked into .fixtures/arm64/root/: the guest's
+# busybox, and the loaders an arm64 image boots through.
+arm64_packages=(busybox-static grub-efi-arm64-signed grub-efi-arm64-bin shim-signed
+	shim-helpers-arm64-signed systemd-boot-efi)
+arm64_dir=$fixtures/arm64
+
+add_arm64() {
+	if dpkg --print-foreign-architectures | grep -qx arm64; then
+		return 0
+	fi
+	say "dpkg --add-architecture arm64"
+	as_root dpkg --add-architecture arm64
+	apt_updated=false
+	apt_update
+}
+
+fetch_arm64_kernel() {
+	local dir=$arm64_dir/kernel pkg release tmp2 out m path
+	if [[ -f $dir/PACKAGE ]]; then
+		say "arm64 kernel: $(cat "$dir/PACKAGE") in $dir"
+		return 0
+	fi
+	pkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9.]*-[0-9]*-arm64\)\(:arm64\)\?$/\1/p' | head -n 1)
+	[[ -n $pkg ]] || die "no linux-image-*-arm64 package found with apt-cache (is arm64 in dpkg --print-foreign-architectures?)"
+	say "arm64 kernel: apt-get download $pkg:arm64 and unpack vmlinuz, its config + ${#arm64_modules[@]} modules into $dir"
+	$dry_run && return 0
+	mkdir -p "$arm64_dir"
+	tmp2=$(mktemp -d "$arm64_dir/.kernel-tmp.XXXXXX")
+	chmod 0777 "$tmp2"
+	(cd "$tmp2" && apt-get download -q "$pkg:arm64" </dev/null)
+	dpkg-deb -x "$tmp2"/"$pkg"_*.deb "$tmp2/root"
+	release=${pkg#linux-image-}
+	out=$tmp2/kernel
+	mkdir -p "$out/modules"
+	cp "$tmp2/root/boot/vmlinuz-$release" "$out/vmlinuz"
+	cp "$tmp2/root/boot/config-$release" "$out/config-$release"
+	for m in "${arm64_modules[@]}"; do
+		path=$(find "$tmp2/root/lib/modules/$release" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n 1)
+		[[ -n $path ]] || die "module $m not found in $pkg:arm64"
+		case $path in
+		*.ko) cp "$path" "$out/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$path" >"$out/modules/$m.ko" ;;
+		*.ko.zst) zstd -q -dc "$path" >"$out/modules/$m.ko" ;;
+		esac
+	done
+	echo "$release" >"$out/RELEASE"
+	echo "$pkg:arm64" >"$out/PACKAGE" # last: the directory is complete
+	rm -rf "$dir"
+	mv "$out" "$dir"
+	rm -rf "$tmp2"
+	say "arm64 kernel: done ($(du -sh "$dir" | cut -f1))"
+}
+
+fetch_arm64_root() {
+	local root=$arm64_dir/root tmp2 p
+	if [[ -f $root/PACKAGES ]] && [[ $(cat "$root/PACKAGES") == "${arm64_packages[*]}" ]]; then
+		say "arm64 loaders and busybox: in $root"
+		return 0
+	fi
+	say "arm64 loaders and busybox: apt-get download ${arm64_packages[*]} (arm64) and unpack into $root"
+	$dry_run && return 0
+	mkdir -p "$arm64_dir"
+	tmp2=$(mktemp -d "$arm64_dir/.root-tmp.XXXXXX")
+	chmod 0777 "$tmp2"
+	(cd "$tmp2" && apt-get download -q "${arm64_packages[@]/%/:arm64}" </dev/null)
+	for p in "${arm64_packages[@]}"; do
+		dpkg-deb -x "$tmp2/${p}"_*_arm64.deb "$tmp2/root"
+	done
+	rm -rf "$tmp2/root/usr/share/doc" "$tmp2/root/usr/share/man"
+	echo "${arm64_packages[*]}" >"$tmp2/root/PACKAGES" # last: the directory is complete
+	rm -rf "$root"
+	mv "$tmp2/root" "$root"
+	rm -rf "$tmp2"
+	say "arm64 loaders and busybox: done ($(du -sh "$root" | cut -f1))"
+}
+
 start=$SECONDS
 install_packages
 install_staticcheck
 fetch_kernel
+add_arm64
+fetch_arm64_kernel
+fetch_arm64_root
 say "done in $((SECONDS - start)) s"
