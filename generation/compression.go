@@ -82,7 +82,7 @@ func chooseCompression(opts Options) (CompressionChoice, error) {
 	}
 	switch {
 	case errors.Is(err, kernel.ErrNotBzImage):
-		fallback.Reason = "the kernel is not an x86 bzImage, so its configuration is unknown"
+		fallback.Reason = "the kernel is not an x86 bzImage nor an arm64 Image, so its configuration is unknown"
 		return fallback, nil
 	case errors.Is(err, kernel.ErrNoVersion):
 		fallback.Reason = "the kernel has no version string, so its configuration is unknown"

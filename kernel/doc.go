@@ -1,5 +1,7 @@
-// Package kernel is what liveiso reads of a kernel image: the version string
-// in an x86 bzImage's setup header, and the kernel's build configuration
+// Package kernel is what liveiso reads of a kernel image: its architecture
+// (an x86 bzImage's setup header, an arm64 Image's header, also inside a
+// gzip-compressed Image.gz), the version string (the setup header's
+// kernel_version, an Image's linux_banner), and the kernel's build configuration
 // (config-VERSION files, or the copy CONFIG_IKCONFIG embeds in the kernel).
 // It sits beside the pipeline, not in it: package generation asks it whether
 // the kernel unpacks a zstd initramfs (CONFIG_RD_ZSTD) before it chooses the

@@ -65,9 +65,10 @@ func (f Found) String() string {
 // FindConfig returns the kernel's configuration from the first of: the
 // user's file, config-VERSION beside the kernel, ROOTFS/boot/config-VERSION,
 // the configuration embedded in the kernel. VERSION is the release in the
-// bzImage's version string. A kernel that is not a bzImage is ErrNotBzImage
-// (unless the user named the file); nothing found is ErrNoConfig, with the
-// places looked at in the error's text.
+// kernel's version string (a bzImage's setup header, an arm64 Image's
+// banner). A kernel of neither kind is ErrUnknownKernel, which wraps
+// ErrNotBzImage (unless the user named the file); nothing found is
+// ErrNoConfig, with the places looked at in the error's text.
 func FindConfig(s Search) (Found, error) {
 	if s.ConfigFile != "" {
 		// Any file the user names, a pipe too: --kernel-config <(zcat /proc/config.gz).
@@ -82,7 +83,7 @@ func FindConfig(s Search) (Found, error) {
 		}
 		return Found{Config: ParseConfig(data), Source: FromFile, Path: s.ConfigFile}, nil
 	}
-	version, err := Version(s.Kernel)
+	version, err := VersionOf(s.Kernel, s.KernelSize)
 	if err != nil {
 		return Found{}, err
 	}

@@ -23,14 +23,30 @@ var ikconfigStart = []byte("IKCFG_ST\x1f\x8b\x08")
 // about 300 KB.
 const maxConfigBytes = 16 << 20
 
-// EmbeddedConfig returns the configuration embedded in the bzImage r of size
-// bytes. It looks in the file as it is first (a kernel whose payload is
-// not compressed), then in the decompressed payload. A payload this package
+// EmbeddedConfig returns the configuration embedded in the kernel r of size
+// bytes. It looks in the file as it is first (an arm64 Image, a bzImage
+// whose payload is not compressed), then in the decompressed payload of a
+// bzImage or the decompressed Image.gz. A payload this package
 // cannot decompress is ErrPayloadNotRead, no configuration in it
 // ErrNoEmbeddedConfig.
 func EmbeddedConfig(r io.ReaderAt, size int64) ([]byte, error) {
 	cfg, err := findIkconfig(io.NewSectionReader(r, 0, min(size, maxPayloadBytes)))
 	if err == nil || !errors.Is(err, ErrNoEmbeddedConfig) {
+		return cfg, err
+	}
+	if k, err := Identify(r, size); err == nil && k.Arch == ARM64 {
+		if k.Format == Image {
+			return nil, ErrNoEmbeddedConfig // the file was the Image
+		}
+		img, err := OpenImage(r, size)
+		if err != nil {
+			return nil, err
+		}
+		defer img.Close()
+		cfg, err := findIkconfig(img)
+		if err != nil && !errors.Is(err, ErrNoEmbeddedConfig) {
+			return nil, fmt.Errorf("gzip-compressed Image: %w", err)
+		}
 		return cfg, err
 	}
 	payload, format, err := openPayload(r, size)
