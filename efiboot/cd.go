@@ -34,6 +34,7 @@ type CDInput struct {
 	ShimSize       int64
 	MokManager     io.ReaderAt
 	MokManagerSize int64
+	Arch           Arch // the loaders' architecture; the zero value is X64
 }
 
 // CD is what UEFI boot adds to the CD: the files, and which of them is the
@@ -52,6 +53,7 @@ func CDFiles(in CDInput) (CD, error) {
 		VolumeID: crc32.ChecksumIEEE([]byte(in.VolumeID)),
 		Shim:     in.Shim, ShimSize: in.ShimSize,
 		MokManager: in.MokManager, MokManagerSize: in.MokManagerSize,
+		Arch: in.Arch,
 	})
 	if err != nil {
 		return CD{}, fmt.Errorf("EFI system partition: %w", err)

@@ -21,11 +21,8 @@ const (
 
 // Paths inside the ESP.
 const (
-	removableLoaderPath = "EFI/BOOT/BOOTX64.EFI" // UEFI 2.10 3.5.1.1, x64
-	shimLoaderPath      = "EFI/BOOT/grubx64.efi" // shim's DEFAULT_LOADER, beside shim
-	mokManagerPath      = "EFI/BOOT/mmx64.efi"   // shim's MOK_MANAGER, beside shim
-	espGrubConfigPath   = "EFI/BOOT/grub.cfg"
-	espLabel            = "LIVEISO-EFI"
+	espGrubConfigPath = "EFI/BOOT/grub.cfg"
+	espLabel          = "LIVEISO-EFI"
 )
 
 // LoaderPaths are where distributions install a GRUB EFI image that reads
@@ -72,6 +69,9 @@ type ESPInput struct {
 	ShimSize       int64
 	MokManager     io.ReaderAt // mmx64.efi, MokManagerSize bytes; with Shim
 	MokManagerSize int64
+	// Arch names the files (BOOTAA64.EFI, grubaa64.efi, mmaa64.efi for
+	// AA64); the zero value is X64.
+	Arch Arch
 }
 
 // ESP plans the EFI System Partition image: the loader as
@@ -80,15 +80,15 @@ type ESPInput struct {
 // with mmx64.efi, as Debian's installer images lay them out.
 func ESP(in ESPInput) (*fat.Image, error) {
 	cfg := []byte(espGrubConfig())
-	files := []fat.File{{Path: removableLoaderPath, Size: in.LoaderSize, Source: in.Loader}}
+	files := []fat.File{{Path: in.Arch.RemovableLoaderPath(), Size: in.LoaderSize, Source: in.Loader}}
 	if in.Shim != nil {
 		if in.MokManager == nil {
 			return nil, errors.New("a shim without MokManager")
 		}
 		files = []fat.File{
-			{Path: removableLoaderPath, Size: in.ShimSize, Source: in.Shim},
-			{Path: shimLoaderPath, Size: in.LoaderSize, Source: in.Loader},
-			{Path: mokManagerPath, Size: in.MokManagerSize, Source: in.MokManager},
+			{Path: in.Arch.RemovableLoaderPath(), Size: in.ShimSize, Source: in.Shim},
+			{Path: in.Arch.shimLoaderPath(), Size: in.LoaderSize, Source: in.Loader},
+			{Path: in.Arch.mokManagerPath(), Size: in.MokManagerSize, Source: in.MokManager},
 		}
 	}
 	files = append(files, fat.File{Path: espGrubConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))})

@@ -15,10 +15,6 @@ var ShimPaths = []Shim{
 	{Shim: "/usr/lib/shim/shimx64.efi.signed", MokManager: "/usr/lib/shim/mmx64.efi.signed"}, // Debian, Ubuntu: shim-signed
 }
 
-// mokManagerNames are the names MokManager may have beside a shim the
-// user names: the signed build first, as Debian installs both.
-var mokManagerNames = []string{"mmx64.efi.signed", "mmx64.efi"}
-
 // ErrNoShim means no shim was found.
 var ErrNoShim = errors.New("shim not found")
 
@@ -36,7 +32,7 @@ func FindShim(shim string) (Shim, error) {
 			return Shim{}, fmt.Errorf("shim %s: not a regular file", shim)
 		}
 		var looked []string
-		for _, n := range mokManagerNames {
+		for _, n := range X64.mokManagerNames() {
 			mm := filepath.Join(filepath.Dir(shim), n)
 			if isRegular(mm) {
 				return Shim{Shim: shim, MokManager: mm}, nil

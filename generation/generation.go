@@ -16,6 +16,7 @@ import (
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
 	"github.com/liveiso/liveiso/isolayout"
+	"github.com/liveiso/liveiso/kernel"
 	"github.com/liveiso/liveiso/uki"
 )
 
@@ -32,6 +33,10 @@ type Options struct {
 	Isolinux    string // isolinux.bin; "" searches the distributions' usual places
 	IsolinuxCfg string // the user's own isolinux.cfg; "" generates one
 	VolumeID    string // "" means DefaultVolumeID
+
+	// Arch is the architecture the image is for; "" follows the kernel,
+	// and a kernel of another one is ErrArchMismatch (arch.go).
+	Arch kernel.Arch
 
 	// KernelConfig is the kernel's configuration, for AutoCompression; ""
 	// looks for it (see chooseCompression).
@@ -98,17 +103,19 @@ type Boot struct {
 // Builder builds successive generations from the same options, reusing the
 // packer's caches so that a rebuild costs only what changed.
 type Builder struct {
-	opts      Options
-	loader    string // isolinux.bin; "" without BIOS boot
-	ldlinux   string
-	isohdpfx  []byte // isohybrid MBR boot code; nil without BIOS disk boot
-	efiLoader string // "" without UEFI boot
-	shim      efiboot.Shim
-	shimCerts []*x509.Certificate // what shim trusts; nil: signatures are not checked
-	ukiStub   string              // "" without a UKI
-	packer    *cache.Packer
-	log       *slog.Logger
-	number    uint64
+	opts       Options
+	arch       kernel.Arch // the kernel's (arch.go)
+	kernelKind kernel.Kind // zero for a kernel of unknown format
+	loader     string      // isolinux.bin; "" without BIOS boot
+	ldlinux    string
+	isohdpfx   []byte // isohybrid MBR boot code; nil without BIOS disk boot
+	efiLoader  string // "" without UEFI boot
+	shim       efiboot.Shim
+	shimCerts  []*x509.Certificate // what shim trusts; nil: signatures are not checked
+	ukiStub    string              // "" without a UKI
+	packer     *cache.Packer
+	log        *slog.Logger
+	number     uint64
 
 	compression CompressionChoice
 
@@ -134,6 +141,9 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 		opts.VolumeID = DefaultVolumeID
 	}
 	b := &Builder{opts: opts, log: log}
+	if err := b.resolveArch(); err != nil {
+		return nil, err
+	}
 	if err := b.findLoaders(); err != nil {
 		return nil, err
 	}
@@ -168,15 +178,15 @@ func (b *Builder) findLoaders() error {
 	// --boot names the modes; without it every mode whose loader is found.
 	// Naming a loader's path asks for its mode: a wrong path is an error,
 	// not a mode quietly dropped.
-	explicit := b.opts.Boot.BIOS || b.opts.Boot.UEFI
+	explicit := b.opts.Boot.BIOS || b.opts.Boot.UEFI || b.arch == kernel.ARM64
 	needBIOS := b.opts.Boot.BIOS || b.opts.Isolinux != ""
-	needUEFI := b.opts.Boot.UEFI || b.opts.EFILoader != ""
+	needUEFI := b.opts.Boot.UEFI || b.opts.EFILoader != "" || b.arch == kernel.ARM64
 	var biosErr, uefiErr error
 	if needBIOS || !explicit {
 		b.loader, b.ldlinux, biosErr = findIsolinux(b.opts.Isolinux)
 	}
 	if needUEFI || !explicit {
-		b.efiLoader, uefiErr = efiboot.FindLoader(b.opts.EFILoader)
+		b.efiLoader, uefiErr = efiboot.FindLoaderFor(b.efiArch(), b.opts.EFILoader)
 	}
 	switch {
 	case needBIOS && biosErr != nil:
@@ -235,6 +245,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		Append:          b.opts.Append,
 		NoHybrid:        b.opts.NoHybrid,
 		SourceDateEpoch: b.opts.SourceDateEpoch,
+		EFIArch:         b.efiArch(),
 	})
 	if err != nil {
 		return nil, err

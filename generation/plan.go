@@ -85,6 +85,7 @@ type planOptions struct {
 	Append          string
 	NoHybrid        bool
 	SourceDateEpoch *time.Time
+	EFIArch         efiboot.Arch // the UEFI loaders' architecture
 }
 
 // plan makes the layout's input: the CD tree, the El Torito entries and
@@ -142,6 +143,7 @@ func plan(g gathered, o planOptions) (isolayout.Input, error) {
 			Kernel:   "/" + bootDir + "/" + kernelName,
 			Initrd:   "/" + bootDir + "/" + initrdName,
 			Append:   o.Append,
+			Arch:     o.EFIArch,
 		}
 		if s := g.Shim; s != nil {
 			in.Shim, in.ShimSize = s.Shim.Source, s.Shim.Size

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/liveiso/liveiso/kernel"
 	"github.com/liveiso/liveiso/uki"
 )
 
@@ -44,14 +45,18 @@ func (b *Builder) findUKIStub() error {
 		b.ukiStub = p
 		return nil
 	}
-	for _, p := range ukiStubPaths {
+	paths := ukiStubPaths
+	if b.arch == kernel.ARM64 {
+		paths = arm64UKIStubPaths()
+	}
+	for _, p := range paths {
 		if isFile(p) {
 			b.ukiStub = p
 			return nil
 		}
 	}
-	err := fmt.Errorf("%w: looked for %s; install systemd-boot-efi (Debian, Ubuntu) or pass --uki-stub FILE",
-		ErrNoUKIStub, strings.Join(ukiStubPaths, ", "))
+	err := fmt.Errorf("%w: looked for %s; install systemd-boot-efi (Debian, Ubuntu; systemd-boot-efi:%s for %s) or pass --uki-stub FILE",
+		ErrNoUKIStub, strings.Join(paths, ", "), b.arch, b.arch)
 	if b.opts.UKI {
 		return err
 	}

@@ -14,6 +14,7 @@ const (
 	coffHeaderSize   = 20           // PE/COFF 3.3 COFF File Header
 	sectionEntrySize = 40           // PE/COFF 4 Section Table (Section Headers)
 	machineAMD64     = 0x8664       // IMAGE_FILE_MACHINE_AMD64
+	machineARM64     = 0xaa64       // IMAGE_FILE_MACHINE_ARM64
 	magicPE32Plus    = 0x20b        // PE/COFF 3.4 Optional Header Magic, PE32+
 
 	// Offsets in the PE32+ optional header (PE/COFF 3.4.1, 3.4.2).
@@ -33,9 +34,9 @@ const (
 	scnMemRead            = 0x40000000
 )
 
-// ErrNotStub means the file is not a PE32+ x86-64 image that sections can
-// be added to.
-var ErrNotStub = errors.New("uki: not a PE32+ x86-64 EFI image")
+// ErrNotStub means the file is not a PE32+ x86-64 or arm64 image that
+// sections can be added to.
+var ErrNotStub = errors.New("uki: not a PE32+ x86-64 or arm64 EFI image")
 
 // coffHeader is PE/COFF 3.3 COFF File Header, the fields used here.
 type coffHeader struct {
@@ -99,7 +100,7 @@ func parseStub(data []byte) (*stub, error) {
 		NumberOfSections:     binary.LittleEndian.Uint16(c[2:]),
 		SizeOfOptionalHeader: binary.LittleEndian.Uint16(c[16:]),
 	}
-	if s.coff.Machine != machineAMD64 {
+	if s.coff.Machine != machineAMD64 && s.coff.Machine != machineARM64 {
 		return nil, fmt.Errorf("%w: machine %#x", ErrNotStub, s.coff.Machine)
 	}
 	s.optOffset = s.coffOffset + coffHeaderSize

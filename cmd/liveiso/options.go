@@ -26,6 +26,7 @@ type imageFlags struct {
 	excludes                           []string
 	kernelConfig                       string
 	secureBoot, shim, ukiStub          string
+	arch                               string
 }
 
 // register defines the image flags on fs.
@@ -36,6 +37,7 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.extra, "extra", "", "`DIR` of extra files to put at the root of the CD")
 	fs.StringVar(&f.isolinux, "isolinux", "", "isolinux.bin `FILE` (default: search the usual Debian, Fedora and Arch places)")
 	fs.StringVar(&f.isolinuxCfg, "isolinux-cfg", "", "your own isolinux.cfg `FILE` instead of the generated one")
+	fs.StringVar(&f.arch, "arch", "", "architecture of the image: amd64 or arm64 (default: the kernel's; another is an error)")
 	fs.StringVar(&f.boot, "boot", "", "firmware to boot on: bios, uefi or bios,uefi (default: each whose loader is installed)")
 	fs.StringVar(&f.efiLoader, "efi-loader", "", "GRUB EFI image `FILE` for UEFI boot (default: Debian's gcdx64.efi.signed)")
 	fs.StringVar(&f.secureBoot, "secure-boot", string(generation.SecureBootAuto), "boot UEFI through shim, so that the image boots with Secure Boot on: auto (when shim is installed), on or off")
@@ -123,9 +125,14 @@ func (f *imageFlags) options() (generation.Options, error) {
 	if err != nil {
 		return o, err
 	}
+	arch, err := generation.ParseArch(f.arch)
+	if err != nil {
+		return o, usageError{err.Error()}
+	}
 	return generation.Options{
 		Rootfs:          f.rootfs,
 		Kernel:          f.kernel,
+		Arch:            arch,
 		KernelConfig:    f.kernelConfig,
 		Append:          f.appendLine,
 		Extra:           f.extra,
