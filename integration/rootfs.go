@@ -117,14 +117,21 @@ poweroff -f
 // MarkerPrefix+marker on the console, then acts on ArgMountCD and ArgWait
 // and otherwise powers off.
 func BuildBusyboxRootfs(dir, marker string) error {
-	if strings.ContainsAny(marker, "\n\r") {
-		return fmt.Errorf("marker %q: must be one line", marker)
-	}
 	k, err := Kernel()
 	if err != nil {
 		return err
 	}
-	if err := checkStatic(BusyboxPath); err != nil {
+	return buildBusyboxRootfs(dir, marker, BusyboxPath, k.ModulesDir, Modules())
+}
+
+// buildBusyboxRootfs is BuildBusyboxRootfs with busybox and the modules
+// (in load order, from modulesDir) of any architecture. The applets are
+// the host busybox's, of the same Debian version.
+func buildBusyboxRootfs(dir, marker, busybox, modulesDir string, modules []string) error {
+	if strings.ContainsAny(marker, "\n\r") {
+		return fmt.Errorf("marker %q: must be one line", marker)
+	}
+	if err := checkStatic(busybox); err != nil {
 		return err
 	}
 	applets, err := exec.Command(BusyboxPath, "--list").Output()
@@ -149,7 +156,7 @@ func BuildBusyboxRootfs(dir, marker string) error {
 			return err
 		}
 	}
-	if err := copyFile(BusyboxPath, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
+	if err := copyFile(busybox, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
 		return err
 	}
 	for _, name := range strings.Fields(string(applets)) {
@@ -160,15 +167,15 @@ func BuildBusyboxRootfs(dir, marker string) error {
 			return err
 		}
 	}
-	for _, m := range Modules() {
-		if err := copyFile(filepath.Join(k.ModulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
+	for _, m := range modules {
+		if err := copyFile(filepath.Join(modulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
 			return err
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "etc/marker"), []byte(marker+"\n"), 0o644); err != nil {
 		return err
 	}
-	script := strings.Replace(initScript, "MODULES", strings.Join(Modules(), " "), 1)
+	script := strings.Replace(initScript, "MODULES", strings.Join(modules, " "), 1)
 	if err := os.WriteFile(filepath.Join(dir, "init"), []byte(script), 0o755); err != nil {
 		return err
 	}

@@ -168,7 +168,7 @@ func (r *liveRun) qemuChildren(t *testing.T) []int {
 		// pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
 		s := string(stat)
 		i := strings.LastIndexByte(s, ')')
-		if i < 0 || !strings.Contains(s[:i], "(qemu-system-x86") {
+		if i < 0 || !strings.Contains(s[:i], "(qemu-system-") {
 			continue
 		}
 		if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(r.cmd.Process.Pid) {

@@ -59,6 +59,8 @@ type Direct struct {
 
 // Machine is one QEMU invocation. Paths are used as given.
 type Machine struct {
+	Arch     Arch   // the guest's; AArch64 is QEMU's virt machine (arm64.go)
+	CPU      string // -cpu; "" is host with KVM, none (x86-64) or AArch64CPU under TCG
 	Accel    Accel
 	Firmware Firmware
 	OVMF     OVMF // with UEFI: the code, and the private copy of the variables
@@ -82,6 +84,9 @@ type Machine struct {
 // QEMU's human monitor share QEMU's stdio (Ctrl-A c switches, Ctrl-A x
 // quits); there is no display.
 func (m Machine) Args() []string {
+	if m.Arch == AArch64 {
+		return m.aarch64Args()
+	}
 	args := []string{
 		"-accel", string(m.Accel),
 		"-m", strconv.FormatInt(m.MemoryMB, 10),
@@ -91,7 +96,9 @@ func (m Machine) Args() []string {
 		"-parallel", "none",
 		"-qmp", "unix:" + m.QMP + ",server=on,wait=off",
 	}
-	if m.Accel == KVM {
+	if m.CPU != "" {
+		args = append(args, "-cpu", m.CPU)
+	} else if m.Accel == KVM {
 		args = append(args, "-cpu", "host")
 	}
 	switch m.NIC {
@@ -147,5 +154,14 @@ func (m Machine) String() string {
 	if m.Accel == KVM {
 		accel = "KVM"
 	}
-	return fmt.Sprintf("%s, %s, %s, %d MiB, %d CPU", fw, boot, accel, m.MemoryMB, max(m.CPUs, 1))
+	s := fmt.Sprintf("%s, %s, %s, %d MiB, %d CPU", fw, boot, accel, m.MemoryMB, max(m.CPUs, 1))
+	if m.Arch == AArch64 {
+		fw = "UEFI (AAVMF)"
+		if m.Direct != nil {
+			fw = "no firmware"
+		}
+		// The guest's console is the virt machine's PL011: console=ttyAMA0.
+		s = fmt.Sprintf("arm64 virt, %s, %s, %s, %d MiB, %d CPU, console %s", fw, boot, accel, m.MemoryMB, max(m.CPUs, 1), AArch64Console)
+	}
+	return s
 }

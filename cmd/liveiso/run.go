@@ -117,7 +117,7 @@ func (f *runFlags) command() *cobra.Command {
 	fs.BoolVar(&f.allowOther, "allow-other", false, "let other users read the mount, as for mount")
 	fs.StringVar(&f.onChange, "on-change", onChangeReset, "on a new generation: reset (the guest, QEMU keeps running), restart (QEMU) or none")
 	fs.StringVar(&f.accel, "accel", "", "kvm or tcg (default: kvm when /dev/kvm is usable)")
-	fs.StringVar(&f.firmware, "firmware", string(qemu.BIOS), "bios or uefi (OVMF, from the package ovmf)")
+	fs.StringVar(&f.firmware, "firmware", "", "bios or uefi (OVMF, from the package ovmf) (default: bios; uefi (AAVMF, from the package qemu-efi-aarch64) for an arm64 kernel)")
 	fs.StringVar(&f.ovmfCode, "ovmf-code", "", "with --firmware uefi: OVMF's code `FILE` (default: the ovmf package's)")
 	fs.StringVar(&f.ovmfVars, "ovmf-vars", "", "with --firmware uefi: the variable store `FILE` run boots a private copy of (default: the ovmf package's)")
 	fs.StringVar(&f.medium, "medium", string(qemu.CD), "attach the image as a cd or a disk")
@@ -174,19 +174,19 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 		}
 	}
 	m := qemu.Machine{Extra: qemuArgs}
+	if m.Arch, err = f.guestArch(p); err != nil {
+		return p, err
+	}
 	switch a := qemu.Accel(f.accel); a {
 	case "":
-		m.Accel, p.accelWhy = qemu.DetectAccel()
+		m.Accel, p.accelWhy = qemu.DetectAccelFor(m.Arch)
 	case qemu.KVM, qemu.TCG:
 		m.Accel, p.accelWhy = a, "--accel "+f.accel
 	default:
 		return p, usageError{fmt.Sprintf("--accel %q: want kvm or tcg", f.accel)}
 	}
-	switch fw := qemu.Firmware(f.firmware); fw {
-	case qemu.BIOS, qemu.UEFI:
-		m.Firmware = fw
-	default:
-		return p, usageError{fmt.Sprintf("--firmware %q: want bios or uefi", f.firmware)}
+	if m.Firmware, err = firmwareFor(m.Arch, f.firmware); err != nil {
+		return p, err
 	}
 	switch md := qemu.Medium(f.medium); md {
 	case qemu.CD, qemu.Disk:
@@ -251,19 +251,13 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 	m.NoReboot = !p.watch
 	m.NoShutdown = p.watch
 
-	if p.binary, err = qemu.LookPath(); err != nil {
+	if p.binary, err = qemu.LookPathFor(m.Arch); err != nil {
 		return p, err
 	}
-	if m.Firmware == qemu.UEFI {
-		places := qemu.OVMFPlaces()
-		if f.ovmfCode != "" || f.ovmfVars != "" {
-			if f.ovmfCode == "" || f.ovmfVars == "" {
-				return p, usageError{"--ovmf-code and --ovmf-vars go together"}
-			}
-			places = []qemu.OVMF{{Code: f.ovmfCode, Vars: f.ovmfVars}}
-		}
-		if m.OVMF, err = qemu.FindOVMF(places); err != nil {
-			return p, fmt.Errorf("--firmware uefi: %w", err)
+	// An arm64 --direct boot needs no firmware: QEMU loads the Image.
+	if m.Firmware == qemu.UEFI && !(m.Arch == qemu.AArch64 && f.direct) {
+		if m.OVMF, err = f.findFirmware(m.Arch); err != nil {
+			return p, err
 		}
 	}
 	if p.attach {

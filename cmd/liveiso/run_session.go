@@ -164,7 +164,7 @@ func runRun(p runPlan, log *slog.Logger) (err error) {
 	// the image open.
 	defer s.stopQEMU()
 
-	if p.machine.Firmware == qemu.UEFI {
+	if p.machine.OVMF.Vars != "" {
 		// One copy for the whole run, restarts too, as a real machine
 		// keeps its NVRAM across power cycles.
 		o, err := p.machine.OVMF.PrivateVars(dir)
