@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	fx "github.com/liveiso/liveiso/integration/fixture"
 )
@@ -166,6 +167,21 @@ func TestArm64BuildErrors(t *testing.T) {
 	}
 }
 
+// An arm64 guest under TCG boots in 30 s to 90 s on these machines (4 to 10
+// times an x86-64 guest), longer under load.
+const (
+	arm64BootTimeout = 12 * time.Minute
+	arm64RunTimeout  = 15 * time.Minute
+)
+
+// startArm64Run is startRun with the arm64 timeouts.
+func startArm64Run(t *testing.T, args ...string) *liveRun {
+	t.Helper()
+	r := startRun(t, args...)
+	r.bootTimeout, r.runTimeout = arm64BootTimeout, arm64RunTimeout
+	return r
+}
+
 // liveiso run boots the arm64 busybox rootfs under TCG each way once, in
 // parallel: as a CD through shim with the edit loop (edit, reset, the new
 // marker from the same QEMU), with --direct, and as a disk with GRUB alone.
@@ -173,7 +189,7 @@ func TestArm64Run(t *testing.T) {
 	t.Run("cd-shim-loop", func(t *testing.T) {
 		t.Parallel()
 		fx := newArm64Fixture(t, "arm64 loop before the edit")
-		r := startRun(t, append(fx.imageArgs(t, true), "--accel", "tcg")...)
+		r := startArm64Run(t, append(fx.imageArgs(t, true), "--accel", "tcg")...)
 		r.waitLine(t, markerLine(fx.marker))
 		r.waitStderr(t, regexp.MustCompile(`arm64 virt, UEFI \(AAVMF\), CD, TCG, .* console ttyAMA0`))
 		before := r.qemuChildren(t)
@@ -204,8 +220,8 @@ func TestArm64Run(t *testing.T) {
 			t.Parallel()
 			fx := newArm64Fixture(t, "arm64 "+tc.name)
 			args := append(fx.imageArgs(t, tc.shim, tc.args...), "--accel", "tcg",
-				"--until", "^"+regexp.QuoteMeta(MarkerPrefix+fx.marker)+"$", "--timeout", "400")
-			r := startRun(t, args...)
+				"--until", "^"+regexp.QuoteMeta(MarkerPrefix+fx.marker)+"$", "--timeout", "800")
+			r := startArm64Run(t, args...)
 			if code := r.wait(t); code != 0 {
 				t.Fatalf("exit status %d, want 0\nstderr:\n%s\nconsole:\n%s", code, r.stderr.String(), lastLines(r.stdout.String(), ConsoleTailLines))
 			}

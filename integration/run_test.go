@@ -47,6 +47,20 @@ type liveRun struct {
 	done           chan struct{} // closed when run has exited; then waitErr is set
 	waitErr        error
 	cursor         int // stdout bytes consumed by waitLine
+	// bootTimeout and runTimeout override the constants when set: an
+	// arm64 guest under TCG boots several times slower.
+	bootTimeout, runTimeout time.Duration
+}
+
+func (r *liveRun) timeouts() (boot, run time.Duration) {
+	boot, run = bootTimeout, runTimeout
+	if r.bootTimeout > 0 {
+		boot = r.bootTimeout
+	}
+	if r.runTimeout > 0 {
+		run = r.runTimeout
+	}
+	return boot, run
 }
 
 // startRun starts liveiso run with args; the test's cleanup ends it (if
@@ -95,10 +109,11 @@ func startRun(t *testing.T, args ...string) *liveRun {
 // wait waits for run to exit and returns its exit status.
 func (r *liveRun) wait(t *testing.T) int {
 	t.Helper()
+	_, timeout := r.timeouts()
 	select {
 	case <-r.done:
-	case <-time.After(runTimeout):
-		t.Fatalf("liveiso run still running after %v\nstderr:\n%s", runTimeout, r.stderr.String())
+	case <-time.After(timeout):
+		t.Fatalf("liveiso run still running after %v\nstderr:\n%s\nlast console lines:\n%s", timeout, r.stderr.String(), lastLines(r.stdout.String(), ConsoleTailLines))
 	}
 	var ee *exec.ExitError
 	if r.waitErr != nil && !errors.As(r.waitErr, &ee) {
@@ -111,7 +126,8 @@ func (r *liveRun) wait(t *testing.T) int {
 // consumed before.
 func (r *liveRun) waitLine(t *testing.T, re *regexp.Regexp) {
 	t.Helper()
-	deadline := time.Now().Add(bootTimeout)
+	timeout, _ := r.timeouts()
+	deadline := time.Now().Add(timeout)
 	for {
 		out := strings.ReplaceAll(r.stdout.String(), "\r\n", "\n")
 		if _, end, ok := matchLine(out[min(r.cursor, len(out)):], re); ok {
@@ -125,7 +141,7 @@ func (r *liveRun) waitLine(t *testing.T, re *regexp.Regexp) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no line matching %q after %v\nlast console lines:\n%s", re, bootTimeout, lastLines(out, ConsoleTailLines))
+			t.Fatalf("no line matching %q after %v\nlast console lines:\n%s", re, timeout, lastLines(out, ConsoleTailLines))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
