@@ -1,8 +1,11 @@
 package generation
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/liveiso/liveiso/efiboot"
 	"github.com/liveiso/liveiso/kernel"
@@ -92,4 +95,37 @@ func (b *Builder) efiArch() efiboot.Arch {
 // arm64UKIStubPaths are where distributions install systemd-stub for arm64.
 func arm64UKIStubPaths() []string {
 	return []string{"/usr/lib/systemd/boot/efi/linuxaa64.efi.stub"} // Debian, Ubuntu: systemd-boot-efi:arm64; Fedora, Arch
+}
+
+// imageCache holds the uncompressed Image of one version of a gzip-compressed
+// arm64 kernel: systemd-stub starts .linux as a PE image, which an Image.gz
+// is not, so the UKI carries the Image. It is decompressed once per version
+// of the kernel file, not once per generation.
+type imageCache struct {
+	id   fileIdentity
+	data []byte // immutable once stored: generations' UKIs read it
+}
+
+// ukiLinux is what the UKI's .linux holds when it is not the kernel file
+// itself: the decompressed Image of an Image.gz; nil otherwise.
+func (b *Builder) ukiLinux(k file, fi os.FileInfo) (*file, error) {
+	kind, err := kernel.Identify(k.Source, k.Size)
+	if err != nil || kind.Format != kernel.ImageGz {
+		return nil, nil // the kernel goes in as it is, as before
+	}
+	id := identityOf(fi)
+	if b.image.data == nil || b.image.id != id || id == (fileIdentity{}) {
+		r, err := kernel.OpenImage(k.Source, k.Size)
+		if err != nil {
+			return nil, fmt.Errorf("UKI: decompress the kernel: %w", err)
+		}
+		data, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("UKI: decompress the kernel: %w", err)
+		}
+		b.image = imageCache{id: id, data: data}
+		b.log.Debug("UKI: decompressed the Image.gz for .linux", "bytes", len(data))
+	}
+	return &file{Source: bytes.NewReader(b.image.data), Size: int64(len(b.image.data)), Mtime: k.Mtime}, nil
 }

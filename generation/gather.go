@@ -56,6 +56,9 @@ func (b *Builder) gather(initrd *cache.Initrd, rootfsMtime time.Time) (g gathere
 		if g.UKI, err = b.ukiFiles(); err != nil {
 			return g, err
 		}
+		if g.UKI.Linux, err = b.ukiLinux(kernel, kfi); err != nil {
+			return g, err
+		}
 	}
 	if b.opts.Extra != "" {
 		if g.Extra, err = extraTree(b.opts.Extra, &g.Opened); err != nil {

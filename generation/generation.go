@@ -122,6 +122,8 @@ type Builder struct {
 	// The last signature checks, so that an unchanged file is read whole
 	// once, not once per generation.
 	kernelCheck, loaderCheck signatureCheck
+
+	image imageCache // the Image of an Image.gz kernel, for the UKI (arch.go)
 }
 
 // NewBuilder checks the options and finds the boot files. Bad input (a

@@ -32,6 +32,7 @@ const maxOSReleaseBytes = 64 << 10
 type ukiFiles struct {
 	Stub      []byte // systemd-stub's PE image
 	OSRelease []byte // .osrel
+	Linux     *file  // .linux when it is not the kernel file: an Image.gz's Image
 }
 
 // findUKIStub sets b.ukiStub: the stub the options name, else the first of
@@ -100,11 +101,15 @@ func (b *Builder) osRelease() []byte {
 // planUKI lays out the generation's UKI over the same kernel and initrd
 // sources as the image: nothing is copied.
 func planUKI(g gathered, appendLine string) (*uki.Layout, error) {
+	linux := uki.Part{Source: g.Kernel.Source, SizeBytes: g.Kernel.Size}
+	if l := g.UKI.Linux; l != nil {
+		linux = uki.Part{Source: l.Source, SizeBytes: l.Size}
+	}
 	l, err := uki.Plan(uki.Input{
 		Stub:      g.UKI.Stub,
 		OSRelease: g.UKI.OSRelease,
 		Cmdline:   strings.Join(strings.Fields(appendLine), " "),
-		Linux:     uki.Part{Source: g.Kernel.Source, SizeBytes: g.Kernel.Size},
+		Linux:     linux,
 		Initrd:    uki.Part{Source: g.Initrd.Source, SizeBytes: g.Initrd.Size},
 	})
 	if err != nil {
