@@ -1,7 +1,11 @@
 package integration
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liveiso/liveiso/fat"
 	fx "github.com/liveiso/liveiso/integration/fixture"
+	"github.com/liveiso/liveiso/qemu"
 )
 
 // arm64Fixture is a busybox rootfs for an arm64 guest and the arm64
@@ -228,4 +234,81 @@ func TestArm64Run(t *testing.T) {
 			mustContain(t, "run's stderr", r.stderr.String(), tc.says, "matched --until")
 		})
 	}
+}
+
+// The arm64 UKI boots to the marker under AAVMF as EFI/BOOT/BOOTAA64.EFI of
+// an ESP on a virtio disk, made from an Image.gz (so .linux holds the
+// Image liveiso decompressed), with run's own QEMU arguments.
+func TestArm64UKIBootsFromESP(t *testing.T) {
+	t.Parallel()
+	fx := newArm64Fixture(t, "arm64 uki")
+	img, err := os.ReadFile(fx.kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	zw.Write(img)
+	zw.Close()
+	dir := t.TempDir()
+	fx.kernel = filepath.Join(dir, "Image.gz")
+	if err := os.WriteFile(fx.kernel, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ukiPath := filepath.Join(dir, "uki.efi")
+	if stdout, stderr, err := liveiso(t, append([]string{"build", "--uki", ukiPath}, fx.imageArgs(t, false)...)...); err != nil {
+		t.Fatalf("liveiso build --uki: %v\n%s%s", err, stdout, stderr)
+	}
+	f, err := os.Open(ukiPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	esp, err := fat.Plan(fat.Input{Label: "UKI", VolumeID: 1, Date: fi.ModTime(),
+		Files: []fat.File{{Path: "EFI/BOOT/BOOTAA64.EFI", Size: fi.Size(), Source: f}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	espPath := filepath.Join(dir, "esp.img")
+	out, err := os.Create(espPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(esp, 0, esp.Size())); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	aavmf, err := qemu.FindAAVMF(qemu.AAVMFPlaces())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aavmf, err = aavmf.PrivateVars(dir); err != nil {
+		t.Fatal(err)
+	}
+	m := qemu.Machine{Arch: qemu.AArch64, Accel: qemu.TCG, Firmware: qemu.UEFI, OVMF: aavmf, Medium: qemu.Disk,
+		Image: espPath, MemoryMB: 1024, CPUs: 1, QMP: filepath.Join(dir, "q.sock"), NoReboot: true}
+	bin, err := qemu.LookPathFor(qemu.AArch64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), arm64BootTimeout)
+	defer cancel()
+	var console syncBuffer
+	cmd := exec.CommandContext(ctx, bin, m.Args()...)
+	cmd.Stdout, cmd.Stderr = &console, &console
+	start := time.Now()
+	if err := cmd.Run(); err != nil && ctx.Err() != nil {
+		t.Fatalf("no power-off after %v: %v\nlast console lines:\n%s", arm64BootTimeout, err, lastLines(console.String(), ConsoleTailLines))
+	}
+	text := strings.ReplaceAll(console.String(), "\r\n", "\n")
+	if _, _, ok := matchLine(text, markerLine(fx.marker)); !ok {
+		t.Fatalf("no marker; last console lines:\n%s", lastLines(text, ConsoleTailLines))
+	}
+	t.Logf("booted the UKI to the marker and powered off in %v", time.Since(start).Round(time.Millisecond))
 }
