@@ -84,6 +84,8 @@ type Generation struct {
 
 	// SecureBoot says the ESP boots through shim.
 	SecureBoot bool
+	// Arch is the kernel's architecture (arch.go).
+	Arch kernel.Arch
 
 	// Warnings are the packer's (Stats.Warnings) and the boot files'.
 	Warnings []string
@@ -275,6 +277,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 
 		UKI:        ukiLayout,
 		SecureBoot: g.Shim != nil,
+		Arch:       b.arch,
 		Warnings:   append(slices.Clone(stats.Warnings), g.Warnings...),
 
 		Compression: b.compression,

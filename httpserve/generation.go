@@ -18,7 +18,10 @@ type Generation struct {
 	InitrdSize int64
 	UKI        io.ReaderAt // the unified kernel image of the same kernel, initrd and command line; nil: none
 	UKISize    int64
-	Published  time.Time // when it became current: its Last-Modified
+	// Arch is the kernel's architecture in Debian's name; "arm64" makes
+	// /boot.ipxe refuse an iPXE of another build architecture.
+	Arch      string
+	Published time.Time // when it became current: its Last-Modified
 
 	// Release, if set, is called once when the server lets go of the
 	// generation (Keep: out of the kept ring, no request reading it), so

@@ -30,6 +30,12 @@ func bootScript(s *Server, base string, g *Generation) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!ipxe\n# liveiso generation %d\n", g.Number)
+	arm64 := g.Arch == arm64Arch
+	if arm64 {
+		// An x86 iPXE would fetch an arm64 kernel and fail in its loader;
+		// say why instead. ${buildarch} is arm64 in iPXE built for ARM64.
+		b.WriteString("iseq ${buildarch} arm64 || goto wrongarch\n")
+	}
 	if g.UKI != nil {
 		b.WriteString("iseq ${platform} efi && goto uefi ||\n")
 	}
@@ -46,8 +52,14 @@ func bootScript(s *Server, base string, g *Generation) string {
 		}
 		b.WriteString("\n")
 	}
+	if arm64 {
+		b.WriteString(":wrongarch\necho liveiso: the kernel is for arm64, this iPXE for ${buildarch}\nexit 1\n")
+	}
 	return b.String()
 }
+
+// arm64Arch is Generation.Arch of an arm64 kernel.
+const arm64Arch = "arm64"
 
 // sanbootScript boots the CD image of one generation as an HTTP SAN disk
 // (iPXE reads it with Range requests, as a BIOS reads a CD).

@@ -110,3 +110,27 @@ func TestBootScriptUEFIBranch(t *testing.T) {
 		t.Errorf("/boot.ipxe with a UKI and no --append:\n%s", body)
 	}
 }
+
+// An arm64 generation's /boot.ipxe refuses an iPXE built for another
+// architecture, saying so; on arm64 it boots as any other.
+func TestBootScriptArm64(t *testing.T) {
+	k, _, ts := testServer(t, 2, Options{Append: "console=ttyAMA0"}, nil)
+	g := withUKI(fakeGen(3, 4096), 1000)
+	g.Arch = "arm64"
+	k.Publish(g)
+	gen := ts.URL + "/g/3-" + testRun
+	want := "#!ipxe\n# liveiso generation 3\n" +
+		"iseq ${buildarch} arm64 || goto wrongarch\n" +
+		"iseq ${platform} efi && goto uefi ||\n" +
+		"kernel " + gen + "/vmlinuz initrd=initrd.img console=ttyAMA0\n" +
+		"initrd " + gen + "/initrd.img\n" +
+		"boot\n" +
+		":uefi\n" +
+		"chain " + gen + "/uki.efi console=ttyAMA0\n" +
+		":wrongarch\n" +
+		"echo liveiso: the kernel is for arm64, this iPXE for ${buildarch}\n" +
+		"exit 1\n"
+	if _, body := get(t, ts.URL+"/boot.ipxe"); string(body) != want {
+		t.Errorf("/boot.ipxe of an arm64 generation:\n%s\nwant:\n%s", body, want)
+	}
+}

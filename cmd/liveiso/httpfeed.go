@@ -89,6 +89,7 @@ func (f *httpFeed) published(d *live.Daemon) {
 		KernelSize: g.KernelSize,
 		Initrd:     g.Initrd,
 		InitrdSize: g.Initrd.Size(),
+		Arch:       string(g.Arch),
 		Published:  time.Now(),
 		Release:    g.Release,
 	}
