@@ -43,6 +43,11 @@ type Options struct {
 	EFILoader string // GRUB EFI image for UEFI; "" searches efiboot.LoaderPaths
 	NoHybrid  bool   // leave the system area empty: a CD image only, no MBR or GPT
 
+	// NoJoliet leaves out the Joliet hierarchy (the names Windows and
+	// macOS read); JolietLong allows 103-character Joliet names instead
+	// of 64.
+	NoJoliet, JolietLong bool
+
 	// SecureBoot chooses whether UEFI boots through shim; the zero value
 	// is SecureBootAuto. Shim is shimx64.efi ("" searches
 	// efiboot.ShimPaths), with MokManager beside it.
@@ -80,7 +85,11 @@ type Generation struct {
 	// SecureBoot says the ESP boots through shim.
 	SecureBoot bool
 
-	// Warnings are the packer's (Stats.Warnings) and the boot files'.
+	// Joliet says the image has a Joliet hierarchy.
+	Joliet bool
+
+	// Warnings are the packer's (Stats.Warnings), the boot files' and
+	// the layout's (names the Joliet tree could not hold as they are).
 	Warnings []string
 
 	Compression CompressionChoice // of the initrd
@@ -234,6 +243,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		VolumeID:        b.opts.VolumeID,
 		Append:          b.opts.Append,
 		NoHybrid:        b.opts.NoHybrid,
+		NoJoliet:        b.opts.NoJoliet,
+		JolietLong:      b.opts.JolietLong,
 		SourceDateEpoch: b.opts.SourceDateEpoch,
 	})
 	if err != nil {
@@ -262,7 +273,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 
 		UKI:        ukiLayout,
 		SecureBoot: g.Shim != nil,
-		Warnings:   append(slices.Clone(stats.Warnings), g.Warnings...),
+		Joliet:     in.Joliet != nil,
+		Warnings:   slices.Concat(stats.Warnings, g.Warnings, layout.Warnings()),
 
 		Compression: b.compression,
 		// The pin keeps the initrd's members from every trim of the

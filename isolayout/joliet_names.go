@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -138,29 +139,46 @@ func lastDot(units []uint16) int {
 	return -1
 }
 
-func compareUCS2(a, b []uint16) int { return slices.Compare(a, b) }
+// foldKey is what must be unique within a Joliet directory: the name with
+// its letters upper-cased. Windows and Linux's isofs (check=relaxed, its
+// default for Joliet) look Joliet names up without regard to case, so
+// "README" and "readme" would open the same file there. xorriso keeps
+// such pairs; liveiso numbers them like any other collision.
+func foldKey(units []uint16) string {
+	b := make([]byte, 0, 2*len(units))
+	for _, u := range units {
+		if r := unicode.ToUpper(rune(u)); r <= 0xFFFF {
+			u = uint16(r)
+		}
+		b = append(b, byte(u>>8), byte(u))
+	}
+	return string(b)
+}
 
 // uniqueJolietNames assigns Joliet names to the entries of one directory
 // (names sorted bytewise, as order sorts them, so the result is
-// deterministic). Entries whose mapped names are equal are all renamed,
-// as xorriso does: the name is cut to leave room for a number of as few
-// digits as make every one of them unique, counted from 0 and skipping
-// names already taken, and the extension of a file is kept.
+// deterministic). Entries whose mapped names are equal but for case are
+// all renamed, as xorriso renames equal ones: the name is cut to leave
+// room for a number of as few digits as make every one of them unique,
+// counted from 0 and skipping names already taken, and the extension of
+// a file is kept.
 func uniqueJolietNames(names []string, dirs []bool, maxChars int) []jolietName {
 	out := make([]jolietName, len(names))
+	keys := make([]string, len(names))
 	taken := make(map[string]struct{}, len(names))
 	for i, name := range names {
 		out[i] = baseJolietName(name, dirs[i], maxChars)
-		taken[string(out[i].identifier())] = struct{}{}
+		keys[i] = foldKey(out[i].units)
+		taken[keys[i]] = struct{}{}
 	}
 	idx := make([]int, len(names))
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return compareUCS2(out[a].units, out[b].units) })
+	slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
 	for i := 0; i < len(idx); {
 		j := i + 1
-		for j < len(idx) && compareUCS2(out[idx[i]].units, out[idx[j]].units) == 0 {
+		for j < len(idx) && keys[idx[i]] == keys[idx[j]] {
 			j++
 		}
 		if j-i > 1 {
@@ -173,20 +191,7 @@ func uniqueJolietNames(names []string, dirs []bool, maxChars int) []jolietName {
 
 // renameGroup gives every entry of group (equal names) a numbered name.
 func renameGroup(out []jolietName, group []int, dirs []bool, maxChars int, taken map[string]struct{}) {
-	first := out[group[0]].units
 	for digits := 1; digits <= jolietMaxDigits; digits++ {
-		base, ext := first, []uint16(nil)
-		if i := lastDot(first); i >= 0 && !dirs[group[0]] {
-			base, ext = first[:i], first[i+1:]
-		}
-		room := maxChars - len(ext) - digits
-		if room <= 0 {
-			// A long extension gives way so that the name keeps one
-			// character of its own, if it has one.
-			room = min(len(base), 1)
-			ext = ext[:max(jolietMinExtension, maxChars-room-digits)]
-		}
-		base = base[:min(len(base), room)]
 		names := make([][]uint16, 0, len(group))
 		ok := true
 		next := 0
@@ -194,11 +199,14 @@ func renameGroup(out []jolietName, group []int, dirs []bool, maxChars int, taken
 		for range digits {
 			limit *= 10
 		}
-		for range group {
+		for _, i := range group {
+			// Each keeps its own spelling: the names are equal but
+			// for case.
+			base, ext := cutForNumber(out[i].units, dirs[i], maxChars, digits)
 			var name []uint16
 			for ; next < limit; next++ {
 				name = numbered(base, next, digits, ext)
-				if _, dup := taken[string(jolietName{units: name}.identifier())]; !dup {
+				if _, dup := taken[foldKey(name)]; !dup {
 					break
 				}
 			}
@@ -208,11 +216,11 @@ func renameGroup(out []jolietName, group []int, dirs []bool, maxChars int, taken
 			}
 			next++
 			names = append(names, name)
-			taken[string(jolietName{units: name}.identifier())] = struct{}{}
+			taken[foldKey(name)] = struct{}{}
 		}
 		if !ok {
 			for _, name := range names {
-				delete(taken, string(jolietName{units: name}.identifier()))
+				delete(taken, foldKey(name))
 			}
 			continue
 		}
@@ -221,12 +229,30 @@ func renameGroup(out []jolietName, group []int, dirs []bool, maxChars int, taken
 			if reason != "" {
 				reason += ", "
 			}
-			out[i] = jolietName{units: names[k], reason: reason + "another name in its directory maps to the same Joliet name"}
+			out[i] = jolietName{units: names[k], reason: reason + "another name in its directory maps to the same Joliet name, ignoring case"}
 		}
 		return
 	}
 	// 10^7 equal names in one directory: more entries than a directory
 	// extent can describe. Keep them as they are rather than fail.
+}
+
+// cutForNumber splits a name into the part a number follows and the
+// extension it keeps (a file's, after the last dot), cut so that the
+// number of digits digits fits in maxChars.
+func cutForNumber(units []uint16, dir bool, maxChars, digits int) (base, ext []uint16) {
+	base = units
+	if i := lastDot(units); i >= 0 && !dir {
+		base, ext = units[:i], units[i+1:]
+	}
+	room := maxChars - len(ext) - digits
+	if room <= 0 {
+		// A long extension gives way so that the name keeps one
+		// character of its own, if it has one.
+		room = min(len(base), 1)
+		ext = ext[:max(jolietMinExtension, maxChars-room-digits)]
+	}
+	return base[:min(len(base), room)], ext
 }
 
 // numbered is base, number with digits digits, and "." ext when ext is not

@@ -73,6 +73,10 @@ func TestUniqueJolietNames(t *testing.T) {
 		{[]string{"dup:", "dup?"}, []bool{false, false}, []string{"dup_0", "dup_1"}},
 		// A number already taken is skipped.
 		{[]string{"dup:", "dup?", "dup_0"}, []bool{false, false, false}, []string{"dup_1", "dup_2", "dup_0"}},
+		// Names equal but for case are numbered too: Joliet readers
+		// ignore case.
+		{[]string{"ALLCAPS.TXT", "allcaps.txt", "Ünï", "üNÏ"}, []bool{false, false, false, false},
+			[]string{"ALLCAPS0.TXT", "allcaps1.txt", "Ünï0", "üNÏ1"}},
 		// Directories are numbered without an extension.
 		{[]string{strings.Repeat("D", 70), strings.Repeat("D", 71)}, []bool{true, true},
 			[]string{strings.Repeat("D", 63) + "0", strings.Repeat("D", 63) + "1"}},
@@ -125,10 +129,10 @@ func checkJolietNames(t *testing.T, names []string, dirs []bool, max int, got []
 				t.Errorf("%q: Joliet name %q holds %#04x", names[i], g, u)
 			}
 		}
-		if prev, dup := seen[g.String()]; dup {
-			t.Errorf("%q and %q both map to %q", prev, names[i], g)
+		if prev, dup := seen[foldKey(g.units)]; dup {
+			t.Errorf("%q and %q both map to %q, ignoring case", prev, names[i], g)
 		}
-		seen[g.String()] = names[i]
+		seen[foldKey(g.units)] = names[i]
 		if (g.String() != names[i]) != (g.reason != "") && utf8.ValidString(names[i]) {
 			t.Errorf("%q: stored as %q with reason %q", names[i], g, g.reason)
 		}

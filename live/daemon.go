@@ -287,6 +287,7 @@ func (d *Daemon) publish(g *generation.Generation) {
 		Rootfs:            d.opts.Rootfs,
 		Warnings:          g.Warnings,
 		SecureBoot:        g.SecureBoot,
+		Joliet:            g.Joliet,
 		UKISize:           snap.UKISize,
 		BuildCounts:       d.st.BuildCounts,
 		Compression:       string(g.Compression.Compression),

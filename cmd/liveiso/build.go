@@ -95,9 +95,10 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	if g.SecureBoot {
 		secureBoot = ", UEFI through shim (Secure Boot)"
 	}
+	joliet := ", Joliet " + onOff(g.Joliet)
 	if out != "" {
-		fmt.Fprintf(stdout, "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
-			out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
+		fmt.Fprintf(stdout, "%s: %s, %d files on the CD%s, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
+			out, humanBytes(g.Image.Size()), g.Files, joliet, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
 			humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, secureBoot, time.Since(start).Seconds())
 	}
 	if f.uki != "" {
