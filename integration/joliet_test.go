@@ -185,3 +185,31 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// status.json of a live mount says whether the image has a Joliet tree,
+// and liveiso status prints it.
+func TestJolietInStatus(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		args []string
+		want bool
+	}{{"default", nil, true}, {"no-joliet", []string{"--no-joliet"}, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			fx := newFixture(t, "joliet status")
+			m := startMount(t, fx, "", "", "", c.args...)
+			s, ok := m.status()
+			if !ok {
+				t.Fatal("no status.json")
+			}
+			if s.Joliet != c.want {
+				t.Errorf("status.json joliet %v, want %v", s.Joliet, c.want)
+			}
+			stdout, stderr, err := liveiso(t, "status", m.dir)
+			want := map[bool]string{true: "joliet:      on\n", false: "joliet:      off\n"}[c.want]
+			if err != nil || !strings.Contains(stdout, want) {
+				t.Errorf("liveiso status: %v, want %q in\n%s%s", err, want, stdout, stderr)
+			}
+		})
+	}
+}
