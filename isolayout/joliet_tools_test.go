@@ -175,3 +175,27 @@ func compareTree(t *testing.T, what, dir string, want map[string][]byte) {
 		}
 	}
 }
+
+// With Joliet.Long a name keeps up to 103 characters, and xorriso and
+// 7z read it back.
+func TestJolietLongNames(t *testing.T) {
+	in, _ := realTree(t, pattern(70_000, 9))
+	in.Joliet = &Joliet{Long: true}
+	l, err := Plan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("A Very Long Mixed-Case Name", 5) // 135 characters, and ".TxT"
+	want := long[:JolietLongChars-3] + ".TxT"
+	jroot := readBack(t, l).Joliet
+	if childNamed(t, jroot, want).Size != 5 {
+		t.Errorf("%q: wrong size", want)
+	}
+	img := writeImage(t, l)
+	if out := run(t, "xorriso", "-abort_on", "NEVER", "-return_with", "WARNING", "32", "-read_fs", "norock", "-indev", img, "-find", "/", "-exec", "lsdl"); !strings.Contains(out, "'/"+want+"'") {
+		t.Errorf("xorriso -read_fs norock: no %q in:\n%s", want, out)
+	}
+	if out := run(t, "7z", "l", img); !strings.Contains(out, "  "+want+"\n") {
+		t.Errorf("7z l: no %q in:\n%s", want, out)
+	}
+}
