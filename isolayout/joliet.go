@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 )
 
 // Joliet asks for a Joliet supplementary volume descriptor and directory
@@ -76,14 +77,16 @@ func planJoliet(t *tree, j *Joliet) (*jolietTree, error) {
 		if d.number > maxDirectories {
 			return nil, ErrTooManyDirectories
 		}
-		var kept []*pnode
-		for _, c := range d.node.children { // sorted by Linux name
+		// By Linux name, so that which of two colliding names gets the
+		// lower number does not depend on their ISO 9660 names.
+		kept := slices.SortedFunc(slices.Values(d.node.children), func(a, b *pnode) int { return strings.Compare(a.name, b.name) })
+		kept = slices.DeleteFunc(kept, func(c *pnode) bool {
 			if c.mode.IsDir() || c.mode.IsRegular() {
-				kept = append(kept, c)
-				continue
+				return false
 			}
 			jt.warnings = append(jt.warnings, fmt.Sprintf("joliet: %s: a %s, left out of the Joliet tree (Joliet has only files and directories; Rock Ridge readers see it)", pathOf(c), kindOf(c.mode)))
-		}
+			return true
+		})
 		names, isDir = names[:0], isDir[:0]
 		for _, c := range kept {
 			names = append(names, c.name)
