@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/liveiso/liveiso/cache/internal/store"
 	"github.com/liveiso/liveiso/rootfs"
 )
 
@@ -56,7 +57,7 @@ const maxRescans = 3
 type Packer struct {
 	opts  Options
 	log   *slog.Logger
-	store *store // nil: no disk store
+	store *store.Store // nil: no disk store
 	mem   *memCache
 	// memMu guards mem: a speculative build (spec.go) adds to it while the
 	// Pack that started it looks members up.
@@ -96,7 +97,7 @@ func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
 	}
 	p := &Packer{opts: o, log: log, racy: RacyWindow}
 	if o.CacheDir != "" {
-		if p.store, err = openStore(o.CacheDir, o.CacheSizeBytes, log); err != nil {
+		if p.store, err = store.Open(o.CacheDir, store.Options{LimitBytes: o.CacheSizeBytes, Log: log}); err != nil {
 			return nil, err
 		}
 	}
@@ -119,7 +120,7 @@ func (p *Packer) spill(evicted []*member) {
 		return
 	}
 	for _, m := range evicted {
-		p.store.spill(m)
+		spillMember(p.store, m)
 	}
 }
 
@@ -128,7 +129,7 @@ func (p *Packer) spill(evicted []*member) {
 // (unpinned, their members may lose their store files to a trim).
 func (p *Packer) Close() error {
 	if p.store != nil {
-		p.store.close()
+		p.store.Close()
 	}
 	p.mem = newMemCache(p.opts.MemoryLimitBytes)
 	p.last = nil
@@ -147,7 +148,7 @@ func (p *Packer) Close() error {
 func (p *Packer) Pack(ctx context.Context, root string, changed []string) (*Initrd, error) {
 	r, err := p.pack(ctx, root, changed)
 	if err != nil && p.store != nil {
-		p.store.abandon() // the members this Pack loaded or wrote
+		p.store.Abandon() // the members this Pack loaded or wrote
 	}
 	return r, err
 }

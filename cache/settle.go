@@ -120,7 +120,7 @@ func (p *Packer) Settle(ctx context.Context) (Settled, error) {
 // cache.
 func (p *Packer) admit(m *member) {
 	if p.store != nil {
-		if err := p.store.save(m); err != nil {
+		if err := p.store.Save(m.stored()); err != nil {
 			p.log.Warn("cache store not written", "err", err)
 		}
 	}

@@ -241,7 +241,7 @@ func TestSettleNeverStale(t *testing.T) {
 		if s.Racy != 1 {
 			t.Errorf("Settle: %+v, want the chunk whose bytes hash otherwise refused", s)
 		}
-		if _, err := os.Stat(p.store.path(ch.key)); err == nil {
+		if _, err := os.Stat(p.store.Path(ch.key)); err == nil {
 			t.Error("a refused member is in the store")
 		}
 	})
