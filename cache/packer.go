@@ -31,15 +31,16 @@ type Stats struct {
 // the moment the file was read can leave size, mtime and ctime as they were.
 // Every write sets ctime to the current time (and ctime cannot be set from
 // user space, unlike mtime), so a file whose ctime is older than the start
-// of the Pack minus RacyWindow cannot have been written since without its
+// of the Pack minus the racy window cannot have been written since without its
 // ctime changing. A chunk holding a file younger than that is racy: its
 // member is used for this Pack's initrd but kept in no cache, memory or disk,
 // until re-reading its files after the window gives the bytes it was made
 // from (Settle, or the next Pack: settle.go). 2 s is far above any Linux
 // file system's timestamp granularity (ext4/xfs/btrfs/tmpfs: the kernel
-// tick; FAT: 2 s). Exported for whoever paces writes around it (the soak
-// lets a file outlive it, so that a later Pack stores the file's member).
-const RacyWindow = 2 * time.Second
+// tick; FAT: 2 s). Options.RacyWindow changes it (tests shorten it).
+// Exported for whoever paces writes around it (the soak lets a file
+// outlive it, so that a later Pack stores the file's member).
+const DefaultRacyWindow = 2 * time.Second
 
 // racyAfter is the oldest ctime that is racy for a Pack that started at
 // start, with the racy window racy.
@@ -68,7 +69,7 @@ type Packer struct {
 	// older is the tree of the Pack before last, which nothing reads any
 	// more: the next rescan builds its tree in its memory.
 	older *rootfs.Tree
-	// racy is RacyWindow; tests shorten it.
+	// racy is Options.RacyWindow; tests in this package also set it to 0.
 	racy time.Duration
 	// afterScan, if set, runs between the scan and the reading of files
 	// (tests change the tree there); afterReread, after Settle re-read a
@@ -95,7 +96,7 @@ func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Packer{opts: o, log: log, racy: RacyWindow}
+	p := &Packer{opts: o, log: log, racy: o.RacyWindow}
 	if o.CacheDir != "" {
 		if p.store, err = store.Open(o.CacheDir, store.Options{LimitBytes: o.CacheSizeBytes, Log: log}); err != nil {
 			return nil, err
