@@ -132,7 +132,9 @@ func (p *Packer) Close() error {
 	if p.store != nil {
 		p.store.Close()
 	}
+	p.memMu.Lock()
 	p.mem = newMemCache(p.opts.MemoryLimitBytes)
+	p.memMu.Unlock()
 	p.last = nil
 	return nil
 }
