@@ -1,8 +1,8 @@
 package efiboot
 
 import (
+	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 )
 
@@ -43,69 +43,52 @@ func (a Arch) mokManagerNames() []string {
 	return []string{"mm" + a.name() + ".efi.signed", "mm" + a.name() + ".efi"}
 }
 
-// AA64LoaderPaths are where distributions install an arm64 GRUB EFI image
+// AA64Loaders are where distributions install an arm64 GRUB EFI image
 // that reads its configuration from /boot/grub on an ISO 9660 CD, in
-// search order: Debian's signed build, then the same image unsigned.
-func AA64LoaderPaths() []string {
+// search order: Debian's signed build, then the same image unsigned; a new
+// slice each call.
+func AA64Loaders() []string {
 	return []string{
 		"/usr/lib/grub/arm64-efi-signed/gcdaa64.efi.signed", // Debian, Ubuntu: grub-efi-arm64-signed
 		"/usr/lib/grub/arm64-efi/monolithic/gcdaa64.efi",    // Debian, Ubuntu: grub-efi-arm64-bin
 	}
 }
 
-// AA64ShimPaths are where distributions install an arm64 shim signed by
-// Microsoft's UEFI CA, with its MokManager.
-func AA64ShimPaths() []Shim {
+// AA64Shims are where distributions install an arm64 shim signed by
+// Microsoft's UEFI CA, with its MokManager; a new slice each call.
+func AA64Shims() []Shim {
 	return []Shim{
 		// Debian: shim-signed:arm64 and shim-helpers-arm64-signed
 		{Shim: "/usr/lib/shim/shimaa64.efi.signed", MokManager: "/usr/lib/shim/mmaa64.efi.signed"},
 	}
 }
 
-// FindLoaderFor is FindLoader for the architecture a: for AA64 it searches
-// AA64LoaderPaths.
-func FindLoaderFor(a Arch, path string) (string, error) {
-	if a.name() == string(X64) || path != "" {
-		return FindLoader(path)
+// FindLoaderFor is FindLoader for the architecture a: nil search is
+// AA64Loaders for AA64, and the error names a's packages.
+func FindLoaderFor(a Arch, path string, search []string) (string, error) {
+	if a.name() != string(AA64) {
+		return FindLoader(path, search)
 	}
-	paths := AA64LoaderPaths()
-	for _, p := range paths {
-		if isRegular(p) {
-			return p, nil
-		}
+	if search == nil {
+		search = AA64Loaders()
 	}
-	return "", fmt.Errorf("%w: looked for %s; install grub-efi-arm64-signed or grub-efi-arm64-bin (Debian, Ubuntu) or pass the loader's path",
-		ErrNoLoader, strings.Join(paths, ", "))
+	p, err := FindLoader(path, search)
+	if errors.Is(err, ErrNoLoader) {
+		return "", fmt.Errorf("%w: looked for %s; install grub-efi-arm64-signed or grub-efi-arm64-bin (Debian, Ubuntu: the arm64 packages) or pass the loader's path",
+			ErrNoLoader, strings.Join(search, ", "))
+	}
+	return p, err
 }
 
 // FindShimFor is FindShim for the architecture a: MokManager is looked for
-// by a's names beside a shim the user names, and AA64ShimPaths are
-// searched for AA64.
-func FindShimFor(a Arch, shim string) (Shim, error) {
-	if a.name() == string(X64) {
-		return FindShim(shim)
+// by a's names beside a shim the user names, nil search is AA64Shims for
+// AA64, and the error names a's packages.
+func FindShimFor(a Arch, shim string, search []Shim) (Shim, error) {
+	if a.name() != string(AA64) {
+		return FindShim(shim, search)
 	}
-	if shim != "" {
-		if !isRegular(shim) {
-			return Shim{}, fmt.Errorf("shim %s: not a regular file", shim)
-		}
-		var looked []string
-		for _, n := range a.mokManagerNames() {
-			mm := filepath.Join(filepath.Dir(shim), n)
-			if isRegular(mm) {
-				return Shim{Shim: shim, MokManager: mm}, nil
-			}
-			looked = append(looked, mm)
-		}
-		return Shim{}, fmt.Errorf("%w: MokManager (needed beside shim %s) is none of %s", ErrNoShim, shim, strings.Join(looked, ", "))
+	if search == nil {
+		search = AA64Shims()
 	}
-	var looked []string
-	for _, s := range AA64ShimPaths() {
-		if isRegular(s.Shim) && isRegular(s.MokManager) {
-			return s, nil
-		}
-		looked = append(looked, s.Shim+" with "+s.MokManager)
-	}
-	return Shim{}, fmt.Errorf("%w: looked for %s; install shim-signed:arm64 and shim-helpers-arm64-signed (Debian) or pass --shim FILE",
-		ErrNoShim, strings.Join(looked, ", "))
+	return findShim(a, shim, search, "shim-signed:arm64 and shim-helpers-arm64-signed (Debian)")
 }

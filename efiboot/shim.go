@@ -8,11 +8,14 @@ import (
 	"strings"
 )
 
-// ShimPaths are where distributions install a shim signed by Microsoft's
-// UEFI CA, the first stage of a Secure Boot chain, each with the
-// MokManager shipped beside it; in search order.
-var ShimPaths = []Shim{
-	{Shim: "/usr/lib/shim/shimx64.efi.signed", MokManager: "/usr/lib/shim/mmx64.efi.signed"}, // Debian, Ubuntu: shim-signed
+// DefaultShims are where distributions install a shim signed by
+// Microsoft's UEFI CA, the first stage of a Secure Boot chain, each with
+// the MokManager shipped beside it; in search order. A new slice each
+// call: a caller that searches elsewhere passes its own to FindShim.
+func DefaultShims() []Shim {
+	return []Shim{
+		{Shim: "/usr/lib/shim/shimx64.efi.signed", MokManager: "/usr/lib/shim/mmx64.efi.signed"}, // Debian, Ubuntu: shim-signed
+	}
 }
 
 // ErrNoShim means no shim was found.
@@ -25,14 +28,23 @@ type Shim struct {
 }
 
 // FindShim returns shim when it is set, with MokManager beside it, else the
-// first of ShimPaths whose files exist.
-func FindShim(shim string) (Shim, error) {
+// first of search whose files exist (nil: DefaultShims).
+func FindShim(shim string, search []Shim) (Shim, error) {
+	if search == nil {
+		search = DefaultShims()
+	}
+	return findShim(X64, shim, search, "shim-signed (Debian, Ubuntu)")
+}
+
+// findShim is FindShim for the architecture a, whose packages install
+// names (for the error).
+func findShim(a Arch, shim string, search []Shim, install string) (Shim, error) {
 	if shim != "" {
 		if !isRegular(shim) {
 			return Shim{}, fmt.Errorf("shim %s: not a regular file", shim)
 		}
 		var looked []string
-		for _, n := range X64.mokManagerNames() {
+		for _, n := range a.mokManagerNames() {
 			mm := filepath.Join(filepath.Dir(shim), n)
 			if isRegular(mm) {
 				return Shim{Shim: shim, MokManager: mm}, nil
@@ -42,14 +54,14 @@ func FindShim(shim string) (Shim, error) {
 		return Shim{}, fmt.Errorf("%w: MokManager (needed beside shim %s) is none of %s", ErrNoShim, shim, strings.Join(looked, ", "))
 	}
 	var looked []string
-	for _, s := range ShimPaths {
+	for _, s := range search {
 		if isRegular(s.Shim) && isRegular(s.MokManager) {
 			return s, nil
 		}
 		looked = append(looked, s.Shim+" with "+s.MokManager)
 	}
-	return Shim{}, fmt.Errorf("%w: looked for %s; install shim-signed (Debian, Ubuntu) or pass --shim FILE",
-		ErrNoShim, strings.Join(looked, ", "))
+	return Shim{}, fmt.Errorf("%w: looked for %s; install %s or pass --shim FILE",
+		ErrNoShim, strings.Join(looked, ", "), install)
 }
 
 func isRegular(path string) bool {

@@ -92,9 +92,26 @@ func (b *Builder) efiArch() efiboot.Arch {
 	return efiboot.X64
 }
 
-// arm64UKIStubPaths are where distributions install systemd-stub for arm64.
-func arm64UKIStubPaths() []string {
-	return []string{"/usr/lib/systemd/boot/efi/linuxaa64.efi.stub"} // Debian, Ubuntu: systemd-boot-efi:arm64; Fedora, Arch
+// DefaultArm64HostSearch is DefaultHostSearch for an arm64 image: arm64's
+// GRUB, shim and systemd-stub, and no isolinux, which is x86 code; new
+// slices each call.
+func DefaultArm64HostSearch() HostSearch {
+	return HostSearch{
+		Isolinux:   []IsolinuxDir{},
+		EFILoaders: efiboot.AA64Loaders(),
+		Shims:      efiboot.AA64Shims(),
+		UKIStubs: []string{
+			"/usr/lib/systemd/boot/efi/linuxaa64.efi.stub", // Debian, Ubuntu: systemd-boot-efi:arm64; Fedora, Arch
+		},
+	}
+}
+
+// withDefaultsFor fills the nil fields of s from the defaults of arch.
+func (s HostSearch) withDefaultsFor(arch kernel.Arch) HostSearch {
+	if arch == kernel.ARM64 {
+		return s.filledFrom(DefaultArm64HostSearch())
+	}
+	return s.withDefaults()
 }
 
 // imageCache holds the uncompressed Image of one version of a gzip-compressed

@@ -30,7 +30,7 @@ type Options struct {
 	Kernel      string // kernel image; "" picks the newest Rootfs/boot/vmlinuz-*
 	Append      string // kernel command line after initrd=
 	Extra       string // directory of files for the CD's root; "" for none
-	Isolinux    string // isolinux.bin; "" searches the distributions' usual places
+	Isolinux    string // isolinux.bin; "" searches Search.Isolinux
 	IsolinuxCfg string // the user's own isolinux.cfg; "" generates one
 	VolumeID    string // "" means DefaultVolumeID
 
@@ -45,17 +45,22 @@ type Options struct {
 	// Boot says which firmware the image boots on; the zero value means
 	// every one whose loader is installed.
 	Boot      Boot
-	EFILoader string // GRUB EFI image for UEFI; "" searches efiboot.LoaderPaths
+	EFILoader string // GRUB EFI image for UEFI; "" searches Search.EFILoaders
 	NoHybrid  bool   // leave the system area empty: a CD image only, no MBR or GPT
+
+	// NoJoliet leaves out the Joliet hierarchy (the names Windows and
+	// macOS read); JolietLong allows 103-character Joliet names instead
+	// of 64.
+	NoJoliet, JolietLong bool
 
 	// SecureBoot chooses whether UEFI boots through shim; the zero value
 	// is SecureBootAuto. Shim is shimx64.efi ("" searches
-	// efiboot.ShimPaths), with MokManager beside it.
+	// Search.Shims), with MokManager beside it.
 	SecureBoot SecureBoot
 	Shim       string
 
 	// UKIStub is systemd-stub for the generation's unified kernel image
-	// ("" searches ukiStubPaths; none found: no UKI). UKI says one is
+	// ("" searches Search.UKIStubs; none found: no UKI). UKI says one is
 	// wanted: no stub is then an error.
 	UKIStub string
 	UKI     bool
@@ -65,6 +70,10 @@ type Options struct {
 	SourceDateEpoch *time.Time
 
 	Initramfs cache.Options
+
+	// Search is where the boot files not named above are looked for; the
+	// zero value, the distributions' usual places.
+	Search HostSearch
 }
 
 // Generation is one immutable image: the layout and the initrd it serves.
@@ -87,8 +96,13 @@ type Generation struct {
 	// Arch is the kernel's architecture (arch.go).
 	Arch kernel.Arch
 
-	// Warnings are the packer's (Stats.Warnings) and the boot files'.
-	Warnings []string
+	// Joliet says the image has a Joliet hierarchy.
+	Joliet bool
+
+	// Warnings are the packer's (Stats.Warnings, WarningRootfs), the boot
+	// files' (WarningBoot) and the layout's (WarningLayout: names the
+	// Joliet tree could not hold as they are), in that order.
+	Warnings []Warning
 
 	Compression CompressionChoice // of the initrd
 
@@ -115,6 +129,7 @@ type Builder struct {
 	shim       efiboot.Shim
 	shimCerts  []*x509.Certificate // what shim trusts; nil: signatures are not checked
 	ukiStub    string              // "" without a UKI
+	search     HostSearch          // opts.Search with the defaults of arch
 	packer     *cache.Packer
 	log        *slog.Logger
 	number     uint64
@@ -148,6 +163,7 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	if err := b.resolveArch(); err != nil {
 		return nil, err
 	}
+	b.search = opts.Search.withDefaultsFor(b.arch)
 	if err := b.findLoaders(); err != nil {
 		return nil, err
 	}
@@ -187,10 +203,10 @@ func (b *Builder) findLoaders() error {
 	needUEFI := b.opts.Boot.UEFI || b.opts.EFILoader != "" || b.arch == kernel.ARM64
 	var biosErr, uefiErr error
 	if needBIOS || !explicit {
-		b.loader, b.ldlinux, biosErr = findIsolinux(b.opts.Isolinux)
+		b.loader, b.ldlinux, biosErr = findIsolinux(b.opts.Isolinux, b.search.Isolinux)
 	}
 	if needUEFI || !explicit {
-		b.efiLoader, uefiErr = efiboot.FindLoaderFor(b.efiArch(), b.opts.EFILoader)
+		b.efiLoader, uefiErr = efiboot.FindLoaderFor(b.efiArch(), b.opts.EFILoader, b.search.EFILoaders)
 	}
 	switch {
 	case needBIOS && biosErr != nil:
@@ -205,7 +221,7 @@ func (b *Builder) findLoaders() error {
 		b.log.Warn("the image will not boot on UEFI", "err", uefiErr)
 	}
 	if b.loader != "" && !b.opts.NoHybrid {
-		code, path, err := findIsohdpfx(b.loader)
+		code, path, err := findIsohdpfx(b.loader, b.search.Isolinux)
 		if err != nil {
 			b.log.Warn("the image will not boot on BIOS from a disk (USB stick)", "err", err)
 		} else {
@@ -248,6 +264,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		VolumeID:        b.opts.VolumeID,
 		Append:          b.opts.Append,
 		NoHybrid:        b.opts.NoHybrid,
+		NoJoliet:        b.opts.NoJoliet,
+		JolietLong:      b.opts.JolietLong,
 		SourceDateEpoch: b.opts.SourceDateEpoch,
 		EFIArch:         b.efiArch(),
 	})
@@ -278,7 +296,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		UKI:        ukiLayout,
 		SecureBoot: g.Shim != nil,
 		Arch:       b.arch,
-		Warnings:   append(slices.Clone(stats.Warnings), g.Warnings...),
+		Joliet:     in.Joliet != nil,
+		Warnings:   slices.Concat(warnings(WarningRootfs, stats.Warnings), warnings(WarningBoot, g.Warnings), warnings(WarningLayout, layout.Warnings())),
 
 		Compression: b.compression,
 		// The pin keeps the initrd's members from every trim of the

@@ -6,15 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/liveiso/liveiso/kernel"
 	"github.com/liveiso/liveiso/uki"
 )
-
-// ukiStubPaths are where distributions install systemd-stub, the EFI
-// program a UKI is made of, in search order.
-var ukiStubPaths = []string{
-	"/usr/lib/systemd/boot/efi/linuxx64.efi.stub", // Debian, Ubuntu: systemd-boot-efi; Fedora, Arch
-}
 
 // ErrNoUKIStub means no systemd-stub was found for a UKI.
 var ErrNoUKIStub = errors.New("systemd-stub not found")
@@ -36,7 +29,8 @@ type ukiFiles struct {
 }
 
 // findUKIStub sets b.ukiStub: the stub the options name, else the first of
-// ukiStubPaths. Without one there is no UKI, said once here; that is an
+// HostSearch.UKIStubs (systemd-stub, the EFI program a UKI is made of).
+// Without one there is no UKI, said once here; that is an
 // error only when a UKI is asked for or the stub named.
 func (b *Builder) findUKIStub() error {
 	if p := b.opts.UKIStub; p != "" {
@@ -46,18 +40,14 @@ func (b *Builder) findUKIStub() error {
 		b.ukiStub = p
 		return nil
 	}
-	paths := ukiStubPaths
-	if b.arch == kernel.ARM64 {
-		paths = arm64UKIStubPaths()
-	}
-	for _, p := range paths {
+	for _, p := range b.search.UKIStubs {
 		if isFile(p) {
 			b.ukiStub = p
 			return nil
 		}
 	}
-	err := fmt.Errorf("%w: looked for %s; install systemd-boot-efi (Debian, Ubuntu; systemd-boot-efi:%s for %s) or pass --uki-stub FILE",
-		ErrNoUKIStub, strings.Join(paths, ", "), b.arch, b.arch)
+	err := fmt.Errorf("%w: looked for %s; install systemd-boot-efi (Debian, Ubuntu; systemd-boot-efi:%s for an %s kernel) or pass --uki-stub FILE",
+		ErrNoUKIStub, strings.Join(b.search.UKIStubs, ", "), b.arch, b.arch)
 	if b.opts.UKI {
 		return err
 	}

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // withUKI gives g a UKI of random bytes.
-func withUKI(g *Generation, size int) *Generation {
-	r := rand.New(rand.NewPCG(g.Number, 2))
+func withUKI(g *live.Snapshot, size int) *live.Snapshot {
+	r := rand.New(rand.NewPCG(g.Generation, 2))
 	b := make([]byte, size)
 	for i := range b {
 		b[i] = byte(r.Uint32())
@@ -116,7 +118,7 @@ func TestBootScriptUEFIBranch(t *testing.T) {
 func TestBootScriptArm64(t *testing.T) {
 	k, _, ts := testServer(t, 2, Options{Append: "console=ttyAMA0"}, nil)
 	g := withUKI(fakeGen(3, 4096), 1000)
-	g.Arch = "arm64"
+	g.Status.Arch = "arm64"
 	k.Publish(g)
 	gen := ts.URL + "/g/3-" + testRun
 	want := "#!ipxe\n# liveiso generation 3\n" +

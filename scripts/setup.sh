@@ -28,13 +28,15 @@ staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # that check the completion scripts and man pages of cmd/liveiso; the fifth
 # the NBD servers and the iPXE ROMs that the netboot and NBD tests boot
 # through, and the nginx the HTTP benchmark compares liveiso serve with;
-# the sixth the arm64 guest's emulator and firmware (AAVMF), and the objdump
-# that reads an arm64 UKI back.
+# the sixth the Joliet readers (7z, bsdtar) the Joliet tests hand images to;
+# the seventh the arm64 guest's emulator and firmware (AAVMF), and the
+# objdump that reads an arm64 UKI back.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
 	qemu-utils nbdkit ipxe-qemu nginx-light
+	p7zip-full libarchive-tools
 	qemu-system-arm qemu-efi-aarch64 binutils-aarch64-linux-gnu)
 # The guest's /init loads these, in this order, to mount its CD (see
 # integration/rootfs.go).
