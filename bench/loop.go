@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"github.com/liveiso/liveiso/qemu"
 )
 
@@ -84,7 +84,7 @@ func measureLoops(ctx context.Context, cfg *config, work string, debian *corpus)
 		return nil, err
 	}
 	rootfs := filepath.Join(work, "busybox", "rootfs")
-	if err := integration.BuildBusyboxRootfs(rootfs, "loop start"); err != nil {
+	if err := testenv.BuildBusyboxRootfs(rootfs, "loop start"); err != nil {
 		return nil, err
 	}
 	busybox, err := measureLoop(ctx, cfg, "busybox fixture", rootfs, filepath.Join(work, "busybox"))
@@ -157,7 +157,7 @@ func writeMarker(rootfs, marker string) error {
 }
 
 func markerLine(marker string) *regexp.Regexp {
-	return regexp.MustCompile("^" + regexp.QuoteMeta(integration.MarkerPrefix+marker) + "$")
+	return regexp.MustCompile("^" + regexp.QuoteMeta(testenv.MarkerPrefix+marker) + "$")
 }
 
 // measureLoop takes cfg.edits samples of each loop on the tree at rootfs.
@@ -225,7 +225,7 @@ func floorBoot(dir, kernel, initrd, marker string) (float64, error) {
 	}
 	m := qemu.Machine{
 		Accel: qemu.TCG, Firmware: qemu.BIOS, MemoryMB: loopMemoryMB, CPUs: 1, NIC: qemu.NoNIC,
-		Direct:   &qemu.Direct{Kernel: kernel, Initrd: initrd, Append: integration.KernelArgs},
+		Direct:   &qemu.Direct{Kernel: kernel, Initrd: initrd, Append: testenv.KernelArgs},
 		QMP:      filepath.Join(dir, "qmp.sock"),
 		NoReboot: true,
 	}
@@ -256,11 +256,11 @@ func classicLoop(ctx context.Context, cfg *config, rootfs, work, marker string) 
 	if err := writeMarker(rootfs, marker); err != nil {
 		return 0, err
 	}
-	img, err := integration.BuildReference(ctx, dir, rootfs, cfg.liveiso.kernel, integration.ReferenceOptions{})
+	img, err := testenv.BuildReference(ctx, dir, rootfs, cfg.liveiso.kernel, testenv.ReferenceOptions{})
 	if err != nil {
 		return 0, err
 	}
-	if _, err := bootVMToMarker(filepath.Join(work, "classic-vm"), integration.VMOptions{CDROM: img.ISO, NoReboot: true, MemoryMB: loopMemoryMB}, marker); err != nil {
+	if _, err := bootVMToMarker(filepath.Join(work, "classic-vm"), testenv.VMOptions{CDROM: img.ISO, NoReboot: true, MemoryMB: loopMemoryMB}, marker); err != nil {
 		return 0, err
 	}
 	return time.Since(start).Seconds(), nil
@@ -380,7 +380,7 @@ func renderLoop(p func(string, ...any), loops []*loopResult, loopErr string, edi
 		return
 	}
 	p("- classic: write `/etc/marker`, rebuild the ISO with the classic pipeline (find | cpio | gzip -9, genisoimage), start `%s` on it.\n", strings.Replace(qemuCommand(), "-m 512", fmt.Sprintf("-m %d", loopMemoryMB), 1))
-	p("- liveiso run: one `liveiso run --rootfs ROOTFS --kernel vmlinuz --append '%s' --accel tcg --memory %dM` (reset, BIOS CD) for all edits; each edit is made once the guest has powered off after the previous marker, and run resets it.\n", integration.KernelArgs, loopMemoryMB)
+	p("- liveiso run: one `liveiso run --rootfs ROOTFS --kernel vmlinuz --append '%s' --accel tcg --memory %dM` (reset, BIOS CD) for all edits; each edit is made once the guest has powered off after the previous marker, and run resets it.\n", testenv.KernelArgs, loopMemoryMB)
 	p("- liveiso run --on-change restart: the same, but each generation is booted by a new QEMU instead of a reset.\n")
 	p("- liveiso run --direct: the same with `--direct`, which starts a new QEMU with -kernel/-initrd on each generation.\n")
 	p("- floor: QEMU with run --direct's command line, `-kernel vmlinuz -initrd FILE`, FILE a page-cached copy of the current generation's initrd.img: start → marker, no edit; one floor boot before each edit of run --direct.\n\n")

@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // Targets of issue 6, as ratios measured in the same run.
@@ -72,8 +72,8 @@ func renderReport(r *results) string {
 	for _, pl := range classicPipelines() {
 		p("- %s:\n  `%s`\n", pl.Name, pl.command())
 	}
-	p("  (integration.BuildReference; isolinux.bin, ldlinux.c32, the kernel and isolinux.cfg are copied into ISO first; the time is the whole of it.\n")
-	p("  With UEFI, ISO/%s (GRUB: the same kernel, initrd and command line) and esp-grub.cfg (find the CD by its label,\n", integration.ReferenceGrubCfgPath)
+	p("  (testenv.BuildReference; isolinux.bin, ldlinux.c32, the kernel and isolinux.cfg are copied into ISO first; the time is the whole of it.\n")
+	p("  With UEFI, ISO/%s (GRUB: the same kernel, initrd and command line) and esp-grub.cfg (find the CD by its label,\n", testenv.ReferenceGrubCfgPath)
 	p("  read that file; gcdx64 reads the CD's at once) are written first too.)\n")
 	p("- %s: `%s` with the cache directory removed first;\n", liveisoCold, buildCommand("EMPTY_DIR"))
 	p("  the image boots on BIOS and UEFI, UEFI through shim so that it boots with Secure Boot on (isolinux, GRUB and shim are installed),\n")
@@ -95,7 +95,7 @@ func renderReport(r *results) string {
 	p("  alternating between a tree of %d files and one that rewrites half of them, removes the rest and adds %d, the repository outside the rootfs.\n", gitDirs*gitPerDir, gitNewDirs*gitPerDir)
 	p("- reads: `%s`, of MOUNTPOINT/image.iso (IMAGE_SIZE = status.json image_size) and of the\n", ddCommand)
 	p("  file liveiso build wrote (its size; read once before, so it is in the page cache). Cold: the first read after a new generation; warm: the second.\n")
-	p("- boot: `%s`, the clock from QEMU's start to the console line `%s<marker>` (polled every 10 ms);\n", qemuCommand(), integration.MarkerPrefix)
+	p("- boot: `%s`, the clock from QEMU's start to the console line `%s<marker>` (polled every 10 ms);\n", qemuCommand(), testenv.MarkerPrefix)
 	p("  the file liveiso build wrote is read once before the boots, so it is in the page cache.\n")
 	p("- peak RSS: VmHWM of /proc/PID/status of the daemon after the edits and reads; a second session with `--cache-memory %s`\n", cfg.cacheMemory)
 	p("  (empty cache, 3 one-file edits, one full read of image.iso).\n\n")

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/live"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // storeBytes sums the sizes of the store files under cacheDir/members (a
@@ -227,7 +229,7 @@ func TestCacheKilledWhileWriting(t *testing.T) {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		CleanupUnmount(t, dir)
+		testenv.CleanupUnmount(t, dir)
 		args := append([]string{"mount"}, fx.imageArgs(t, "")...)
 		args = append(args, "--cache-dir", cacheDir, "--cache-size", size, "--level", fmt.Sprint(level), dir)
 		cmd := exec.Command(bin, args...)
@@ -237,7 +239,7 @@ func TestCacheKilledWhileWriting(t *testing.T) {
 		time.Sleep(time.Duration(200+round*250) * time.Millisecond)
 		cmd.Process.Kill()
 		cmd.Wait()
-		if err := Unmount(dir); err != nil {
+		if err := testenv.Unmount(dir); err != nil {
 			t.Fatal(err)
 		}
 		now, files := storeBytes(t, cacheDir)

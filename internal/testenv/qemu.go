@@ -1,4 +1,4 @@
-package integration
+package testenv
 
 import (
 	"bufio"
@@ -138,7 +138,7 @@ func Start(dir string, opts VMOptions) (_ *VM, err error) {
 			args = append(args, "-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on")
 		}
 		vars := filepath.Join(dir, "OVMF_VARS.fd")
-		if err := copyFile(varsTemplate, vars, 0o644); err != nil {
+		if err := CopyFile(varsTemplate, vars, 0o644); err != nil {
 			return nil, fmt.Errorf("OVMF variables: %w", err)
 		}
 		args = append(args,
@@ -279,7 +279,7 @@ func (vm *VM) WaitForLine(re *regexp.Regexp, timeout time.Duration) (string, err
 		text := vm.Console()
 		if vm.cursor <= len(text) {
 			rest := text[vm.cursor:]
-			line, end, ok := matchLine(rest, re)
+			line, end, ok := MatchLine(rest, re)
 			if ok {
 				vm.cursor += end
 				return line, nil
@@ -301,10 +301,10 @@ func (vm *VM) WaitForLine(re *regexp.Regexp, timeout time.Duration) (string, err
 	}
 }
 
-// matchLine finds the first whole line of text (ended by "\n") that re
+// MatchLine finds the first whole line of text (ended by "\n") that re
 // matches: the line and the offset just past its newline. Without one, end
 // is where the unfinished last line starts.
-func matchLine(text string, re *regexp.Regexp) (line string, end int, ok bool) {
+func MatchLine(text string, re *regexp.Regexp) (line string, end int, ok bool) {
 	for {
 		nl := strings.IndexByte(text[end:], '\n')
 		if nl < 0 {
