@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -84,8 +83,9 @@ type Generation struct {
 	// SecureBoot says the ESP boots through shim.
 	SecureBoot bool
 
-	// Warnings are the packer's (Stats.Warnings) and the boot files'.
-	Warnings []string
+	// Warnings are the packer's (Stats.Warnings, WarningRootfs) and the
+	// boot files' (WarningBoot), in that order.
+	Warnings []Warning
 
 	Compression CompressionChoice // of the initrd
 
@@ -267,7 +267,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 
 		UKI:        ukiLayout,
 		SecureBoot: g.Shim != nil,
-		Warnings:   append(slices.Clone(stats.Warnings), g.Warnings...),
+		Warnings:   append(warnings(WarningRootfs, stats.Warnings), warnings(WarningBoot, g.Warnings)...),
 
 		Compression: b.compression,
 		// The pin keeps the initrd's members from every trim of the

@@ -111,8 +111,8 @@ func TestSecureBootKernelCheck(t *testing.T) {
 		}
 		var ws []string
 		for _, w := range g.Warnings {
-			if strings.HasPrefix(w, "kernel ") {
-				ws = append(ws, w)
+			if w.Source == WarningBoot && strings.HasPrefix(w.Message, "kernel ") {
+				ws = append(ws, w.Message)
 			}
 		}
 		return ws

@@ -126,8 +126,8 @@ func write(t *testing.T, path, s string) {
 func readStatus(t *testing.T, d *Daemon) Status {
 	t.Helper()
 	var s Status
-	if err := json.Unmarshal(d.Status(), &s); err != nil {
-		t.Fatalf("status.json: %v\n%s", err, d.Status())
+	if err := json.Unmarshal(d.StatusJSON(), &s); err != nil {
+		t.Fatalf("status.json: %v\n%s", err, d.StatusJSON())
 	}
 	return s
 }
@@ -144,7 +144,7 @@ func runDaemon(t *testing.T, b Builder, root string) (*Daemon, chan<- watch.Batc
 	}
 	batches := make(chan watch.Batch)
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	go func() { d.Run(ctx, batches); close(ran) }()
 	t.Cleanup(func() { cancel(); <-ran })
 	return d, batches
 }
@@ -159,7 +159,7 @@ func waitStatus(t *testing.T, d *Daemon, what string, cond func(Status) bool) St
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; status.json:\n%s", what, d.Status())
+			t.Fatalf("timed out waiting for %s; status.json:\n%s", what, d.StatusJSON())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -184,9 +184,15 @@ func TestDaemonPublishesAndSurvivesFailure(t *testing.T) {
 	capacity := d.Capacity()
 
 	batches := make(chan watch.Batch)
-	notified := make(chan struct{}, 10)
+	notified := make(chan *Snapshot, 10)
+	d.Subscribe(func(s *Snapshot) { notified <- s })
+	if s := <-notified; s.Generation != 1 {
+		t.Fatalf("a new subscriber was told of generation %d, want the current one, 1", s.Generation)
+	} else {
+		s.Release()
+	}
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, func() { notified <- struct{}{} }); close(ran) }()
+	go func() { d.Run(ctx, batches); close(ran) }()
 	// Run ends before the builder is closed (a cleanup): it may be settling.
 	defer func() { cancel(); <-ran }()
 
@@ -194,7 +200,16 @@ func TestDaemonPublishesAndSurvivesFailure(t *testing.T) {
 	write(t, filepath.Join(root, "etc/marker"), "two")
 	batches <- watch.Batch{Paths: []string{"etc/marker"}}
 	s = waitStatus(t, d, "generation 2", func(s Status) bool { return s.Generation == 2 && s.State == StateReady })
-	<-notified
+	// status.json says 2 only after the subscribers were told.
+	select {
+	case sub := <-notified:
+		if sub.Generation != 2 || sub.Status.ChunksRebuilt != s.ChunksRebuilt {
+			t.Errorf("the subscriber was told of generation %d (%+v), want 2", sub.Generation, sub.Status)
+		}
+		sub.Release()
+	default:
+		t.Fatal("status.json says generation 2 before the subscriber was told")
+	}
 	if s.ChunksRebuilt == 0 || d.Capacity() != capacity {
 		t.Errorf("generation 2: %+v, capacity %d (was %d)", s, d.Capacity(), capacity)
 	}
@@ -357,7 +372,7 @@ func TestBurstFewGenerations(t *testing.T) {
 	}
 	before := readStatus(t, d)
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, w.Batches(), nil); close(ran) }()
+	go func() { d.Run(ctx, w.Batches()); close(ran) }()
 	defer func() { cancel(); <-ran }()
 
 	const files = 2000
@@ -461,8 +476,8 @@ func TestBuildCounts(t *testing.T) {
 		t.Errorf("build counts %+v, want %+v", s.BuildCounts, want)
 	}
 	for _, key := range []string{`"builds_started": 3`, `"builds_cancelled": 1`, `"builds_failed": 0`, `"generations_published": 2`} {
-		if !strings.Contains(string(d.Status()), key) {
-			t.Errorf("status.json lacks %s:\n%s", key, d.Status())
+		if !strings.Contains(string(d.StatusJSON()), key) {
+			t.Errorf("status.json lacks %s:\n%s", key, d.StatusJSON())
 		}
 	}
 }
@@ -500,7 +515,7 @@ func TestDaemonSettlesRacyChunks(t *testing.T) {
 	}
 	batches := make(chan watch.Batch)
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	go func() { d.Run(ctx, batches); close(ran) }()
 	defer func() { cancel(); <-ran }()
 
 	s = waitStatus(t, d, "the racy chunks settled", func(s Status) bool { return s.ChunksRacy == 0 })
