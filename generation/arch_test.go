@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/liveiso/liveiso/integration/fixture"
+	"github.com/liveiso/liveiso/internal/fixture"
 	"github.com/liveiso/liveiso/kernel"
 )
 

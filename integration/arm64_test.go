@@ -16,7 +16,8 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/fat"
-	fx "github.com/liveiso/liveiso/integration/fixture"
+	fx "github.com/liveiso/liveiso/internal/fixture"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"github.com/liveiso/liveiso/qemu"
 )
 
@@ -34,7 +35,7 @@ func newArm64Fixture(t *testing.T, marker string) arm64Fixture {
 		t.Fatal(err)
 	}
 	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	if err := BuildArm64BusyboxRootfs(rootfs, marker); err != nil {
+	if err := testenv.BuildArm64BusyboxRootfs(rootfs, marker); err != nil {
 		t.Fatal(err)
 	}
 	return arm64Fixture{fixture{rootfs: rootfs, kernel: a.Kernel.Vmlinuz, marker: marker}, a}
@@ -46,7 +47,7 @@ func (fx arm64Fixture) imageArgs(t *testing.T, shim bool, more ...string) []stri
 	args := []string{
 		"--rootfs", fx.rootfs,
 		"--kernel", fx.kernel,
-		"--append", Arm64KernelArgs,
+		"--append", testenv.Arm64KernelArgs,
 		"--cache-dir", filepath.Join(t.TempDir(), "cache"),
 		"--uki-stub", fx.a.UKIStub(),
 	}
@@ -226,10 +227,10 @@ func TestArm64Run(t *testing.T) {
 			t.Parallel()
 			fx := newArm64Fixture(t, "arm64 "+tc.name)
 			args := append(fx.imageArgs(t, tc.shim, tc.args...), "--accel", "tcg",
-				"--until", "^"+regexp.QuoteMeta(MarkerPrefix+fx.marker)+"$", "--timeout", "800")
+				"--until", "^"+regexp.QuoteMeta(testenv.MarkerPrefix+fx.marker)+"$", "--timeout", "800")
 			r := startArm64Run(t, args...)
 			if code := r.wait(t); code != 0 {
-				t.Fatalf("exit status %d, want 0\nstderr:\n%s\nconsole:\n%s", code, r.stderr.String(), lastLines(r.stdout.String(), ConsoleTailLines))
+				t.Fatalf("exit status %d, want 0\nstderr:\n%s\nconsole:\n%s", code, r.stderr.String(), lastLines(r.stdout.String(), testenv.ConsoleTailLines))
 			}
 			mustContain(t, "run's stderr", r.stderr.String(), tc.says, "matched --until")
 		})
@@ -304,11 +305,11 @@ func TestArm64UKIBootsFromESP(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &console, &console
 	start := time.Now()
 	if err := cmd.Run(); err != nil && ctx.Err() != nil {
-		t.Fatalf("no power-off after %v: %v\nlast console lines:\n%s", arm64BootTimeout, err, lastLines(console.String(), ConsoleTailLines))
+		t.Fatalf("no power-off after %v: %v\nlast console lines:\n%s", arm64BootTimeout, err, lastLines(console.String(), testenv.ConsoleTailLines))
 	}
 	text := strings.ReplaceAll(console.String(), "\r\n", "\n")
-	if _, _, ok := matchLine(text, markerLine(fx.marker)); !ok {
-		t.Fatalf("no marker; last console lines:\n%s", lastLines(text, ConsoleTailLines))
+	if _, _, ok := testenv.MatchLine(text, markerLine(fx.marker)); !ok {
+		t.Fatalf("no marker; last console lines:\n%s", lastLines(text, testenv.ConsoleTailLines))
 	}
 	t.Logf("booted the UKI to the marker and powered off in %v", time.Since(start).Round(time.Millisecond))
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/liveiso/liveiso/integration/fixture"
+	"github.com/liveiso/liveiso/internal/fixture"
 )
 
 // arm64Kernel reads Debian's arm64 kernel scripts/setup.sh fetches.

@@ -39,7 +39,7 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	p7zip-full libarchive-tools
 	qemu-system-arm qemu-efi-aarch64 binutils-aarch64-linux-gnu)
 # The guest's /init loads these, in this order, to mount its CD (see
-# integration/rootfs.go).
+# internal/testenv/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,4 +1,4 @@
-package integration
+package testenv
 
 import (
 	"bytes"
@@ -165,7 +165,7 @@ func buildBusyboxRootfs(dir, marker, busybox, modulesDir string, modules []strin
 			return err
 		}
 	}
-	if err := copyFile(busybox, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
+	if err := CopyFile(busybox, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
 		return err
 	}
 	for _, name := range strings.Fields(string(applets)) {
@@ -177,7 +177,7 @@ func buildBusyboxRootfs(dir, marker, busybox, modulesDir string, modules []strin
 		}
 	}
 	for _, m := range modules {
-		if err := copyFile(filepath.Join(modulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
+		if err := CopyFile(filepath.Join(modulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
 			return err
 		}
 	}
@@ -212,7 +212,7 @@ func checkStatic(path string) error {
 	return nil
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
+func CopyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
-package integration
+package testenv
 
-import fx "github.com/liveiso/liveiso/integration/fixture"
+import fx "github.com/liveiso/liveiso/internal/fixture"
 
 // Arm64KernelArgs are KernelArgs for the arm64 guest: its console is the
 // virt machine's PL011 UART.
