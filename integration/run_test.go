@@ -115,7 +115,7 @@ func (r *liveRun) wait(t *testing.T) int {
 	select {
 	case <-r.done:
 	case <-time.After(timeout):
-		t.Fatalf("liveiso run still running after %v\nstderr:\n%s\nlast console lines:\n%s", timeout, r.stderr.String(), lastLines(r.stdout.String(), ConsoleTailLines))
+		t.Fatalf("liveiso run still running after %v\nstderr:\n%s\nlast console lines:\n%s", timeout, r.stderr.String(), lastLines(r.stdout.String(), testenv.ConsoleTailLines))
 	}
 	var ee *exec.ExitError
 	if r.waitErr != nil && !errors.As(r.waitErr, &ee) {
