@@ -31,7 +31,7 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	qemu-utils nbdkit ipxe-qemu nginx-light
 	p7zip-full libarchive-tools)
 # The guest's /init loads these, in this order, to mount its CD (see
-# integration/rootfs.go).
+# internal/testenv/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
