@@ -12,5 +12,8 @@ package main
 import "os"
 
 func main() {
+	if runsAsGuestInit() {
+		guestInitMain()
+	}
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }

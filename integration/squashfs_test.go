@@ -1,0 +1,58 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// squashfsModules are the modules liveiso's own init loads besides the
+// CD-ROM ones; the test rootfs carries them flat in /lib/modules, as it
+// does the others.
+var squashfsModules = []string{"loop", "squashfs", "overlay"}
+
+// newSquashfsFixture is the busybox fixture with the modules --root
+// squashfs needs.
+func newSquashfsFixture(t *testing.T, marker string) fixture {
+	t.Helper()
+	fx := newFixture(t, marker)
+	k, err := Kernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range squashfsModules {
+		src := filepath.Join(k.ModulesDir, m+".ko")
+		if _, err := os.Stat(src); err != nil {
+			t.Fatalf("test kernel lacks %s (scripts/setup.sh fetches it): %v", m, err)
+		}
+		if err := copyFile(src, filepath.Join(fx.rootfs, "lib/modules", m+".ko"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fx
+}
+
+// The image of liveiso build --root squashfs boots from the CD (BIOS):
+// liveiso's own init finds the medium, mounts the squashfs under an
+// overlay and hands over to the rootfs's /init, which prints the marker.
+func TestSquashfsRootBootsToMarker(t *testing.T) {
+	t.Parallel()
+	fx := newSquashfsFixture(t, "squashfs root "+time.Now().Format(time.RFC3339Nano))
+	img := fx.build(t, "", "--root", "squashfs", "--init", "/init", "--boot", "bios")
+	vm := StartVM(t, VMOptions{CDROM: img, NoReboot: true})
+	if _, err := vm.WaitForLine(regexp.MustCompile(`liveiso-init: root file system ready`), bootTimeout); err != nil {
+		vm.Fatalf(t, "liveiso's init did not mount the root: %v", err)
+	}
+	if _, err := vm.WaitForLine(markerLine(fx.marker), bootTimeout); err != nil {
+		vm.Fatalf(t, "no marker: %v", err)
+	}
+	if err := vm.WaitExit(time.Minute); err != nil {
+		vm.Fatalf(t, "guest did not power off: %v", err)
+	}
+	if out := vm.Console(); strings.Contains(out, "liveiso-init: ERROR") {
+		t.Fatalf("the init reported an error:\n%s", out)
+	}
+}
