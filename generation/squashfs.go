@@ -86,6 +86,9 @@ func (b *Builder) newSquashfsRoot() error {
 			so.Compression = squashfs.Gzip
 		}
 		so.Level = b.opts.Initramfs.Level
+		if so.Level == 0 && so.Compression == squashfs.Zstd {
+			so.Level = 3 // the initrd's default level, not mksquashfs's 15
+		}
 	}
 	so.RootOwner = so.RootOwner || b.opts.Initramfs.RootOwner
 	sb, err := squashroot.NewBuilder(so, b.log)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -54,5 +55,21 @@ func TestSquashfsRootBootsToMarker(t *testing.T) {
 	}
 	if out := vm.Console(); strings.Contains(out, "liveiso-init: ERROR") {
 		t.Fatalf("the init reported an error:\n%s", out)
+	}
+}
+
+// liveiso run --root squashfs: an edit of the rootfs makes a new
+// generation whose squashfs holds it, and the reset boots it.
+func TestSquashfsRunLoop(t *testing.T) {
+	t.Parallel()
+	fx := newSquashfsFixture(t, "squashfs loop before the edit")
+	r := startRun(t, fx.runArgs(t, "--root", "squashfs", "--init", "/init")...)
+	r.waitLine(t, markerLine(fx.marker))
+	writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("squashfs loop after the edit\n"))
+	r.waitLine(t, markerLine("squashfs loop after the edit"))
+	r.waitStderr(t, regexp.MustCompile(`generation 2 ready in \d+ ms .*resetting the guest`))
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	if code := r.wait(t); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit status after SIGTERM: %d, want %d", code, 128+int(syscall.SIGTERM))
 	}
 }

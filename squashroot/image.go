@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/liveiso/liveiso/extent"
+	"github.com/liveiso/liveiso/squashfs"
 )
 
 // Image is one squashfs image: immutable, an io.ReaderAt safe for
@@ -14,6 +15,7 @@ type Image struct {
 	dataBytes     int64
 	metadataBytes int64
 	inodes        uint32
+	comp          squashfs.Compression
 }
 
 var _ io.ReaderAt = (*Image)(nil)
@@ -23,6 +25,9 @@ func (im *Image) ReadAt(p []byte, off int64) (int, error) { return im.list.ReadA
 
 // Size is the image's size in bytes, a multiple of 4 KiB.
 func (im *Image) Size() int64 { return im.list.Size() }
+
+// Compression is how the image's blocks are stored.
+func (im *Image) Compression() squashfs.Compression { return im.comp }
 
 // Stats returns what the Build that made im did.
 func (im *Image) Stats() Stats { return im.stats }

@@ -143,7 +143,7 @@ func plan(tree *rootfs.Tree, data map[fileKey]*fileData, opts *Options, sp *spoo
 	if err != nil {
 		return nil, err
 	}
-	return &Image{list: list, dataBytes: dataBytes, metadataBytes: int64(len(tail)), inodes: sb.Inodes}, nil
+	return &Image{list: list, dataBytes: dataBytes, metadataBytes: int64(len(tail)), inodes: sb.Inodes, comp: opts.Compression}, nil
 }
 
 // link finds every directory's children and the hard-link groups. Entries

@@ -95,7 +95,10 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	if g.SecureBoot {
 		secureBoot = ", UEFI through shim (Secure Boot)"
 	}
-	if out != "" {
+	if out != "" && g.Squashfs != nil {
+		fmt.Fprintf(stdout, "%s: %s, %s, initrd %s (liveiso's own init)%s, %.2f s\n",
+			out, humanBytes(g.Image.Size()), squashfsSummary(g.Squashfs), humanBytes(g.Initrd.Size()), secureBoot, time.Since(start).Seconds())
+	} else if out != "" {
 		fmt.Fprintf(stdout, "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
 			out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
 			humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, secureBoot, time.Since(start).Seconds())

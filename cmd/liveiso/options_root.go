@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/liveiso/liveiso/generation"
+	"github.com/liveiso/liveiso/squashroot"
 )
 
 // registerRoot defines --root and --init.
@@ -23,4 +24,11 @@ func (f *imageFlags) rootOption() (generation.Root, error) {
 		return r, nil
 	}
 	return "", usageError{fmt.Sprintf("--root %q: want initramfs or squashfs", f.root)}
+}
+
+// squashfsSummary describes a generation's squashfs for a person.
+func squashfsSummary(im *squashroot.Image) string {
+	st := im.Stats()
+	return fmt.Sprintf("/live/filesystem.squashfs %s (%d files, %d compressed now, %s)",
+		humanBytes(im.Size()), st.Files, st.FilesCompressed, im.Compression())
 }
