@@ -73,3 +73,27 @@ func TestSquashfsRunLoop(t *testing.T) {
 		t.Errorf("exit status after SIGTERM: %d, want %d", code, 128+int(syscall.SIGTERM))
 	}
 }
+
+// Bad input of --root squashfs is named before anything is built: a rootfs
+// without the init to hand over to, a rootfs without a module the init
+// needs.
+func TestSquashfsBadInput(t *testing.T) {
+	t.Parallel()
+	fx := newSquashfsFixture(t, "bad input")
+	out := filepath.Join(t.TempDir(), "image.iso")
+	args := append([]string{"build", "-o", out}, fx.imageArgs(t, "")...)
+	_, stderr, err := liveiso(t, append(args, "--root", "squashfs")...) // the fixture has /init, no /sbin/init
+	if err == nil || !strings.Contains(stderr, "/sbin/init") || !strings.Contains(stderr, "--init") {
+		t.Errorf("no /sbin/init: err %v, stderr:\n%s", err, stderr)
+	}
+	if err := os.Remove(filepath.Join(fx.rootfs, "lib/modules/squashfs.ko")); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err = liveiso(t, append(args, "--root", "squashfs", "--init", "/init")...)
+	if err == nil || !strings.Contains(stderr, "kernel module missing: squashfs") {
+		t.Errorf("no squashfs module: err %v, stderr:\n%s", err, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("an image was written despite the errors")
+	}
+}
