@@ -62,9 +62,10 @@ func (b *Builder) Build(ctx context.Context, tree *rootfs.Tree) (*Image, error) 
 	start := time.Now()
 	racyAfter := start.Add(-b.racy).UnixNano()
 	var st Stats
-	// The data of each regular file, hard links once.
-	data := make(map[fileKey]*fileData, len(b.files))
-	var todo []*rootfs.Entry
+	// The data of each regular file, by entry (hard links: the first
+	// entry of the group only).
+	data := make([]*fileData, len(tree.Entries))
+	var todo []int
 	seen := map[[2]uint64]bool{}
 	for i := range tree.Entries {
 		e := &tree.Entries[i]
@@ -79,30 +80,36 @@ func (b *Builder) Build(ctx context.Context, tree *rootfs.Tree) (*Image, error) 
 			seen[id] = true
 		}
 		st.Files++
-		k := keyOf(e)
-		if d, ok := b.files[k]; ok {
-			data[k] = d
+		if d, ok := b.files[keyOf(e)]; ok {
+			data[i] = d
 			continue
 		}
-		todo = append(todo, e)
+		todo = append(todo, i)
 	}
 	made, err := b.compress(ctx, tree, todo, &st)
 	if err != nil {
 		return nil, err
 	}
 	st.CompressMs = float64(time.Since(start).Microseconds()) / 1000
-	kept := make(map[fileKey]*fileData, len(data)+len(made))
-	for k, d := range data {
-		kept[k] = d
-	}
-	for i, e := range todo {
-		k := keyOf(e)
-		data[k] = made[i]
+	for j, i := range todo {
+		e := &tree.Entries[i]
+		data[i] = made[j]
 		if e.CtimeNs >= racyAfter {
 			st.RacyFiles++
 		} else {
-			kept[k] = made[i]
+			b.files[keyOf(e)] = made[j]
 		}
+	}
+	// Files the tree no longer has are forgotten, now and then: sweeping
+	// the map on every Build would cost as much as the lookups.
+	if len(b.files) > st.Files+st.Files/4+64 {
+		kept := make(map[fileKey]*fileData, st.Files)
+		for i, d := range data {
+			if d != nil && b.files[keyOf(&tree.Entries[i])] == d {
+				kept[keyOf(&tree.Entries[i])] = d
+			}
+		}
+		b.files = kept
 	}
 	planStart := time.Now()
 	img, err := plan(tree, data, &b.opts, b.spool)
@@ -113,7 +120,6 @@ func (b *Builder) Build(ctx context.Context, tree *rootfs.Tree) (*Image, error) 
 	st.DataBytes, st.MetadataBytes = img.dataBytes, img.metadataBytes
 	st.SpoolBytes = b.spool.bytesUsed()
 	img.stats = st
-	b.files = kept // what the tree no longer has is forgotten
 	b.log.Debug("squashfs built", "files", st.Files, "files_compressed", st.FilesCompressed,
 		"racy", st.RacyFiles, "compress_ms", st.CompressMs, "plan_ms", st.PlanMs, "bytes", img.Size())
 	return img, nil
@@ -121,7 +127,7 @@ func (b *Builder) Build(ctx context.Context, tree *rootfs.Tree) (*Image, error) 
 
 // compress compresses the files of todo on the Builder's workers, largest
 // first, and returns their data in todo's order.
-func (b *Builder) compress(ctx context.Context, tree *rootfs.Tree, todo []*rootfs.Entry, st *Stats) ([]*fileData, error) {
+func (b *Builder) compress(ctx context.Context, tree *rootfs.Tree, todo []int, st *Stats) ([]*fileData, error) {
 	out := make([]*fileData, len(todo))
 	if len(todo) == 0 {
 		return out, nil
@@ -131,7 +137,7 @@ func (b *Builder) compress(ctx context.Context, tree *rootfs.Tree, todo []*rootf
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(x, y int) int {
-		return int(min(max(todo[y].Size-todo[x].Size, -1), 1))
+		return int(min(max(tree.Entries[todo[y]].Size-tree.Entries[todo[x]].Size, -1), 1))
 	})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -170,14 +176,14 @@ func (b *Builder) compress(ctx context.Context, tree *rootfs.Tree, todo []*rootf
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, e := range todo {
-		st.BytesRead += e.Size
+	for _, i := range todo {
+		st.BytesRead += tree.Entries[i].Size
 	}
 	st.FilesCompressed = len(todo)
 	return out, nil
 }
 
-func (b *Builder) work(ctx context.Context, tree *rootfs.Tree, todo []*rootfs.Entry, out []*fileData, next <-chan int) error {
+func (b *Builder) work(ctx context.Context, tree *rootfs.Tree, todo []int, out []*fileData, next <-chan int) error {
 	c, err := squashfs.NewCompressor(b.opts.Compression, b.opts.Level, b.opts.BlockSizeBytes)
 	if err != nil {
 		return err
@@ -189,7 +195,7 @@ func (b *Builder) work(ctx context.Context, tree *rootfs.Tree, todo []*rootfs.En
 	defer op.Close()
 	w := &worker{c: c, block: make([]byte, b.opts.BlockSizeBytes)}
 	for i := range next {
-		d, err := w.compressFile(ctx, op, b.spool, todo[i], int(b.opts.BlockSizeBytes))
+		d, err := w.compressFile(ctx, op, b.spool, &tree.Entries[todo[i]], int(b.opts.BlockSizeBytes))
 		if err != nil {
 			return err
 		}

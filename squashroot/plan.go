@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -48,10 +49,10 @@ type node struct {
 type planner struct {
 	tree    *rootfs.Tree
 	opts    *Options
-	data    map[fileKey]*fileData
+	data    []*fileData // by entry
 	nodes   []node
 	ids     map[uint32]uint16
-	dataPos map[int32]uint64 // leader entry -> start of its data blocks
+	dataPos []uint64 // by entry (leaders): the start of its data blocks
 	inodes  *squashfs.MetadataWriter
 	dirs    *squashfs.MetadataWriter
 	next    uint32 // next inode number
@@ -60,11 +61,11 @@ type planner struct {
 
 // plan lays out the image of tree whose regular files' data is in data.
 // It does no I/O.
-func plan(tree *rootfs.Tree, data map[fileKey]*fileData, opts *Options, sp *spool) (*Image, error) {
+func plan(tree *rootfs.Tree, data []*fileData, opts *Options, sp *spool) (*Image, error) {
 	if len(tree.Entries) == 0 || tree.Entries[0].Path != "." {
 		return nil, fmt.Errorf("squashfs of %s: tree has no root entry", tree.Root)
 	}
-	p := &planner{tree: tree, opts: opts, data: data, nodes: make([]node, len(tree.Entries)), dataPos: map[int32]uint64{}}
+	p := &planner{tree: tree, opts: opts, data: data, nodes: make([]node, len(tree.Entries)), dataPos: make([]uint64, len(tree.Entries))}
 	if err := p.link(); err != nil {
 		return nil, err
 	}
@@ -72,7 +73,14 @@ func plan(tree *rootfs.Tree, data map[fileKey]*fileData, opts *Options, sp *spoo
 		return nil, err
 	}
 	// Data, in tree order.
-	extents := []extent.Extent{{Offset: 0, SizeBytes: squashfs.SuperblockSize}} // Data set below
+	nExtents := 2
+	for _, d := range data {
+		if d != nil {
+			nExtents += len(d.segs)
+		}
+	}
+	extents := make([]extent.Extent, 1, nExtents)
+	extents[0] = extent.Extent{Offset: 0, SizeBytes: squashfs.SuperblockSize} // Data set below
 	pos := uint64(squashfs.SuperblockSize)
 	var dataBytes int64
 	for i := range p.nodes {
@@ -80,23 +88,23 @@ func plan(tree *rootfs.Tree, data map[fileKey]*fileData, opts *Options, sp *spoo
 		if n.leader != int32(i) || n.e.Mode&squashfsTypeMask != sIFREG {
 			continue
 		}
-		p.dataPos[int32(i)] = pos
+		p.dataPos[i] = pos
 		if n.e.Size == 0 {
 			continue
 		}
-		d := data[keyOf(n.e)]
+		d := data[i]
 		if d == nil {
 			return nil, fmt.Errorf("squashfs: no data for %s", n.e.Path) // a bug, not bad input
 		}
 		for _, s := range d.segs {
-			extents = append(extents, extent.Extent{Offset: int64(pos), SizeBytes: s.n, Source: sp.section(s.off, s.n), Name: "squashfs data of " + n.e.Path})
+			extents = append(extents, extent.Extent{Offset: int64(pos), SizeBytes: s.n, Source: sp.section(s.off, s.n), Name: n.e.Path})
 			pos += uint64(s.n)
 		}
 		dataBytes += d.storedBytes
 	}
 	// Inode numbers, then the tables, in the same post-order walk.
 	p.number(0)
-	c, err := squashfs.NewCompressor(opts.Compression, opts.Level, opts.BlockSizeBytes)
+	c, err := squashfs.NewCompressor(opts.Compression, metadataLevel(opts.Compression), opts.BlockSizeBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -146,41 +154,65 @@ func plan(tree *rootfs.Tree, data map[fileKey]*fileData, opts *Options, sp *spoo
 	return &Image{list: list, dataBytes: dataBytes, metadataBytes: int64(len(tail)), inodes: sb.Inodes, comp: opts.Compression}, nil
 }
 
+// metadataLevel is the level the tables are compressed at: the fastest.
+// They are compressed again on every Build and are about 1% of an image,
+// so a better level would buy little size for time an edit waits for
+// (MEASUREMENTS.md, squashroot).
+func metadataLevel(c squashfs.Compression) int {
+	if c == squashfs.None {
+		return 0
+	}
+	return 1
+}
+
 // link finds every directory's children and the hard-link groups. Entries
 // are in cpio order: a directory before what it holds, names sorted.
 func (p *planner) link() error {
-	index := make(map[string]int32, len(p.tree.Entries)/8)
 	groups := map[[2]uint64]int32{}
+	var stack []int32 // the directories the walk is in, the root first
 	for i := range p.tree.Entries {
 		e := &p.tree.Entries[i]
 		n := &p.nodes[i]
 		n.e, n.leader, n.nlink = e, int32(i), 1
 		typ := e.Mode & squashfsTypeMask
-		if typ == sIFDIR {
-			index[e.Path] = int32(i)
-		}
-		if i == 0 {
-			continue
-		}
-		parent, ok := index[path.Dir(e.Path)]
-		if !ok {
-			return fmt.Errorf("squashfs: %s: parent directory not scanned before it", e.Path)
-		}
-		pn := &p.nodes[parent]
-		pn.children = append(pn.children, int32(i))
-		if typ == sIFDIR {
-			pn.subdirs++
-		} else if e.Nlink > 1 {
-			id := [2]uint64{e.Dev, e.Ino}
-			if l, ok := groups[id]; ok {
-				n.leader = l
-				p.nodes[l].nlink++
-			} else {
-				groups[id] = int32(i)
+		if i > 0 {
+			// The parent is the innermost open directory whose path is a
+			// prefix of this one's: cpio order puts a directory's
+			// subtree right after it.
+			for len(stack) > 1 && !isChild(p.tree.Entries[stack[len(stack)-1]].Path, e.Path) {
+				stack = stack[:len(stack)-1]
 			}
+			parent := stack[len(stack)-1]
+			if !isChild(p.tree.Entries[parent].Path, e.Path) {
+				return fmt.Errorf("squashfs: %s: parent directory not scanned before it", e.Path)
+			}
+			pn := &p.nodes[parent]
+			pn.children = append(pn.children, int32(i))
+			if typ == sIFDIR {
+				pn.subdirs++
+			} else if e.Nlink > 1 {
+				id := [2]uint64{e.Dev, e.Ino}
+				if l, ok := groups[id]; ok {
+					n.leader = l
+					p.nodes[l].nlink++
+				} else {
+					groups[id] = int32(i)
+				}
+			}
+		}
+		if typ == sIFDIR {
+			stack = append(stack, int32(i))
 		}
 	}
 	return nil
+}
+
+// isChild reports whether p is an entry directly in the directory dir.
+func isChild(dir, p string) bool {
+	if dir == "." {
+		return !strings.Contains(p, "/")
+	}
+	return len(p) > len(dir)+1 && p[len(dir)] == '/' && p[:len(dir)] == dir && !strings.Contains(p[len(dir)+1:], "/")
 }
 
 // assignIDs makes the id table: every uid and gid, ascending.
@@ -333,7 +365,7 @@ func (p *planner) writeInode(i int32) error {
 			Fragment:    squashfs.InvalidFragment,
 		}
 		if e.Size > 0 {
-			d := p.data[keyOf(e)]
+			d := p.data[i]
 			r.BlockSizes, r.Sparse = d.blocks, d.sparseBytes
 		}
 		b = r.Append(b)
