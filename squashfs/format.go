@@ -76,9 +76,6 @@ const (
 	TypeLChrDev  = 12
 	TypeLFIFO    = 13
 	TypeLSocket  = 14
-
-	// extendedOffset turns a basic type into its extended one.
-	extendedOffset = TypeLDir - TypeDir
 )
 
 // Special values.
