@@ -13,7 +13,8 @@ import (
 // squashfsModules are the modules liveiso's own init loads besides the
 // CD-ROM ones; the test rootfs carries them flat in /lib/modules, as it
 // does the others.
-var squashfsModules = []string{"loop", "squashfs", "overlay"}
+var squashfsModules = []string{"loop", "squashfs", "overlay",
+	"virtio", "virtio_ring", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "virtio_blk"}
 
 // newSquashfsFixture is the busybox fixture with the modules --root
 // squashfs needs.
@@ -95,5 +96,32 @@ func TestSquashfsBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("an image was written despite the errors")
+	}
+}
+
+// liveiso run --root squashfs --until boots the fixture to its marker from
+// each medium: liveiso's own init finds the squashfs on the CD under BIOS
+// and UEFI, and on a disk.
+func TestSquashfsRunUntil(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"uefi-cd", []string{"--firmware", "uefi"}},
+		{"bios-disk", []string{"--medium", "disk"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fx := newSquashfsFixture(t, "squashfs run "+tc.name)
+			args := fx.runArgs(t, append([]string{"--root", "squashfs", "--init", "/init",
+				"--until", "^" + regexp.QuoteMeta(MarkerPrefix+fx.marker) + "$", "--timeout", "600"}, tc.args...)...)
+			r := startRun(t, args...)
+			if code := r.wait(t); code != 0 {
+				t.Fatalf("exit status %d, want 0\nstderr:\n%s\nconsole:\n%s", code, r.stderr.String(), lastLines(r.stdout.String(), ConsoleTailLines))
+			}
+			if !strings.Contains(r.stdout.String(), "liveiso-init: root file system ready") {
+				t.Errorf("the console lacks liveiso's init:\n%s", lastLines(r.stdout.String(), ConsoleTailLines))
+			}
+		})
 	}
 }

@@ -31,8 +31,10 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 # The guest's /init loads these, in this order, to mount its CD (see
 # integration/rootfs.go).
 # The CD-ROM modules, then what liveiso's own init needs for --root squashfs
-# (a loop device over the medium, the squashfs, an overlay on tmpfs).
-modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs loop squashfs overlay)
+# (a loop device over the medium, the squashfs, an overlay on tmpfs, and
+# virtio-blk for the disk medium of liveiso run --medium disk).
+modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs loop squashfs overlay
+	virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fixtures=${LIVEISO_FIXTURES:-$repo/.fixtures}
