@@ -97,6 +97,10 @@ func TestSquashfsBadInput(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("an image was written despite the errors")
 	}
+	_, stderr, err = liveiso(t, append([]string{"run", "--direct", "--root", "squashfs"}, fx.imageArgs(t, "")...)...)
+	if err == nil || !strings.Contains(stderr, "--direct boots without the medium") {
+		t.Errorf("run --direct --root squashfs: err %v, stderr:\n%s", err, stderr)
+	}
 }
 
 // liveiso run --root squashfs --until boots the fixture to its marker from

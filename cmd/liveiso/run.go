@@ -220,6 +220,9 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 	default:
 		return p, usageError{fmt.Sprintf("--on-change %q: want reset, restart or none", f.onChange)}
 	}
+	if f.direct && f.image.root == string(generation.RootSquashfs) {
+		return p, usageError{"--direct boots without the medium, and --root squashfs reads the root from it: boot from the CD or --medium disk"}
+	}
 	if f.direct && f.onChange == onChangeReset {
 		// QEMU reads -kernel and -initrd only when it starts.
 		p.onChange = onChangeRestart
