@@ -94,8 +94,8 @@ func measureSquashfs(ctx context.Context, cfg *config, c *corpus, comp squashfs.
 
 	// One-file edits: a text file of a few KiB gets a line, then loses it.
 	var edited *rootfs.Entry
-	for i := range tree.Entries {
-		e := &tree.Entries[i]
+	for i := range tree.Entries() {
+		e := &tree.Entries()[i]
 		if e.Mode&0o170000 == 0o100000 && e.Size > 4096 && e.Size < 64<<10 && e.Nlink == 1 {
 			edited = e
 			break

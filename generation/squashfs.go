@@ -155,8 +155,8 @@ func (b *Builder) buildSquashfs(ctx context.Context, changed []string) (*squashr
 		}
 		s.tree = tree
 		var newest int64
-		for i := range tree.Entries {
-			newest = max(newest, tree.Entries[i].MtimeNs)
+		for i := range tree.Entries() {
+			newest = max(newest, tree.Entries()[i].MtimeNs)
 		}
 		return img, time.Unix(0, newest), nil
 	}

@@ -20,7 +20,7 @@ type Builder struct {
 	log   *slog.Logger
 	spool *spool
 	files map[fileKey]*fileData // the last Build's files that are not racy
-	// racy is cache.RacyWindow; tests shorten it.
+	// racy is cache.DefaultRacyWindow; tests shorten it.
 	racy time.Duration
 }
 
@@ -50,7 +50,7 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Builder{opts: o, log: log, spool: sp, files: map[fileKey]*fileData{}, racy: cache.RacyWindow}, nil
+	return &Builder{opts: o, log: log, spool: sp, files: map[fileKey]*fileData{}, racy: cache.DefaultRacyWindow}, nil
 }
 
 // Close releases the spool: Images of the Builder are unreadable after it.
@@ -64,11 +64,11 @@ func (b *Builder) Build(ctx context.Context, tree *rootfs.Tree) (*Image, error) 
 	var st Stats
 	// The data of each regular file, by entry (hard links: the first
 	// entry of the group only).
-	data := make([]*fileData, len(tree.Entries))
+	data := make([]*fileData, len(tree.Entries()))
 	var todo []int
 	seen := map[[2]uint64]bool{}
-	for i := range tree.Entries {
-		e := &tree.Entries[i]
+	for i := range tree.Entries() {
+		e := &tree.Entries()[i]
 		if e.Mode&squashfsTypeMask != sIFREG || e.Size == 0 {
 			continue
 		}
@@ -92,7 +92,7 @@ func (b *Builder) Build(ctx context.Context, tree *rootfs.Tree) (*Image, error) 
 	}
 	st.CompressMs = float64(time.Since(start).Microseconds()) / 1000
 	for j, i := range todo {
-		e := &tree.Entries[i]
+		e := &tree.Entries()[i]
 		data[i] = made[j]
 		if e.CtimeNs >= racyAfter {
 			st.RacyFiles++
@@ -105,8 +105,8 @@ func (b *Builder) Build(ctx context.Context, tree *rootfs.Tree) (*Image, error) 
 	if len(b.files) > st.Files+st.Files/4+64 {
 		kept := make(map[fileKey]*fileData, st.Files)
 		for i, d := range data {
-			if d != nil && b.files[keyOf(&tree.Entries[i])] == d {
-				kept[keyOf(&tree.Entries[i])] = d
+			if d != nil && b.files[keyOf(&tree.Entries()[i])] == d {
+				kept[keyOf(&tree.Entries()[i])] = d
 			}
 		}
 		b.files = kept
@@ -137,7 +137,7 @@ func (b *Builder) compress(ctx context.Context, tree *rootfs.Tree, todo []int, s
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(x, y int) int {
-		return int(min(max(tree.Entries[todo[y]].Size-tree.Entries[todo[x]].Size, -1), 1))
+		return int(min(max(tree.Entries()[todo[y]].Size-tree.Entries()[todo[x]].Size, -1), 1))
 	})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -177,7 +177,7 @@ func (b *Builder) compress(ctx context.Context, tree *rootfs.Tree, todo []int, s
 		return nil, err
 	}
 	for _, i := range todo {
-		st.BytesRead += tree.Entries[i].Size
+		st.BytesRead += tree.Entries()[i].Size
 	}
 	st.FilesCompressed = len(todo)
 	return out, nil
@@ -195,7 +195,7 @@ func (b *Builder) work(ctx context.Context, tree *rootfs.Tree, todo []int, out [
 	defer op.Close()
 	w := &worker{c: c, block: make([]byte, b.opts.BlockSizeBytes)}
 	for i := range next {
-		d, err := w.compressFile(ctx, op, b.spool, &tree.Entries[todo[i]], int(b.opts.BlockSizeBytes))
+		d, err := w.compressFile(ctx, op, b.spool, &tree.Entries()[todo[i]], int(b.opts.BlockSizeBytes))
 		if err != nil {
 			return err
 		}

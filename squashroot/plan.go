@@ -62,10 +62,10 @@ type planner struct {
 // plan lays out the image of tree whose regular files' data is in data.
 // It does no I/O.
 func plan(tree *rootfs.Tree, data []*fileData, opts *Options, sp *spool) (*Image, error) {
-	if len(tree.Entries) == 0 || tree.Entries[0].Path != "." {
+	if len(tree.Entries()) == 0 || tree.Entries()[0].Path != "." {
 		return nil, fmt.Errorf("squashfs of %s: tree has no root entry", tree.Root)
 	}
-	p := &planner{tree: tree, opts: opts, data: data, nodes: make([]node, len(tree.Entries)), dataPos: make([]uint64, len(tree.Entries))}
+	p := &planner{tree: tree, opts: opts, data: data, nodes: make([]node, len(tree.Entries())), dataPos: make([]uint64, len(tree.Entries()))}
 	if err := p.link(); err != nil {
 		return nil, err
 	}
@@ -170,8 +170,8 @@ func metadataLevel(c squashfs.Compression) int {
 func (p *planner) link() error {
 	groups := map[[2]uint64]int32{}
 	var stack []int32 // the directories the walk is in, the root first
-	for i := range p.tree.Entries {
-		e := &p.tree.Entries[i]
+	for i := range p.tree.Entries() {
+		e := &p.tree.Entries()[i]
 		n := &p.nodes[i]
 		n.e, n.leader, n.nlink = e, int32(i), 1
 		typ := e.Mode & squashfsTypeMask
@@ -179,11 +179,11 @@ func (p *planner) link() error {
 			// The parent is the innermost open directory whose path is a
 			// prefix of this one's: cpio order puts a directory's
 			// subtree right after it.
-			for len(stack) > 1 && !isChild(p.tree.Entries[stack[len(stack)-1]].Path, e.Path) {
+			for len(stack) > 1 && !isChild(p.tree.Entries()[stack[len(stack)-1]].Path, e.Path) {
 				stack = stack[:len(stack)-1]
 			}
 			parent := stack[len(stack)-1]
-			if !isChild(p.tree.Entries[parent].Path, e.Path) {
+			if !isChild(p.tree.Entries()[parent].Path, e.Path) {
 				return fmt.Errorf("squashfs: %s: parent directory not scanned before it", e.Path)
 			}
 			pn := &p.nodes[parent]
@@ -219,8 +219,8 @@ func isChild(dir, p string) bool {
 func (p *planner) assignIDs() error {
 	set := map[uint32]bool{0: true} // at least one entry, as the kernel needs
 	if !p.opts.RootOwner {
-		for i := range p.tree.Entries {
-			e := &p.tree.Entries[i]
+		for i := range p.tree.Entries() {
+			e := &p.tree.Entries()[i]
 			set[e.UID], set[e.GID] = true, true
 		}
 	}
@@ -416,8 +416,8 @@ func basicType(mode uint32) uint16 {
 // tree alone.
 func (p *planner) mkfsTime() uint32 {
 	var t int64
-	for i := range p.tree.Entries {
-		t = max(t, p.tree.Entries[i].MtimeNs)
+	for i := range p.tree.Entries() {
+		t = max(t, p.tree.Entries()[i].MtimeNs)
 	}
 	return clampMtime(t)
 }

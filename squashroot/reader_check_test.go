@@ -31,11 +31,11 @@ func imageBytes(t testing.TB, img *Image) []byte {
 func checkAgainstTree(t testing.TB, img []byte, tree *rootfs.Tree, rootOwner bool) {
 	t.Helper()
 	got := readImage(t, img)
-	if len(got) != len(tree.Entries) {
-		t.Fatalf("image has %d paths, tree %d", len(got), len(tree.Entries))
+	if len(got) != len(tree.Entries()) {
+		t.Fatalf("image has %d paths, tree %d", len(got), len(tree.Entries()))
 	}
-	for i := range tree.Entries {
-		e := &tree.Entries[i]
+	for i := range tree.Entries() {
+		e := &tree.Entries()[i]
 		g, ok := got[e.Path]
 		if !ok {
 			t.Fatalf("image lacks %q", e.Path)
