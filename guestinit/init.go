@@ -131,7 +131,12 @@ func loadModule(path string) error {
 	}
 	defer f.Close()
 	err = unix.FinitModule(int(f.Fd()), "", 0)
-	if err != nil && !errors.Is(err, unix.EEXIST) {
+	switch {
+	case err == nil, errors.Is(err, unix.EEXIST):
+	case errors.Is(err, unix.ENOENT):
+		// finit_module says ENOENT for a symbol no loaded module exports.
+		return fmt.Errorf("load module %s: a symbol it needs is missing (a module it depends on is not loaded before it; the kernel log names the symbol): %w", path, err)
+	default:
 		return fmt.Errorf("load module %s: %w", path, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -127,5 +128,35 @@ func TestSquashfsRunUntil(t *testing.T) {
 				t.Errorf("the console lacks liveiso's init:\n%s", lastLines(r.stdout.String(), ConsoleTailLines))
 			}
 		})
+	}
+}
+
+// liveiso mount --root squashfs serves MOUNTPOINT/filesystem.squashfs,
+// which unsquashfs reads, and an edit of the rootfs shows in the next
+// generation's squashfs.
+func TestSquashfsMountServesSquashfs(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("unsquashfs"); err != nil {
+		t.Fatal("unsquashfs is not installed (scripts/setup.sh installs squashfs-tools)")
+	}
+	fx := newSquashfsFixture(t, "squashfs mount before")
+	m := startMount(t, fx, "", "", "", "--root", "squashfs", "--init", "/init")
+	sq := filepath.Join(m.dir, "filesystem.squashfs")
+	cat := func() string {
+		t.Helper()
+		out, err := exec.Command("unsquashfs", "-cat", sq, "etc/marker").CombinedOutput()
+		if err != nil {
+			t.Fatalf("unsquashfs -cat %s etc/marker: %v\n%s", sq, err, out)
+		}
+		return string(out)
+	}
+	if got := cat(); got != fx.marker+"\n" {
+		t.Fatalf("etc/marker in the squashfs: %q", got)
+	}
+	st, _ := m.status()
+	writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("squashfs mount after\n"))
+	m.waitNext(t, st.Generation)
+	if got := cat(); got != "squashfs mount after\n" {
+		t.Fatalf("etc/marker in the squashfs after the edit: %q", got)
 	}
 }

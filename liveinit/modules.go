@@ -20,7 +20,7 @@ var ErrMissingModule = errors.New("kernel module missing")
 var (
 	Required = []string{"loop", "squashfs", "overlay"}
 	Media    = []string{"scsi_common", "scsi_mod", "libata", "ata_piix", "ahci", "cdrom", "sr_mod", "sd_mod",
-		"virtio", "virtio_ring", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", // the transport: no virtio disk without it
+		"virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", // the transport: no virtio disk without it
 		"virtio_blk", "virtio_scsi", "nvme", "usb_storage", "uas"}
 )
 
