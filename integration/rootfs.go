@@ -27,6 +27,11 @@ const (
 const (
 	ArgMountCD = "liveiso.mountcd" // load the CD-ROM modules, mount /dev/sr0 on /mnt and list it
 	ArgWait    = "liveiso.wait"    // stay up instead of powering off
+	// ArgNoRock mounts the CD with -o norock: the kernel's isofs then
+	// reads the Joliet tree (CONFIG_JOLIET=y; with CONFIG_NLS_DEFAULT
+	// "utf8" it converts names with the built-in UTF-16 code, no nls
+	// module).
+	ArgNoRock = "liveiso.norock"
 )
 
 // BusyboxPath is the static busybox the rootfs is made of (Debian's
@@ -88,8 +93,12 @@ mountcd() {
 		fi
 		sleep 0.1
 	done
-	if ! mount -t iso9660 -o ro /dev/sr0 /mnt; then
-		echo "LIVEISO-ERROR: mount -t iso9660 /dev/sr0 failed"
+	opts=ro
+	if has_word liveiso.norock; then
+		opts=ro,norock
+	fi
+	if ! mount -t iso9660 -o $opts /dev/sr0 /mnt; then
+		echo "LIVEISO-ERROR: mount -t iso9660 -o $opts /dev/sr0 failed"
 		dmesg | tail -n 20
 		return 1
 	fi

@@ -62,6 +62,12 @@ func TestHybridImageBootsFourWays(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("marker after %v", time.Since(start).Round(time.Millisecond))
+			// GRUB says nothing but its greeting before the kernel: no
+			// "error: file `/boot/' not found." (see package efiboot).
+			loader, _, _ := strings.Cut(vm.Console(), "Linux version")
+			if strings.Contains(loader, "error:") {
+				vm.Fatalf(t, "the loader printed an error before the kernel:\n%s", loader)
+			}
 		})
 	}
 }
