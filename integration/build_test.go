@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // The image liveiso build writes boots in QEMU to the rootfs's marker.
@@ -20,7 +22,7 @@ func TestBuildBootsToMarker(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "built by liveiso "+time.Now().Format(time.RFC3339Nano))
 	img := fx.build(t, "")
-	vm := bootToMarker(t, VMOptions{CDROM: img, NoReboot: true}, fx.marker)
+	vm := bootToMarker(t, testenv.VMOptions{CDROM: img, NoReboot: true}, fx.marker)
 	if err := vm.WaitExit(time.Minute); err != nil {
 		vm.Fatalf(t, "guest did not power off: %v", err)
 	}
@@ -68,8 +70,8 @@ func writeExtraTree(t *testing.T, dir string) {
 
 // onlyExtra drops the CD's root and the boot files' directories (BIOS:
 // isolinux; UEFI: boot, .disk) from a listing, leaving what came from --extra.
-func onlyExtra(entries []ListEntry) []ListEntry {
-	return slices.DeleteFunc(slices.Clone(entries), func(e ListEntry) bool {
+func onlyExtra(entries []testenv.ListEntry) []testenv.ListEntry {
+	return slices.DeleteFunc(slices.Clone(entries), func(e testenv.ListEntry) bool {
 		top, _, _ := strings.Cut(e.Path, "/")
 		return e.Path == "." || top == "isolinux" || top == "boot" || top == ".disk"
 	})
@@ -83,30 +85,30 @@ func TestBuildGuestReadsItsCD(t *testing.T) {
 	fx := newFixture(t, "guest reads its CD "+time.Now().Format(time.RFC3339Nano))
 	extra := filepath.Join(t.TempDir(), "extra")
 	writeExtraTree(t, extra)
-	want, err := ListTree(extra)
+	want, err := testenv.ListTree(extra)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = onlyExtra(want)
-	img := fx.build(t, ArgMountCD, "--extra", extra)
+	img := fx.build(t, testenv.ArgMountCD, "--extra", extra)
 
-	vm := bootToMarker(t, VMOptions{CDROM: img, NoReboot: true}, fx.marker)
-	line, err := vm.WaitForLine(regexp.MustCompile("^("+ListEnd+"|"+GuestError+".*)$"), listTimeout)
+	vm := bootToMarker(t, testenv.VMOptions{CDROM: img, NoReboot: true}, fx.marker)
+	line, err := vm.WaitForLine(regexp.MustCompile("^("+testenv.ListEnd+"|"+testenv.GuestError+".*)$"), listTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if line != ListEnd {
+	if line != testenv.ListEnd {
 		vm.Fatalf(t, "guest: %s", line)
 	}
-	all, err := GuestListing(vm.Console())
+	all, err := testenv.GuestListing(vm.Console())
 	if err != nil {
 		vm.Fatalf(t, "%v", err)
 	}
-	if diff := DiffListings(want, onlyExtra(all)); len(diff) > 0 {
+	if diff := testenv.DiffListings(want, onlyExtra(all)); len(diff) > 0 {
 		vm.Fatalf(t, "the guest's listing of its CD differs from the extra files:\n%s", strings.Join(diff, "\n"))
 	}
 	// The boot files are there too, the kernel byte for byte.
-	kernel, err := ListTree(filepath.Dir(fx.kernel))
+	kernel, err := testenv.ListTree(filepath.Dir(fx.kernel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func TestBuildGuestReadsItsCD(t *testing.T) {
 			kernelSum = e.SHA256
 		}
 	}
-	found := map[string]ListEntry{}
+	found := map[string]testenv.ListEntry{}
 	for _, e := range all {
 		found[e.Path] = e
 	}
@@ -159,7 +161,7 @@ func TestBuildIndependentReaders(t *testing.T) {
 
 	// The same names through both readers' Rock Ridge.
 	wantPaths := []string{"/isolinux/initrd.img", "/isolinux/vmlinuz", "/isolinux/isolinux.cfg"}
-	ents, err := ListTree(extra)
+	ents, err := testenv.ListTree(extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,11 +183,11 @@ func TestBuildIndependentReaders(t *testing.T) {
 	// Extraction gives back the source bytes, modes and link targets.
 	dst := filepath.Join(t.TempDir(), "x")
 	tool(t, "xorriso", "-abort_on", "FAILURE", "-osirrox", "on", "-indev", img, "-extract", "/", dst)
-	got, err := ListTree(dst)
+	got, err := testenv.ListTree(dst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := DiffListings(onlyExtra(ents), onlyExtra(got)); len(diff) > 0 {
+	if diff := testenv.DiffListings(onlyExtra(ents), onlyExtra(got)); len(diff) > 0 {
 		t.Errorf("xorriso's extraction differs from the extra files:\n%s", strings.Join(diff, "\n"))
 	}
 	kernel, err := os.ReadFile(fx.kernel)

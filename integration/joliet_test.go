@@ -9,13 +9,15 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // jolietListing is what the Joliet tree holds of a host listing: the
 // files and directories (no symlinks: Joliet has none), under their Joliet
 // names, with sizes and contents; Joliet records no owners or modes.
-func jolietListing(entries []ListEntry) []ListEntry {
-	var out []ListEntry
+func jolietListing(entries []testenv.ListEntry) []testenv.ListEntry {
+	var out []testenv.ListEntry
 	for _, e := range entries {
 		if e.Type != 'f' && e.Type != 'd' {
 			continue
@@ -68,14 +70,14 @@ func TestJolietGuestReadsItsCD(t *testing.T) {
 	fx := newFixture(t, "joliet "+time.Now().Format(time.RFC3339Nano))
 	extra := filepath.Join(t.TempDir(), "extra")
 	writeExtraTree(t, extra)
-	host, err := ListTree(extra)
+	host, err := testenv.ListTree(extra)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := jolietListing(onlyExtra(host))
 
 	img := filepath.Join(t.TempDir(), "image.iso")
-	args := append([]string{"build", "-o", img}, fx.imageArgs(t, ArgMountCD+" "+ArgNoRock)...)
+	args := append([]string{"build", "-o", img}, fx.imageArgs(t, testenv.ArgMountCD+" "+testenv.ArgNoRock)...)
 	args = append(args, "--extra", extra)
 	stdout, stderr, err := liveiso(t, args...)
 	if err != nil {
@@ -130,20 +132,20 @@ func TestJolietGuestReadsItsCD(t *testing.T) {
 		t.Logf("isoinfo -J -l:\n%s\nxorriso:\n%s\n7z l:\n%s\nbsdtar -tf:\n%s", isoinfo, xorriso, sevenZip, bsdtar)
 	}
 
-	vm := bootToMarker(t, VMOptions{CDROM: img, NoReboot: true}, fx.marker)
-	line, err := vm.WaitForLine(regexp.MustCompile("^("+ListEnd+"|"+GuestError+".*)$"), listTimeout)
+	vm := bootToMarker(t, testenv.VMOptions{CDROM: img, NoReboot: true}, fx.marker)
+	line, err := vm.WaitForLine(regexp.MustCompile("^("+testenv.ListEnd+"|"+testenv.GuestError+".*)$"), listTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if line != ListEnd {
+	if line != testenv.ListEnd {
 		vm.Fatalf(t, "guest: %s", line)
 	}
-	all, err := GuestListing(vm.Console())
+	all, err := testenv.GuestListing(vm.Console())
 	if err != nil {
 		vm.Fatalf(t, "%v", err)
 	}
 	got := jolietListing(onlyExtra(all))
-	if diff := DiffListings(want, got); len(diff) > 0 {
+	if diff := testenv.DiffListings(want, got); len(diff) > 0 {
 		vm.Fatalf(t, "the guest's Joliet listing of its CD (mount -o norock) differs from the extra files:\n%s", strings.Join(diff, "\n"))
 	}
 	// Without Rock Ridge the guest sees no symlink: it reads Joliet, not

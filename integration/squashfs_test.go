@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // squashfsModules are the modules liveiso's own init loads besides the
@@ -22,7 +24,7 @@ var squashfsModules = []string{"loop", "squashfs", "overlay",
 func newSquashfsFixture(t *testing.T, marker string) fixture {
 	t.Helper()
 	fx := newFixture(t, marker)
-	k, err := Kernel()
+	k, err := testenv.Kernel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func newSquashfsFixture(t *testing.T, marker string) fixture {
 		if _, err := os.Stat(src); err != nil {
 			t.Fatalf("test kernel lacks %s (scripts/setup.sh fetches it): %v", m, err)
 		}
-		if err := copyFile(src, filepath.Join(fx.rootfs, "lib/modules", m+".ko"), 0o644); err != nil {
+		if err := testenv.CopyFile(src, filepath.Join(fx.rootfs, "lib/modules", m+".ko"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -45,7 +47,7 @@ func TestSquashfsRootBootsToMarker(t *testing.T) {
 	t.Parallel()
 	fx := newSquashfsFixture(t, "squashfs root "+time.Now().Format(time.RFC3339Nano))
 	img := fx.build(t, "", "--root", "squashfs", "--init", "/init", "--boot", "bios")
-	vm := StartVM(t, VMOptions{CDROM: img, NoReboot: true})
+	vm := testenv.StartVM(t, testenv.VMOptions{CDROM: img, NoReboot: true})
 	if _, err := vm.WaitForLine(regexp.MustCompile(`liveiso-init: root file system ready`), bootTimeout); err != nil {
 		vm.Fatalf(t, "liveiso's init did not mount the root: %v", err)
 	}
@@ -119,13 +121,13 @@ func TestSquashfsRunUntil(t *testing.T) {
 			t.Parallel()
 			fx := newSquashfsFixture(t, "squashfs run "+tc.name)
 			args := fx.runArgs(t, append([]string{"--root", "squashfs", "--init", "/init",
-				"--until", "^" + regexp.QuoteMeta(MarkerPrefix+fx.marker) + "$", "--timeout", "600"}, tc.args...)...)
+				"--until", "^" + regexp.QuoteMeta(testenv.MarkerPrefix+fx.marker) + "$", "--timeout", "600"}, tc.args...)...)
 			r := startRun(t, args...)
 			if code := r.wait(t); code != 0 {
-				t.Fatalf("exit status %d, want 0\nstderr:\n%s\nconsole:\n%s", code, r.stderr.String(), lastLines(r.stdout.String(), ConsoleTailLines))
+				t.Fatalf("exit status %d, want 0\nstderr:\n%s\nconsole:\n%s", code, r.stderr.String(), lastLines(r.stdout.String(), testenv.ConsoleTailLines))
 			}
 			if !strings.Contains(r.stdout.String(), "liveiso-init: root file system ready") {
-				t.Errorf("the console lacks liveiso's init:\n%s", lastLines(r.stdout.String(), ConsoleTailLines))
+				t.Errorf("the console lacks liveiso's init:\n%s", lastLines(r.stdout.String(), testenv.ConsoleTailLines))
 			}
 		})
 	}

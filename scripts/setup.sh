@@ -31,7 +31,7 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	qemu-utils nbdkit ipxe-qemu nginx-light
 	p7zip-full libarchive-tools)
 # The guest's /init loads these, in this order, to mount its CD (see
-# integration/rootfs.go).
+# internal/testenv/rootfs.go).
 # The CD-ROM modules, then what liveiso's own init needs for --root squashfs
 # (a loop device over the medium, the squashfs, an overlay on tmpfs, and
 # virtio-blk for the disk medium of liveiso run --medium disk).

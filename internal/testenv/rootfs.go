@@ -1,4 +1,4 @@
-package integration
+package testenv
 
 import (
 	"bytes"
@@ -158,7 +158,7 @@ func BuildBusyboxRootfs(dir, marker string) error {
 			return err
 		}
 	}
-	if err := copyFile(BusyboxPath, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
+	if err := CopyFile(BusyboxPath, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
 		return err
 	}
 	for _, name := range strings.Fields(string(applets)) {
@@ -170,7 +170,7 @@ func BuildBusyboxRootfs(dir, marker string) error {
 		}
 	}
 	for _, m := range Modules() {
-		if err := copyFile(filepath.Join(k.ModulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
+		if err := CopyFile(filepath.Join(k.ModulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
 			return err
 		}
 	}
@@ -205,7 +205,7 @@ func checkStatic(path string) error {
 	return nil
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
+func CopyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
