@@ -1,0 +1,157 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// helloEvery is how often the agent says hello until the host answers:
+// the host may connect after the first one, or miss it.
+const helloEvery = time.Second
+
+// defaultEnv is the environment of the commands the agent runs.
+var defaultEnv = []string{
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"HOME=/root",
+	"TERM=dumb",
+}
+
+// Serve answers the host on rw until the link fails. bootID tells this
+// boot from the next.
+func Serve(rw io.ReadWriter, bootID uint64, lg *log.Logger) error {
+	br := bufio.NewReaderSize(rw, 64<<10)
+	hello := helloFrame(bootID)
+	answered := make(chan error, 1)
+	go func() {
+		_, err := huntHello(br)
+		answered <- err
+	}()
+	t := time.NewTicker(helloEvery)
+	defer t.Stop()
+	if _, err := rw.Write(hello); err != nil {
+		return err
+	}
+wait:
+	for {
+		select {
+		case err := <-answered:
+			if err != nil {
+				return err
+			}
+			break wait
+		case <-t.C:
+			if _, err := rw.Write(hello); err != nil {
+				return err
+			}
+		}
+	}
+	m := newMux(rw)
+	m.onOpen = func(s *stream, payload []byte) { serveRequest(s, payload, lg) }
+	m.run(br)
+	return m.closedErr()
+}
+
+// serveRequest runs one request and sends its result.
+func serveRequest(s *stream, payload []byte, lg *log.Logger) {
+	defer s.forget()
+	var req Request
+	var r Result
+	if err := json.Unmarshal(payload, &req); err != nil {
+		r.Error = fmt.Sprintf("bad request: %v", err)
+	} else {
+		r = handle(s, req)
+	}
+	s.out[tStdout].Close()
+	s.out[tStderr].Close()
+	b, _ := json.Marshal(r)
+	if err := s.m.send(tExit, s.id, b); err != nil {
+		lg.Printf("request %d: %v", s.id, err)
+	}
+}
+
+func handle(s *stream, req Request) Result {
+	switch req.Op {
+	case OpExec:
+		return runCommand(s, req)
+	case OpGet:
+		if err := writeTree(s.out[tStdout], req.Path); err != nil {
+			return Result{ExitCode: 1, Error: err.Error()}
+		}
+	case OpPut:
+		p := filepath.Clean(req.Path)
+		if !filepath.IsAbs(p) || p == "/" {
+			return Result{ExitCode: 1, Error: fmt.Sprintf("copy in to %q: want an absolute path below /", req.Path)}
+		}
+		dir, name := filepath.Split(p)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return Result{ExitCode: 1, Error: err.Error()}
+		}
+		if err := extractTree(s.in[tInput], dir, name); err != nil {
+			return Result{ExitCode: 1, Error: err.Error()}
+		}
+	default:
+		return Result{ExitCode: 1, Error: fmt.Sprintf("unknown operation %q", req.Op)}
+	}
+	return Result{}
+}
+
+// runCommand runs req's command in a session of its own, with the
+// stream's input and output, and forwards the host's signals to its
+// process group.
+func runCommand(s *stream, req Request) Result {
+	argv := req.Argv
+	if req.Shell != "" {
+		if _, err := os.Stat("/bin/sh"); err == nil {
+			argv = []string{"/bin/sh", "-c", req.Shell}
+		} else {
+			argv = strings.Fields(req.Shell)
+		}
+	}
+	if len(argv) == 0 {
+		return Result{ExitCode: 127, Error: "no command"}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append([]string(nil), defaultEnv...), req.Env...)
+	cmd.Dir = "/"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.in[tInput], s.out[tStdout], s.out[tStderr]
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// A command that leaves a child holding its output would keep the
+	// request open: its output is cut a little after it exits.
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		return Result{ExitCode: 127, Error: err.Error()}
+	}
+	go func() {
+		for {
+			select {
+			case sig := <-s.sig:
+				syscall.Kill(-cmd.Process.Pid, syscall.Signal(sig))
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
+		return Result{ExitCode: 1, Error: err.Error()}
+	}
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return Result{ExitCode: -1, Signal: int(ws.Signal())}
+	}
+	return Result{ExitCode: ws.ExitStatus()}
+}
