@@ -25,6 +25,8 @@ var liveisoBin = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(dir, "liveiso")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/liveiso")
 	cmd.Dir = root
+	// Static, as make build makes it: it is also the guest agent.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", &exec.ExitError{Stderr: out}
 	}
