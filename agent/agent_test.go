@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -275,3 +276,46 @@ func TestCopyOutHostile(t *testing.T) {
 		})
 	}
 }
+
+// Input that does not compress and input that does both arrive whole.
+func TestExecInput(t *testing.T) {
+	c := pair(t, realServer)
+	random := make([]byte, 1<<20)
+	if _, err := io.ReadFull(rand.Reader, random); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range [][]byte{random, bytes.Repeat([]byte("compressible "), 100000)} {
+		var stdout bytes.Buffer
+		r, err := c.Do(context.Background(), Request{Op: OpExec, Argv: []string{"sha256sum"}}, bytes.NewReader(in), &stdout, nil)
+		if err != nil || r.Status() != 0 {
+			t.Fatalf("%+v %v", r, err)
+		}
+		if want := fmt.Sprintf("%x  -\n", sha256.Sum256(in)); stdout.String() != want {
+			t.Errorf("sha256sum of the input in the guest: %q, want %q", stdout.String(), want)
+		}
+	}
+}
+
+// Output still on its way when the command exits is not cut off: a slow
+// line drains for longer than the agent's idle wait.
+func TestExecSlowDrain(t *testing.T) {
+	c := pair(t, realServer)
+	var stdout bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) {
+		time.Sleep(100 * time.Millisecond)
+		return stdout.Write(p)
+	})
+	in := make([]byte, 1<<20)
+	rand.Read(in)
+	r, err := c.Do(context.Background(), Request{Op: OpExec, Argv: []string{"cat"}}, bytes.NewReader(in), w, nil)
+	if err != nil || r.Status() != 0 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if !bytes.Equal(stdout.Bytes(), in) {
+		t.Errorf("got %d bytes of %d", stdout.Len(), len(in))
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

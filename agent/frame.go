@@ -34,6 +34,13 @@ const (
 	tSignal frameType = 9 // host to guest: 1 byte, a signal for the command
 )
 
+// fCompressed, or'd into the type of a data frame (tInput, tStdout,
+// tStderr), says its payload is an S2 block (klauspost/compress/s2) of at
+// most maxPayload bytes once decoded. A serial line is slow (README.md has
+// the figures) and a command's output usually compresses well; a sender
+// compresses when that saves an eighth or more. Credit counts decoded bytes.
+const fCompressed frameType = 0x80
+
 // helloMagic opens the payload of a hello frame. A side starts by looking
 // for the other's hello in the bytes it reads: a serial line may carry
 // what was sent to an earlier boot, or anything a kernel wrote there.

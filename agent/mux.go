@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // Windows: how many bytes of one stream's data of one kind a side may send
@@ -152,6 +154,19 @@ func (m *mux) run(r io.Reader) {
 }
 
 func (m *mux) dispatch(f frame) error {
+	if f.typ&fCompressed != 0 {
+		f.typ &^= fCompressed
+		if f.typ != tInput && f.typ != tStdout && f.typ != tStderr {
+			return fmt.Errorf("%w: compressed frame of type %d", ErrProtocol, f.typ)
+		}
+		n, err := s2.DecodedLen(f.payload)
+		if err != nil || n > maxPayload {
+			return fmt.Errorf("%w: stream %d: bad compressed data (%d bytes, %v)", ErrProtocol, f.stream, n, err)
+		}
+		if f.payload, err = s2.Decode(nil, f.payload); err != nil {
+			return fmt.Errorf("%w: stream %d: %v", ErrProtocol, f.stream, err)
+		}
+	}
 	switch f.typ {
 	case tHello:
 		if len(f.payload) != helloPayloadSize || string(f.payload[:len(helloMagic)]) != helloMagic {
@@ -299,7 +314,11 @@ func (b *outbox) Write(p []byte) (int, error) {
 		n := min(len(p), b.credit, maxPayload)
 		b.credit -= n
 		m.mu.Unlock()
-		if err := m.send(b.typ, b.s.id, p[:n]); err != nil {
+		typ, payload := b.typ, p[:n]
+		if enc := s2.EncodeBetter(nil, payload); len(enc) <= n-n/8 {
+			typ, payload = typ|fCompressed, enc
+		}
+		if err := m.send(typ, b.s.id, payload); err != nil {
 			return written, err
 		}
 		written += n

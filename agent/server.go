@@ -110,6 +110,7 @@ func handle(s *stream, req Request) Result {
 // stream's input and output, and forwards the host's signals to its
 // process group.
 func runCommand(s *stream, req Request) Result {
+	var stdoutW, stderrW *os.File
 	argv := req.Argv
 	if req.Shell != "" {
 		if _, err := os.Stat("/bin/sh"); err == nil {
@@ -126,13 +127,38 @@ func runCommand(s *stream, req Request) Result {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append([]string(nil), defaultEnv...), req.Env...)
 	cmd.Dir = "/"
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.in[tInput], s.out[tStdout], s.out[tStderr]
+	cmd.Stdin = s.in[tInput]
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	// A command that leaves a child holding its output would keep the
-	// request open: its output is cut a little after it exits.
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
+	// Output through pipes of our own, pumped to the host here rather
+	// than by exec's copying goroutines: those are cut off a fixed time
+	// after the command exits (WaitDelay), while a slow line may still be
+	// sending what the command wrote long before.
+	var readEnds []*os.File
+	for _, dst := range []**os.File{&stdoutW, &stderrW} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(readEnds)
+			return Result{ExitCode: 127, Error: err.Error()}
+		}
+		readEnds = append(readEnds, r)
+		*dst = w
+	}
+	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
+	err := cmd.Start()
+	stdoutW.Close()
+	stderrW.Close()
+	if err != nil {
+		closeAll(readEnds)
 		return Result{ExitCode: 127, Error: err.Error()}
+	}
+	exited := make(chan struct{})
+	pumped := make(chan struct{}, 2)
+	for i, t := range []frameType{tStdout, tStderr} {
+		go func() {
+			pump(readEnds[i], s.out[t], exited)
+			readEnds[i].Close()
+			pumped <- struct{}{}
+		}()
 	}
 	go func() {
 		for {
@@ -144,9 +170,12 @@ func runCommand(s *stream, req Request) Result {
 			}
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
+	close(exited)
+	<-pumped
+	<-pumped
 	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
+	if err != nil && !errors.As(err, &ee) {
 		return Result{ExitCode: 1, Error: err.Error()}
 	}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -154,4 +183,47 @@ func runCommand(s *stream, req Request) Result {
 		return Result{ExitCode: -1, Signal: int(ws.Signal())}
 	}
 	return Result{ExitCode: ws.ExitStatus()}
+}
+
+// outputIdle is how long the agent waits, once a command has exited, for
+// more of its output: a child it left in the background may hold the pipe
+// open for ever.
+const outputIdle = 2 * time.Second
+
+// pump sends what r gives to w until the end of r, or until r has been
+// idle for outputIdle after exited is closed. A write that waits for the
+// host's credit does not count as idle.
+func pump(r *os.File, w io.Writer, exited <-chan struct{}) {
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-exited:
+			r.SetReadDeadline(time.Now().Add(outputIdle))
+		case <-stop:
+		}
+	}()
+	buf := make([]byte, maxPayload)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+		select {
+		case <-exited:
+			r.SetReadDeadline(time.Now().Add(outputIdle))
+		default:
+		}
+	}
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
