@@ -302,10 +302,10 @@ func TestExecSlowDrain(t *testing.T) {
 	c := pair(t, realServer)
 	var stdout bytes.Buffer
 	w := writerFunc(func(p []byte) (int, error) {
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		return stdout.Write(p)
 	})
-	in := make([]byte, 1<<20)
+	in := make([]byte, 512<<10)
 	rand.Read(in)
 	r, err := c.Do(context.Background(), Request{Op: OpExec, Argv: []string{"cat"}}, bytes.NewReader(in), w, nil)
 	if err != nil || r.Status() != 0 {
