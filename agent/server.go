@@ -30,6 +30,23 @@ var defaultEnv = []string{
 // Serve answers the host on rw until the link fails. bootID tells this
 // boot from the next.
 func Serve(rw io.ReadWriter, bootID uint64, lg *log.Logger) error {
+	return serveWith(rw, bootID, lg, handle)
+}
+
+// Handler answers one request: its input is in, its output goes to
+// stdout and stderr; signals are the signals the client sends.
+type Handler func(req Request, in io.Reader, stdout, stderr io.Writer, signals <-chan byte) Result
+
+// ServeHandler answers the requests that come over rw with h, as the
+// agent answers the host: `liveiso run` answers `liveiso exec` this way,
+// passing requests on to the guest.
+func ServeHandler(rw io.ReadWriter, id uint64, lg *log.Logger, h Handler) error {
+	return serveWith(rw, id, lg, func(s *stream, req Request) Result {
+		return h(req, s.in[tInput], s.out[tStdout], s.out[tStderr], s.sig)
+	})
+}
+
+func serveWith(rw io.ReadWriter, bootID uint64, lg *log.Logger, h func(*stream, Request) Result) error {
 	br := bufio.NewReaderSize(rw, 64<<10)
 	hello := helloFrame(bootID)
 	answered := make(chan error, 1)
@@ -57,20 +74,20 @@ wait:
 		}
 	}
 	m := newMux(rw)
-	m.onOpen = func(s *stream, payload []byte) { serveRequest(s, payload, lg) }
+	m.onOpen = func(s *stream, payload []byte) { serveRequest(s, payload, lg, h) }
 	m.run(br)
 	return m.closedErr()
 }
 
 // serveRequest runs one request and sends its result.
-func serveRequest(s *stream, payload []byte, lg *log.Logger) {
+func serveRequest(s *stream, payload []byte, lg *log.Logger, h func(*stream, Request) Result) {
 	defer s.forget()
 	var req Request
 	var r Result
 	if err := json.Unmarshal(payload, &req); err != nil {
 		r.Error = fmt.Sprintf("bad request: %v", err)
 	} else {
-		r = handle(s, req)
+		r = h(s, req)
 	}
 	s.out[tStdout].Close()
 	s.out[tStderr].Close()

@@ -255,10 +255,10 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 		}
 		p.fail = append(p.fail, re)
 	}
-	if f.watch && p.until == nil && p.exec == nil {
+	if f.watch && p.until == nil && !p.runsCommand() {
 		return p, usageError{"--watch goes with --until or --exec: without them, run boots again on every generation anyway"}
 	}
-	p.watch = p.until == nil && p.exec == nil || f.watch
+	p.watch = p.until == nil && !p.runsCommand() || f.watch
 	if f.timeout != "" {
 		if p.timeout, err = parseTimeout(f.timeout); err != nil {
 			return p, usageError{"--timeout: " + err.Error()}

@@ -26,6 +26,7 @@ type execFlags struct {
 	untilPass bool
 	events    string
 	console   bool
+	agent     bool
 }
 
 func (f *execFlags) register(fs *pflag.FlagSet) {
@@ -34,12 +35,13 @@ func (f *execFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.copyOut, "copy-out", nil, "with --exec: copy `GUEST_PATH:HOST_DIR` out of the guest after CMD, as HOST_DIR/BASENAME (repeatable)")
 	fs.BoolVar(&f.untilPass, "until-pass", false, "with --watch --exec: end with status 0 at the first generation whose CMD exits 0")
 	fs.StringVar(&f.events, "events", "", "write run's events as JSON lines to `FILE` (- for stdout, when --exec does not use it)")
+	fs.BoolVar(&f.agent, "agent", false, "boot with the guest agent, for 'liveiso exec' (--exec implies it)")
 	fs.BoolVar(&f.console, "console", false, "with --exec: the guest's console on stderr (it goes only to --console-log otherwise)")
 }
 
 // execPlan is the checked form of execFlags.
 type execPlan struct {
-	command   string
+	command   string // "": the agent only (--agent), for liveiso exec
 	copyIn    []copySpec
 	copyOut   []copySpec
 	untilPass bool
@@ -55,6 +57,18 @@ func (f *runFlags) planExec(p *runPlan) error {
 	p.events = x.events
 	if x.exec == "" {
 		switch {
+		case x.agent && (len(x.copyIn) > 0 || len(x.copyOut) > 0 || x.untilPass || x.console):
+			return usageError{"--copy-in, --copy-out, --until-pass and --console go with --exec"}
+		case x.agent:
+			if f.attach != "" {
+				return usageError{"--agent adds the guest agent to the image run builds: not with --attach"}
+			}
+			e := &execPlan{agent: &agentImage{}}
+			if err := withAgent(&p.image, e.agent); err != nil {
+				return err
+			}
+			p.exec = e
+			return nil
 		case len(x.copyIn) > 0 || len(x.copyOut) > 0:
 			return usageError{"--copy-in and --copy-out go with --exec"}
 		case x.untilPass:
@@ -112,7 +126,11 @@ type execState struct {
 	cancel  context.CancelFunc
 	jobDone chan struct{}
 	results chan execResult
+	server  *execServer // answers liveiso exec
 }
+
+// runsCommand says whether run runs a command in the guest (--exec).
+func (p runPlan) runsCommand() bool { return p.exec != nil && p.exec.command != "" }
 
 // execResult is how one boot's job ended.
 type execResult struct {
@@ -130,7 +148,7 @@ const agentDial = 10 * time.Second
 // consoleOut is where the guest's console goes besides --console-log.
 func (s *session) consoleOut() io.Writer {
 	switch {
-	case s.plan.exec == nil:
+	case !s.plan.runsCommand():
 		return os.Stdout
 	case s.plan.exec.console:
 		return os.Stderr
@@ -140,7 +158,7 @@ func (s *session) consoleOut() io.Writer {
 
 // qemuStdin is QEMU's stdin: the terminal, unless the console is not on it.
 func (s *session) qemuStdin() *os.File {
-	if s.plan.exec != nil {
+	if s.plan.runsCommand() {
 		return nil
 	}
 	return os.Stdin
@@ -172,6 +190,9 @@ func (s *session) startJob(gen uint64) {
 	go func() {
 		defer close(done)
 		res := s.job(ctx, sock, gen)
+		if !s.plan.runsCommand() {
+			return // the agent only: its end is no result
+		}
 		select {
 		case x.results <- res:
 		case <-ctx.Done():
@@ -213,8 +234,19 @@ func (s *session) job(ctx context.Context, sock string, gen uint64) execResult {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
+	s.x.server.setClient(c)
+	defer s.x.server.setClient(nil)
 	s.event(event{Event: "agent_ready", Generation: gen})
 	p := s.plan.exec
+	if p.command == "" {
+		// The agent only: liveiso exec uses it until the boot ends.
+		select {
+		case <-ctx.Done():
+		case <-c.Done():
+		}
+		res.err = c.Err()
+		return res
+	}
 	for _, cp := range p.copyIn {
 		if err := c.CopyIn(ctx, cp.from, cp.to); err != nil {
 			res.copyErr = err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -110,6 +111,14 @@ func runRun(p runPlan, log *slog.Logger) (err error) {
 	}
 	if p.exec != nil {
 		s.x = &execState{plan: p.exec, results: make(chan execResult, 1)}
+		id := strconv.Itoa(os.Getpid())
+		srv, err := listenExec(id)
+		if err != nil {
+			return exitStatus{qemu.ExitError, fmt.Errorf("the socket for liveiso exec: %w", err)}
+		}
+		defer srv.Close()
+		s.x.server = srv
+		s.say("run %s: 'liveiso exec --run %s -- CMD' runs CMD in the guest", id, id)
 	}
 	var consoleLog io.Writer
 	if p.consoleLog != "" {
@@ -257,7 +266,7 @@ func (s *session) onMatch(m qemu.Match) {
 		kind = "fail"
 	}
 	s.event(event{Event: "console_match", Generation: s.gen, Kind: kind, Pattern: m.Pattern.String(), Line: m.Line})
-	if m.Kind == qemu.MatchFail && s.plan.until == nil && (s.plan.exec == nil || s.plan.watch) {
+	if m.Kind == qemu.MatchFail && s.plan.until == nil && (!s.plan.runsCommand() || s.plan.watch) {
 		// Without --until the loop goes on: the next edit may fix it.
 		s.say("the console matched --fail %q; waiting for the next generation", m.Pattern)
 		return
@@ -289,7 +298,7 @@ func (s *session) qemuExited() error {
 		s.tail(fmt.Sprintf("%s before the console matched --until %q (the guest powered off or rebooted)", how, s.plan.until))
 		return exitStatus{qemu.ExitEnded, nil}
 	}
-	if s.plan.exec != nil && !s.plan.watch {
+	if s.plan.runsCommand() && !s.plan.watch {
 		s.tail(fmt.Sprintf("%s before %s ended (the guest powered off or rebooted)", how, s.plan.exec.command))
 		return exitStatus{qemu.ExitEnded, nil}
 	}
