@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,6 +98,22 @@ func (c *Client) open(req Request) (*stream, error) {
 // and stderr as it comes. It returns when the request has ended and its
 // output has been written. When ctx ends, the command is killed (SIGKILL).
 func (c *Client) Do(ctx context.Context, req Request, stdin io.Reader, stdout, stderr io.Writer) (Result, error) {
+	return c.do(ctx, req, stdin, stdout, stderr, nil)
+}
+
+// WindowSize is a terminal's size.
+type WindowSize struct{ Rows, Cols uint16 }
+
+// DoTTY runs req (req.TTY set) on a terminal in the guest: stdin is what
+// is typed (a Ctrl-C in it interrupts the guest's foreground process),
+// stdout gets the terminal's output, and every size on resize becomes the
+// guest terminal's.
+func (c *Client) DoTTY(ctx context.Context, req Request, stdin io.Reader, stdout io.Writer, resize <-chan WindowSize) (Result, error) {
+	req.TTY = true
+	return c.do(ctx, req, stdin, stdout, nil, resize)
+}
+
+func (c *Client) do(ctx context.Context, req Request, stdin io.Reader, stdout, stderr io.Writer, resize <-chan WindowSize) (Result, error) {
 	s, err := c.open(req)
 	if err != nil {
 		return Result{}, err
@@ -139,6 +156,9 @@ func (c *Client) Do(ctx context.Context, req Request, stdin io.Reader, stdout, s
 			return r, errors.Join(copyErrs...)
 		case <-c.m.done:
 			return Result{}, c.m.closedErr()
+		case ws := <-resize:
+			b := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, ws.Rows), ws.Cols)
+			c.m.send(tResize, s.id, b)
 		case <-ctx.Done():
 			if !killed {
 				killed = true

@@ -23,15 +23,16 @@ const (
 type frameType uint8
 
 const (
-	tHello  frameType = 1 // payload: helloMagic, then the sender's 8-byte boot id
-	tOpen   frameType = 2 // host to guest: a JSON Request; opens Stream
-	tInput  frameType = 3 // host to guest: the request's input (stdin, a tar archive)
-	tStdout frameType = 4 // guest to host: the request's output
-	tStderr frameType = 5 // guest to host: the command's standard error
-	tEOF    frameType = 6 // payload: 1 byte, the frameType of the data that ended
-	tCredit frameType = 7 // payload: 1 byte frameType, 4 bytes: the receiver took that many more
-	tExit   frameType = 8 // guest to host: a JSON Result; the stream is over
-	tSignal frameType = 9 // host to guest: 1 byte, a signal for the command
+	tHello  frameType = 1  // payload: helloMagic, then the sender's 8-byte boot id
+	tOpen   frameType = 2  // host to guest: a JSON Request; opens Stream
+	tInput  frameType = 3  // host to guest: the request's input (stdin, a tar archive)
+	tStdout frameType = 4  // guest to host: the request's output
+	tStderr frameType = 5  // guest to host: the command's standard error
+	tEOF    frameType = 6  // payload: 1 byte, the frameType of the data that ended
+	tCredit frameType = 7  // payload: 1 byte frameType, 4 bytes: the receiver took that many more
+	tExit   frameType = 8  // guest to host: a JSON Result; the stream is over
+	tSignal frameType = 9  // host to guest: 1 byte, a signal for the command
+	tResize frameType = 10 // host to guest: rows and columns, 2 bytes each: the command's terminal's size
 )
 
 // fCompressed, or'd into the type of a data frame (tInput, tStdout,

@@ -56,8 +56,9 @@ type stream struct {
 	id   uint32
 	in   map[frameType]*inbox
 	out  map[frameType]*outbox
-	exit chan []byte // host side: the Result's JSON, once
-	sig  chan byte   // guest side: signals for the command
+	exit chan []byte    // host side: the Result's JSON, once
+	sig  chan byte      // guest side: signals for the command
+	size chan [2]uint16 // guest side: the terminal's new sizes
 }
 
 func newMux(w io.Writer) *mux {
@@ -68,7 +69,7 @@ func newMux(w io.Writer) *mux {
 // kinds out. The caller holds no lock.
 func (m *mux) newStream(id uint32, in, out []frameType) (*stream, error) {
 	s := &stream{m: m, id: id, in: map[frameType]*inbox{}, out: map[frameType]*outbox{},
-		exit: make(chan []byte, 1), sig: make(chan byte, 8)}
+		exit: make(chan []byte, 1), sig: make(chan byte, 8), size: make(chan [2]uint16, 8)}
 	for _, t := range in {
 		s.in[t] = &inbox{s: s, typ: t}
 	}
@@ -228,6 +229,13 @@ func (m *mux) dispatch(f frame) error {
 		case s.exit <- f.payload:
 		default:
 			return fmt.Errorf("%w: stream %d: two exits", ErrProtocol, f.stream)
+		}
+	case tResize:
+		if len(f.payload) == 4 {
+			select {
+			case s.size <- [2]uint16{binary.BigEndian.Uint16(f.payload), binary.BigEndian.Uint16(f.payload[2:])}:
+			default: // a flood: the later ones will do
+			}
 		}
 	case tSignal:
 		if len(f.payload) == 1 {

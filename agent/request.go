@@ -18,6 +18,12 @@ type Request struct {
 	Argv  []string `json:"argv,omitempty"`
 	Shell string   `json:"shell,omitempty"`
 	Env   []string `json:"env,omitempty"` // added to the agent's default environment
+	// TTY runs the command on a new pseudo-terminal of Rows and Cols:
+	// its input and output are the terminal's (no stderr apart), and the
+	// terminal's line discipline makes a Ctrl-C in the input a SIGINT.
+	TTY  bool   `json:"tty,omitempty"`
+	Rows uint16 `json:"rows,omitempty"`
+	Cols uint16 `json:"cols,omitempty"`
 	// Get and put: the guest's path.
 	Path string `json:"path,omitempty"`
 }

@@ -139,11 +139,12 @@ func runCommand(s *stream, req Request) Result {
 	if len(argv) == 0 {
 		return Result{ExitCode: 127, Error: "no command"}
 	}
+	if req.TTY {
+		return runTTY(s, req, argv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(append([]string(nil), defaultEnv...), req.Env...)
-	cmd.Dir = "/"
+	cmd := command(argv, req)
 	cmd.Stdin = s.in[tInput]
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	// Output through pipes of our own, pumped to the host here rather
@@ -191,6 +192,19 @@ func runCommand(s *stream, req Request) Result {
 	close(exited)
 	<-pumped
 	<-pumped
+	return result(cmd, err)
+}
+
+// command is the exec.Cmd of argv, in / with the agent's environment.
+func command(argv []string, req Request) *exec.Cmd {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append([]string(nil), defaultEnv...), req.Env...)
+	cmd.Dir = "/"
+	return cmd
+}
+
+// result is how cmd ended, from its Wait's err.
+func result(cmd *exec.Cmd, err error) Result {
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return Result{ExitCode: 1, Error: err.Error()}
