@@ -27,7 +27,7 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
-	qemu-utils nbdkit ipxe-qemu nginx-light)
+	qemu-utils nbdkit ipxe-qemu nginx-light tmux)
 # The guest's /init loads these, in this order, to mount its CD (see
 # integration/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)

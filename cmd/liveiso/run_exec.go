@@ -27,6 +27,7 @@ type execFlags struct {
 	events    string
 	console   bool
 	agent     bool
+	shell     bool
 }
 
 func (f *execFlags) register(fs *pflag.FlagSet) {
@@ -35,6 +36,7 @@ func (f *execFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.copyOut, "copy-out", nil, "with --exec: copy `GUEST_PATH:HOST_DIR` out of the guest after CMD, as HOST_DIR/BASENAME (repeatable)")
 	fs.BoolVar(&f.untilPass, "until-pass", false, "with --watch --exec: end with status 0 at the first generation whose CMD exits 0")
 	fs.StringVar(&f.events, "events", "", "write run's events as JSON lines to `FILE` (- for stdout, when --exec does not use it)")
+	fs.BoolVar(&f.shell, "shell", false, "an interactive shell in the guest on this terminal, through the guest agent (a terminal of its own: the console goes to --console-log); run ends when it does")
 	fs.BoolVar(&f.agent, "agent", false, "boot with the guest agent, for 'liveiso exec' (--exec implies it)")
 	fs.BoolVar(&f.console, "console", false, "with --exec: the guest's console on stderr (it goes only to --console-log otherwise)")
 }
@@ -46,6 +48,7 @@ type execPlan struct {
 	copyOut   []copySpec
 	untilPass bool
 	console   bool
+	shell     bool // --shell: command is only its name
 	agent     *agentImage
 }
 
@@ -55,6 +58,22 @@ type copySpec struct{ from, to string }
 func (f *runFlags) planExec(p *runPlan) error {
 	x := f.execFlags
 	p.events = x.events
+	if x.shell {
+		switch {
+		case x.exec != "":
+			return usageError{"--shell and --exec exclude each other"}
+		case len(x.copyIn) > 0 || len(x.copyOut) > 0 || x.untilPass || f.watch || f.until != "":
+			return usageError{"--shell goes without --copy-in, --copy-out, --watch, --until-pass and --until"}
+		case f.attach != "":
+			return usageError{"--shell adds the guest agent to the image run builds: not with --attach"}
+		}
+		e := &execPlan{command: "the shell", shell: true, console: x.console, agent: &agentImage{}}
+		if err := withAgent(&p.image, e.agent); err != nil {
+			return err
+		}
+		p.exec = e
+		return nil
+	}
 	if x.exec == "" {
 		switch {
 		case x.agent && (len(x.copyIn) > 0 || len(x.copyOut) > 0 || x.untilPass || x.console):
@@ -255,7 +274,11 @@ func (s *session) job(ctx context.Context, sock string, gen uint64) execResult {
 	}
 	s.event(event{Event: "command_started", Generation: gen, Command: p.command})
 	start := time.Now()
-	res.result, res.err = c.Do(ctx, agent.Request{Op: agent.OpExec, Shell: p.command}, nil, os.Stdout, os.Stderr)
+	if p.shell {
+		res.result, res.err = shell(ctx, c)
+	} else {
+		res.result, res.err = c.Do(ctx, agent.Request{Op: agent.OpExec, Shell: p.command}, nil, os.Stdout, os.Stderr)
+	}
 	res.took = time.Since(start)
 	if res.err != nil {
 		return res
