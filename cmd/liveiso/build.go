@@ -57,7 +57,11 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 		}
 	}
 	out := f.out
-	log := f.logs.logger()
+	o, err := f.logs.output(false)
+	if err != nil {
+		return err
+	}
+	log := o.log
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -78,7 +82,7 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	}
 	defer g.Release()
 	for _, w := range g.Warnings {
-		log.Warn(w)
+		log.Warn(w.Message, "source", w.Source)
 	}
 	// The chunks of files changed within the racy window (a tree made just
 	// before) are cached only once they settle: settle them while the image
@@ -111,8 +115,12 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 		fmt.Fprintf(stdout, "%s: %s, unified kernel image, initrd %s %s, %.2f s\n",
 			f.uki, humanBytes(g.UKI.Size()), humanBytes(g.Initrd.Size()), g.Compression.Compression, time.Since(start).Seconds())
 	}
-	for _, w := range g.Warnings[len(s.Warnings):] {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+	// The boot files' warnings (Secure Boot) again beside the summary:
+	// they say how the image will boot.
+	for _, w := range g.Warnings {
+		if w.Source == generation.WarningBoot {
+			fmt.Fprintf(stdout, "warning: %s\n", w.Message)
+		}
 	}
 	return nil
 }

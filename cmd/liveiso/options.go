@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -156,28 +155,6 @@ func (f *imageFlags) options() (generation.Options, error) {
 // the rootfs scan, chunks in flight on every core (a large file is one
 // chunk), the layout.
 const workingMemoryBytes = 128 << 20
-
-// logFlags choose how much the command logs.
-type logFlags struct{ quiet, verbose bool }
-
-func (l *logFlags) register(fs *pflag.FlagSet) {
-	fs.BoolVar(&l.quiet, "quiet", false, "log only warnings and errors")
-	fs.BoolVar(&l.verbose, "verbose", false, "log debugging detail")
-}
-
-func (l *logFlags) logger() *slog.Logger { return l.loggerFrom(slog.LevelInfo) }
-
-// loggerFrom logs from level on, one step up with --quiet; --verbose logs
-// everything.
-func (l *logFlags) loggerFrom(level slog.Level) *slog.Logger {
-	switch {
-	case l.verbose:
-		level = slog.LevelDebug
-	case l.quiet:
-		level += 4 // slog's levels are 4 apart
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-}
 
 // parseSize reads a byte count with an optional binary suffix: 4096, 512K,
 // 700M, 2G, 1T (K, M, G, T are powers of 1024; "iB" or "B" may follow).
