@@ -86,7 +86,7 @@ func TestRunShell(t *testing.T) {
 	if took := time.Since(start); took > 90*time.Second {
 		t.Errorf("the shell answered %v after Ctrl-C: sleep was not interrupted", took)
 	}
-	if strings.Contains(s.run(t, "capture-pane", "-p", "-S", "-100"), "slept") {
+	if regexp.MustCompile(`(?m)^slept\s*$`).MatchString(s.run(t, "capture-pane", "-p", "-S", "-100")) {
 		t.Errorf("sleep 100 ran to its end")
 	}
 	s.run(t, "send-keys", "exit 5", "Enter")
