@@ -19,8 +19,12 @@ import (
 // execArgs are run's options for the fixture with the agent: the guest
 // stays up (ArgWait) for the command.
 func (fx fixture) execArgs(t *testing.T, more ...string) []string {
-	return append(append(fx.imageArgs(t, ArgWait), "--accel", "tcg", "--timeout", "240"), more...)
+	return append(append(fx.imageArgs(t, ArgWait), "--accel", "tcg", "--timeout", "900"), more...)
 }
+
+// execWait bounds a boot and its command under TCG on a busy machine
+// (boots here have taken four minutes under a load of 60).
+const execWait = 15 * time.Minute
 
 // --exec runs the command in the guest: its stdout is run's stdout, its
 // stderr apart, its status run's; a command killed by SIGKILL gives 137.
@@ -39,7 +43,7 @@ func TestRunExec(t *testing.T) {
 			fx := newFixture(t, "exec "+tc.name)
 			consoleLog := t.TempDir() + "/console.log"
 			r := startRun(t, fx.execArgs(t, append([]string{"--console-log", consoleLog}, tc.args...)...)...)
-			code := r.wait(t)
+			code := r.waitFor(t, execWait)
 			if code != tc.status {
 				t.Fatalf("exit status %d, want %d\nstderr:\n%s", code, tc.status, r.stderr.String())
 			}
@@ -65,11 +69,11 @@ func TestRunExecLargeOutput(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "exec large output")
 	const lines = 2700000 // seq 1 2700000: 20.5 MB
-	r := startRun(t, fx.execArgs(t, "--timeout", "900", "--exec",
+	r := startRun(t, fx.execArgs(t, "--timeout", "1200", "--exec",
 		// A background job's stdin is /dev/null, which the rootfs's init
 		// mounts while the agent already runs the command.
 		fmt.Sprintf("while [ ! -e /dev/null ]; do sleep 0.1; done; seq 1 %d & i=0; while [ $i -lt 200 ]; do echo err$i >&2; i=$((i+1)); done; wait", lines))...)
-	if code := r.waitFor(t, 15*time.Minute); code != 0 {
+	if code := r.waitFor(t, 20*time.Minute); code != 0 {
 		t.Fatalf("exit status %d\nstderr:\n%s", code, r.stderr.String())
 	}
 	var want bytes.Buffer
@@ -133,7 +137,7 @@ func TestRunExecCopy(t *testing.T) {
 	out := t.TempDir()
 	r := startRun(t, fx.execArgs(t, "--direct", "--copy-in", src+":/tree", "--copy-out", "/tree:"+out,
 		"--exec", "/tree/bin/run.sh && touch -d '2020-01-02 03:04:05' /tree /tree/result")...)
-	if code := r.wait(t); code != 0 {
+	if code := r.waitFor(t, execWait); code != 0 {
 		t.Fatalf("exit status %d\nstderr:\n%s", code, r.stderr.String())
 	}
 	if err := os.WriteFile(filepath.Join(src, "result"), []byte("ran\n"), 0o644); err != nil {
@@ -190,27 +194,27 @@ func TestRunWatchExec(t *testing.T) {
 	t.Run("two edits", func(t *testing.T) {
 		t.Parallel()
 		fx := newFixture(t, "watch one")
-		r := startRun(t, fx.execArgs(t, "--timeout", "900", "--watch", "--exec", "cat /etc/marker")...)
-		r.waitStderrFor(t, bootTimeout, regexp.MustCompile(`generation 1: cat /etc/marker exited 0 in \d+\.\d s`))
+		r := startRun(t, fx.execArgs(t, "--timeout", "2400", "--watch", "--exec", "cat /etc/marker")...)
+		r.waitStderrFor(t, execWait, regexp.MustCompile(`generation 1: cat /etc/marker exited 0 in \d+\.\d s`))
 		writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("watch two\n"))
-		r.waitStderrFor(t, bootTimeout, regexp.MustCompile(`generation 2: cat /etc/marker exited 0 in \d+\.\d s`))
+		r.waitStderrFor(t, execWait, regexp.MustCompile(`generation 2: cat /etc/marker exited 0 in \d+\.\d s`))
 		writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("watch three\n"))
-		r.waitStderrFor(t, bootTimeout, regexp.MustCompile(`generation 3: cat /etc/marker exited 0 in \d+\.\d s`))
+		r.waitStderrFor(t, execWait, regexp.MustCompile(`generation 3: cat /etc/marker exited 0 in \d+\.\d s`))
 		if got := r.stdout.String(); got != "watch one\nwatch two\nwatch three\n" {
 			t.Errorf("stdout %q, want the three markers in turn", got)
 		}
 		r.cmd.Process.Signal(syscall.SIGTERM)
-		if code := r.wait(t); code != 128+int(syscall.SIGTERM) {
+		if code := r.waitFor(t, execWait); code != 128+int(syscall.SIGTERM) {
 			t.Errorf("exit status after SIGTERM: %d", code)
 		}
 	})
 	t.Run("until pass", func(t *testing.T) {
 		t.Parallel()
 		fx := newFixture(t, "failing")
-		r := startRun(t, fx.execArgs(t, "--timeout", "600", "--watch", "--until-pass", "--direct", "--exec", "grep -q passing /etc/marker")...)
-		r.waitStderrFor(t, bootTimeout, regexp.MustCompile(`generation 1: grep -q passing /etc/marker exited 1 in`))
+		r := startRun(t, fx.execArgs(t, "--timeout", "1800", "--watch", "--until-pass", "--direct", "--exec", "grep -q passing /etc/marker")...)
+		r.waitStderrFor(t, execWait, regexp.MustCompile(`generation 1: grep -q passing /etc/marker exited 1 in`))
 		writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("passing now\n"))
-		if code := r.wait(t); code != 0 {
+		if code := r.waitFor(t, execWait); code != 0 {
 			t.Fatalf("exit status %d, want 0\nstderr:\n%s", code, r.stderr.String())
 		}
 		if !strings.Contains(r.stderr.String(), "generation 2: grep -q passing /etc/marker exited 0 in") ||
@@ -231,8 +235,8 @@ func TestRunUnpackWarning(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(fx.rootfs, "big"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := startRun(t, fx.runArgs(t, "--direct", "--memory", "160M", "--until", "^"+regexp.QuoteMeta(MarkerPrefix)+".*$", "--timeout", "300")...)
-	code := r.wait(t)
+	r := startRun(t, fx.runArgs(t, "--direct", "--memory", "160M", "--until", "^"+regexp.QuoteMeta(MarkerPrefix)+".*$", "--timeout", "900")...)
+	code := r.waitFor(t, execWait)
 	stderr := r.stderr.String()
 	warn := regexp.MustCompile(`warning: generation 1's initrd takes 10\d MiB unpacked \(and 2\d\d MiB while it unpacks\), more than half of --memory 160 MiB`)
 	if loc := warn.FindStringIndex(stderr); loc == nil || loc[0] > strings.Index(stderr, "booting it") {
@@ -254,8 +258,8 @@ func TestExecCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := filepath.Join(t.TempDir(), "events")
-	r := startRun(t, fx.execArgs(t, "--agent", "--events", events, "--timeout", "600")...)
-	deadline := time.Now().Add(bootTimeout)
+	r := startRun(t, fx.execArgs(t, "--agent", "--events", events, "--timeout", "1800")...)
+	deadline := time.Now().Add(execWait)
 	for {
 		if b, _ := os.ReadFile(events); bytes.Contains(b, []byte(`"event":"agent_ready"`)) {
 			break

@@ -57,7 +57,7 @@ func TestRunShell(t *testing.T) {
 	}
 	defer os.RemoveAll(tmp)
 	s := tmuxSession{sock: filepath.Join(tmp, "tmux.sock")}
-	args := fx.execArgs(t, "--shell", "--timeout", "900", "--console-log", filepath.Join(tmp, "console.log"))
+	args := fx.execArgs(t, "--shell", "--timeout", "1800", "--console-log", filepath.Join(tmp, "console.log"))
 	var b strings.Builder
 	fmt.Fprintf(&b, "TMPDIR=%s %s run", tmp, bin)
 	for _, a := range args {
@@ -68,21 +68,21 @@ func TestRunShell(t *testing.T) {
 	defer exec.Command("tmux", "-S", s.sock, "kill-server").Run()
 	s.run(t, "set-option", "-g", "status", "off")
 
-	s.waitPane(t, regexp.MustCompile(`(?m)^/ #`), bootTimeout)
+	s.waitPane(t, regexp.MustCompile(`(?m)^/ #`), execWait)
 	s.run(t, "send-keys", "echo $((6*7))", "Enter")
-	s.waitPane(t, regexp.MustCompile(`(?m)^42\s*$`), time.Minute)
+	s.waitPane(t, regexp.MustCompile(`(?m)^42\s*$`), 2*time.Minute)
 
 	s.run(t, "resize-window", "-x", "120", "-y", "35")
 	size := strings.TrimSpace(s.run(t, "display-message", "-p", "#{pane_height} #{pane_width}"))
 	s.run(t, "send-keys", "stty size", "Enter")
-	s.waitPane(t, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(size)+`\s*$`), time.Minute)
+	s.waitPane(t, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(size)+`\s*$`), 2*time.Minute)
 
 	s.run(t, "send-keys", "sleep 100; echo slept", "Enter")
 	time.Sleep(3 * time.Second)
 	start := time.Now()
 	s.run(t, "send-keys", "C-c")
 	s.run(t, "send-keys", "echo after$((1+1))", "Enter")
-	s.waitPane(t, regexp.MustCompile(`(?m)^after2\s*$`), time.Minute)
+	s.waitPane(t, regexp.MustCompile(`(?m)^after2\s*$`), 2*time.Minute)
 	if took := time.Since(start); took > 90*time.Second {
 		t.Errorf("the shell answered %v after Ctrl-C: sleep was not interrupted", took)
 	}
@@ -90,5 +90,5 @@ func TestRunShell(t *testing.T) {
 		t.Errorf("sleep 100 ran to its end")
 	}
 	s.run(t, "send-keys", "exit 5", "Enter")
-	s.waitPane(t, regexp.MustCompile(`RUN-EXIT=5`), 2*time.Minute)
+	s.waitPane(t, regexp.MustCompile(`RUN-EXIT=5`), 2*2*time.Minute)
 }
