@@ -18,6 +18,9 @@ const (
 	// WarningBoot: the boot files (a kernel that shim will refuse under
 	// Secure Boot).
 	WarningBoot WarningSource = "boot"
+	// WarningLayout: the image's layout (a name the Joliet tree holds
+	// shortened or changed, a symlink it leaves out).
+	WarningLayout WarningSource = "layout"
 )
 
 // String is the warning as one line: its message.

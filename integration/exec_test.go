@@ -14,12 +14,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // execArgs are run's options for the fixture with the agent: the guest
-// stays up (ArgWait) for the command.
+// stays up (testenv.ArgWait) for the command.
 func (fx fixture) execArgs(t *testing.T, more ...string) []string {
-	return append(append(fx.imageArgs(t, ArgWait), "--accel", "tcg", "--timeout", "900"), more...)
+	return append(append(fx.imageArgs(t, testenv.ArgWait), "--accel", "tcg", "--timeout", "900"), more...)
 }
 
 // execWait bounds a boot and its command under TCG on a busy machine
@@ -236,7 +238,7 @@ func TestRunUnpackWarning(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(fx.rootfs, "big"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := startRun(t, fx.runArgs(t, "--direct", "--memory", "96M", "--until", "^"+regexp.QuoteMeta(MarkerPrefix)+".*$", "--timeout", "900")...)
+	r := startRun(t, fx.runArgs(t, "--direct", "--memory", "96M", "--until", "^"+regexp.QuoteMeta(testenv.MarkerPrefix)+".*$", "--timeout", "900")...)
 	code := r.waitFor(t, execWait)
 	stderr := r.stderr.String()
 	warn := regexp.MustCompile(`warning: generation 1's initrd takes 6\d MiB unpacked \(and 1\d\d MiB while it unpacks\), more than half of --memory 96 MiB`)
@@ -254,7 +256,7 @@ func TestRunUnpackWarning(t *testing.T) {
 func TestExecCommand(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "exec command")
-	k, err := Kernel()
+	k, err := testenv.Kernel()
 	if err != nil {
 		t.Fatal(err)
 	}
