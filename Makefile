@@ -10,6 +10,8 @@ UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/integration$$')
 
 .PHONY: build man setup test unit-test integration-test lint demo bench clean
 
+# Static (CGO_ENABLED=0): the binary is also the guest agent (agent/), which
+# runs in guests without a C library.
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/liveiso ./cmd/liveiso
 

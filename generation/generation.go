@@ -67,6 +67,12 @@ type Options struct {
 
 	Initramfs cache.Options
 
+	// ExtraMembers, when set, makes members that go after the rootfs's in
+	// every generation's initrd, before its trailer: the guest agent
+	// (package agent). NewBuilder calls it once, with the compression it
+	// chose, so an edit of the rootfs costs nothing more.
+	ExtraMembers func(cache.Compression) ([]cache.Member, error)
+
 	// Search is where the boot files not named above are looked for; the
 	// zero value, the distributions' usual places.
 	Search HostSearch
@@ -142,6 +148,7 @@ type Builder struct {
 	number    uint64
 
 	compression CompressionChoice
+	extra       []cache.Member // of Options.ExtraMembers
 
 	// The last signature checks, so that an unchanged file is read whole
 	// once, not once per generation.
@@ -185,6 +192,11 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	}
 	if err := b.resolveCompression(); err != nil {
 		return nil, err
+	}
+	if opts.ExtraMembers != nil {
+		if b.extra, err = opts.ExtraMembers(b.compression.Compression); err != nil {
+			return nil, err
+		}
 	}
 	if b.packer, err = cache.NewPacker(b.opts.Initramfs, log); err != nil {
 		return nil, err
@@ -277,6 +289,14 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 			return nil, err
 		}
 		stats = initrd.Stats()
+	}
+	if len(b.extra) > 0 {
+		if initrd, err = initrd.WithMembers(b.extra...); err != nil {
+			return nil, err
+		}
+		if b.squashfs == nil {
+			stats = initrd.Stats()
+		}
 	}
 	g, err := b.gather(initrd, stats.NewestMtime)
 	defer func() {

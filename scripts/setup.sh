@@ -29,7 +29,7 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
 	qemu-utils nbdkit ipxe-qemu nginx-light
-	p7zip-full libarchive-tools)
+	p7zip-full libarchive-tools tmux)
 # The guest's /init loads these, in this order, to mount its CD (see
 # internal/testenv/rootfs.go).
 # The CD-ROM modules, then what liveiso's own init needs for --root squashfs

@@ -20,6 +20,7 @@ type buildFlags struct {
 	logs  logFlags
 	out   string
 	uki   string
+	agent bool
 }
 
 func newBuildCommand() *cobra.Command {
@@ -36,6 +37,7 @@ func newBuildCommand() *cobra.Command {
 	f.image.register(cmd.Flags())
 	f.logs.register(cmd.Flags())
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write the image to `FILE`")
+	cmd.Flags().BoolVar(&f.agent, "agent", false, "add the guest agent (what 'liveiso run --exec' talks to: it runs anything as root in the guest) to the initrd, started first by rdinit=")
 	cmd.Flags().StringVar(&f.uki, "uki", "", "write the unified kernel image (systemd-stub, kernel, command line, initrd) to `FILE`")
 	return cmd
 }
@@ -49,6 +51,11 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 		return err
 	}
 	opts.UKI = f.uki != ""
+	if f.agent {
+		if err := withAgent(&opts, &agentImage{}); err != nil {
+			return err
+		}
+	}
 	out := f.out
 	o, err := f.logs.output(false)
 	if err != nil {
