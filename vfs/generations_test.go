@@ -87,7 +87,7 @@ func TestHandleMovesOnAtSafePoint(t *testing.T) {
 				t.Fatalf("generation %d before the swap", g)
 			}
 			src.publish(2, testImageSize, testInitrdSize)
-					// Reads around the safe point but not in it stay.
+			// Reads around the safe point but not in it stay.
 			if g := genAt(safePoint.Off-4096, 4096); g != 1 {
 				t.Errorf("read just before the safe point moved on to %d", g)
 			}
@@ -122,7 +122,7 @@ func TestInitrdFollowsGeneration(t *testing.T) {
 	defer old.Close()
 	for gen, size := range map[uint64]int64{2: testInitrdSize + 4097, 3: 100, 4: 0, 5: 3 << 20} {
 		src.publish(gen, testImageSize, size)
-			fi, err := os.Stat(path)
+		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestConcurrentReadersAndSwaps(t *testing.T) {
 			}
 			src.publish(gen, imageSize-int64(gen%7)*8, 3000+int64(gen%13)*8)
 			published.Store(gen)
-				}
+		}
 	})
 	var passes, initrds atomic.Int64
 	errs := make(chan error, 16)

@@ -191,7 +191,10 @@ func runRun(p runPlan, out output) (err error) {
 	if s.term != nil {
 		s.say("the guest's console follows; Ctrl-A x quits QEMU, Ctrl-A c switches to its monitor and back")
 	}
-	if err := s.start(); err != nil {
+	if err := s.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return interrupted()
+		}
 		return exitStatus{qemu.ExitError, err}
 	}
 	var timeout <-chan time.Time
@@ -231,7 +234,10 @@ func runRun(p runPlan, out output) (err error) {
 				s.say("the guest powered off; the next generation boots it again")
 			}
 		case st := <-gens:
-			if err := s.onGeneration(st); err != nil {
+			if err := s.onGeneration(ctx, st); err != nil {
+				if ctx.Err() != nil {
+					return interrupted()
+				}
 				return exitStatus{qemu.ExitError, err}
 			}
 		}
@@ -281,7 +287,7 @@ func (s *session) qemuExited() error {
 }
 
 // onGeneration acts on a new generation as --on-change says.
-func (s *session) onGeneration(st live.Status) error {
+func (s *session) onGeneration(ctx context.Context, st live.Status) error {
 	line := generationLine(st)
 	switch {
 	case !s.plan.watch:
@@ -289,16 +295,16 @@ func (s *session) onGeneration(st live.Status) error {
 	case s.plan.onChange == onChangeNone:
 		s.say("%s (--on-change none)", line)
 	case s.plan.onChange == onChangeReset:
-		err := s.proc.Reset(s.poweredOff)
+		err := s.proc.Reset(ctx, s.poweredOff)
 		s.poweredOff = false
 		if err != nil {
 			s.say("%s; system_reset failed (%v), restarting QEMU", line, err)
-			return s.restart()
+			return s.restart(ctx)
 		}
 		s.say("%s, resetting the guest", line)
 	default:
 		s.say("%s, restarting QEMU", line)
-		return s.restart()
+		return s.restart(ctx)
 	}
 	return nil
 }
@@ -312,8 +318,9 @@ func poweredOff(ev qemu.Event) bool {
 	return ev.Event == "SHUTDOWN" && json.Unmarshal(ev.Data, &d) == nil && d.Reason == "guest-shutdown"
 }
 
-// start starts a QEMU on the current generation.
-func (s *session) start() error {
+// start starts a QEMU on the current generation; a signal (ctx) ends the
+// wait for it.
+func (s *session) start(ctx context.Context) error {
 	m := s.plan.machine
 	s.starts++
 	// A socket of its own per QEMU: the old one may linger as it exits.
@@ -326,7 +333,7 @@ func (s *session) start() error {
 		m.Image = filepath.Join(s.mountpoint, "image.iso")
 	}
 	s.log.Debug("starting QEMU", "args", strings.Join(m.Args(), " "))
-	p, err := qemu.Start(s.plan.binary, m, qemu.IO{Stdin: os.Stdin, Stdout: s.console, Stderr: s.stderr})
+	p, err := qemu.Start(ctx, s.plan.binary, m, qemu.IO{Stdin: os.Stdin, Stdout: s.console, Stderr: s.stderr})
 	if err != nil {
 		return err
 	}
@@ -335,12 +342,12 @@ func (s *session) start() error {
 }
 
 // restart replaces QEMU by a new one, which opens the newest generation.
-func (s *session) restart() error {
-	s.proc.Stop(quitGrace)
+func (s *session) restart(ctx context.Context) error {
+	s.proc.Stop(ctx, quitGrace)
 	if s.term != nil {
 		s.term.Restore()
 	}
-	return s.start()
+	return s.start(ctx)
 }
 
 // stopQEMU ends QEMU, at once after a second signal.
@@ -348,16 +355,16 @@ func (s *session) stopQEMU() {
 	if s.proc == nil {
 		return
 	}
-	stopped := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
 		select {
 		case <-s.force:
-			s.proc.Kill()
-		case <-stopped:
+			cancel()
+		case <-ctx.Done():
 		}
 	}()
-	s.proc.Stop(quitGrace)
-	close(stopped)
+	s.proc.Stop(ctx, quitGrace)
 }
 
 // stopDaemon stops the live daemon run started: the mount is unmounted,
