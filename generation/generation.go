@@ -9,11 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
+	"github.com/liveiso/liveiso/internal/refcount"
 	"github.com/liveiso/liveiso/isolayout"
 	"github.com/liveiso/liveiso/uki"
 )
@@ -85,8 +85,8 @@ type Generation struct {
 
 	Compression CompressionChoice // of the initrd
 
-	refs    atomic.Int64 // see lifetime.go
-	closers []io.Closer  // the files gather opened, closed by the last Release
+	refs    refcount.Count // see lifetime.go
+	closers []io.Closer    // the files gather opened, closed by the last Release
 }
 
 // Boot selects the boot entries.
@@ -270,7 +270,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		// generation is held; taken before the next Pack, as Pin asks.
 		closers: append(g.Opened, initrd.Retain()),
 	}
-	gen.refs.Store(1)
+	gen.refs.Init(gen.Number)
 	return gen, nil
 }
 

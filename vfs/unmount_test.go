@@ -10,15 +10,9 @@ import (
 // path may both unmount): every call returns nil, the mount goes once
 // cleanly, the server stops and lets go of its snapshot.
 func TestUnmountConcurrent(t *testing.T) {
-	requireFUSE(t)
 	src := newFakeSource(1 << 20)
 	src.publish(1, 1<<20, 10)
-	dir := t.TempDir()
-	s, err := mountSource(dir, src, Options{}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unmountT(t, s, dir) })
+	s, dir := mountT(t, src, Options{})
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
@@ -46,10 +40,10 @@ func TestUnmountConcurrent(t *testing.T) {
 	// Generation 1 is the source's current: the server let go of its own
 	// reference when it stopped.
 	src.publish(2, 1<<20, 10)
-	if n := src.hold(1).closed.Load(); n != 1 {
+	if n := src.hold(1).Released(); n != 1 {
 		t.Errorf("generation 1 let go of %d times after the server stopped and it was replaced, want 1", n)
 	}
-	if n := src.hold(2).refs.Load(); n != 1 {
+	if n := src.hold(2).Load(); n != 1 {
 		t.Errorf("generation 2 published after the server stopped has %d references, want 1 (the source's)", n)
 	}
 }

@@ -355,8 +355,14 @@ func (s *session) stopQEMU() {
 	if s.proc == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.forced(context.Background())
 	defer cancel()
+	s.proc.Stop(ctx, quitGrace)
+}
+
+// forced is parent, cancelled by a second signal too.
+func (s *session) forced(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
 	go func() {
 		select {
 		case <-s.force:
@@ -364,22 +370,17 @@ func (s *session) stopQEMU() {
 		case <-ctx.Done():
 		}
 	}()
-	s.proc.Stop(ctx, quitGrace)
+	return ctx, cancel
 }
 
 // stopDaemon stops the live daemon run started: the mount is unmounted,
 // and its last open file waited for (QEMU has gone by then) until
 // unmountGrace or a second signal.
 func (s *session) stopDaemon(l *liveDaemon) {
-	ctx, cancel := context.WithTimeout(context.Background(), unmountGrace)
+	grace, stop := context.WithTimeout(context.Background(), unmountGrace)
+	defer stop()
+	ctx, cancel := s.forced(grace)
 	defer cancel()
-	go func() {
-		select {
-		case <-s.force:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	err := l.Close(ctx)
 	switch {
 	case err == nil:
