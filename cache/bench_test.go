@@ -27,7 +27,7 @@ var benchTree = sync.OnceValues(func() (string, error) {
 		}
 		os.Chtimes(p, old, old)
 	}
-	time.Sleep(RacyWindow) // so that the files are not racy
+	time.Sleep(DefaultRacyWindow) // so that the files are not racy
 	return root, nil
 })
 

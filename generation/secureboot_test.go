@@ -36,12 +36,10 @@ func uefiOnly(t *testing.T, root string) Options {
 // --secure-boot on with no shim installed fails in NewBuilder, before
 // anything is packed or written, naming the package to install.
 func TestSecureBootOnWithoutShim(t *testing.T) {
-	saved := efiboot.ShimPaths
-	t.Cleanup(func() { efiboot.ShimPaths = saved })
+	t.Parallel()
 	dir := t.TempDir()
-	efiboot.ShimPaths = []efiboot.Shim{{Shim: filepath.Join(dir, "shimx64.efi.signed"), MokManager: filepath.Join(dir, "mmx64.efi.signed")}}
-
 	opts := uefiOnly(t, t.TempDir())
+	opts.Search.Shims = []efiboot.Shim{{Shim: filepath.Join(dir, "shimx64.efi.signed"), MokManager: filepath.Join(dir, "mmx64.efi.signed")}}
 	opts.Kernel = filepath.Join(dir, "vmlinuz")
 	writeFile(t, opts.Kernel, "k")
 	opts.SecureBoot = SecureBootOn

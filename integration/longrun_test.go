@@ -65,7 +65,7 @@ const (
 	soakCacheSize = 64 << 20
 	// soakBigSettle is how old each version of the big file gets before
 	// its next rewrite: past the racy window, so a Pack stores it.
-	soakBigSettle = cache.RacyWindow + 250*time.Millisecond
+	soakBigSettle = cache.DefaultRacyWindow + 250*time.Millisecond
 	// soakMemLimit is the daemon's Go memory limit (GOMEMLIMIT) in the short
 	// soak. On a tree this small the peak RSS is set by the collector,
 	// which lets the heap grow toward the limit the daemon sets itself

@@ -77,7 +77,14 @@ func testBuilder(t *testing.T) (*generation.Builder, string) {
 // testBuilderKernel is testBuilder, and the path of its kernel.
 func testBuilderKernel(t *testing.T) (*generation.Builder, string, string) {
 	t.Helper()
-	root := t.TempDir()
+	root, kernel := testTree(t)
+	return newTestBuilder(t, root, kernel, 0), root, kernel
+}
+
+// testTree makes testBuilder's rootfs and kernel.
+func testTree(t *testing.T) (root, kernel string) {
+	t.Helper()
+	root = t.TempDir()
 	for _, d := range []string{"etc", "sbin", "dev"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -85,20 +92,28 @@ func testBuilderKernel(t *testing.T) (*generation.Builder, string, string) {
 	}
 	write(t, filepath.Join(root, "etc/marker"), "one")
 	write(t, filepath.Join(root, "sbin/init"), "#!/bin/sh\n")
-	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	kernel = filepath.Join(t.TempDir(), "vmlinuz")
 	write(t, kernel, strings.Repeat("k", 5000))
+	return root, kernel
+}
+
+// newTestBuilder makes a builder of root and kernel with the packer's racy
+// window racy (0: the default).
+func newTestBuilder(t *testing.T, root, kernel string, racy time.Duration) *generation.Builder {
+	t.Helper()
 	b, err := generation.NewBuilder(generation.Options{
 		Rootfs: root,
 		Kernel: kernel,
 		Initramfs: cache.Options{
-			CacheDir: t.TempDir(),
+			CacheDir:   t.TempDir(),
+			RacyWindow: racy,
 		},
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return b, root, kernel
+	return b
 }
 
 func write(t *testing.T, path, s string) {
@@ -471,7 +486,8 @@ func TestBuildCounts(t *testing.T) {
 // window has passed the idle daemon settles them without a new generation,
 // status.json says so, and the first edit rebuilds one chunk.
 func TestDaemonSettlesRacyChunks(t *testing.T) {
-	b, root := testBuilder(t)
+	start := time.Now()
+	root, kernel := testTree(t)
 	for i := range 300 {
 		data := make([]byte, 16<<10)
 		for j := range data {
@@ -483,6 +499,10 @@ func TestDaemonSettlesRacyChunks(t *testing.T) {
 		}
 		write(t, filepath.Join(dir, fmt.Sprintf("f%03d", i)), string(data))
 	}
+	// A racy window that holds every file just written, with a margin, and
+	// no more: the daemon settles them once it has passed, rather than
+	// after the default 2 s.
+	b := newTestBuilder(t, root, kernel, time.Since(start)+500*time.Millisecond)
 	d := New(b, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	g, err := d.First(ctx)
