@@ -20,7 +20,8 @@ import (
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/generation"
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/fixture"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"github.com/liveiso/liveiso/live"
 	"github.com/liveiso/liveiso/vfs"
 )
@@ -34,14 +35,11 @@ func benchRootfs(b *testing.B) string {
 }
 
 func newBuilder(b *testing.B, rootfs, cacheDir string) *generation.Builder {
-	k, err := integration.Kernel()
-	if err != nil {
-		b.Skip(err)
-	}
+	k := fixture.MustKernel(b)
 	builder, err := generation.NewBuilder(generation.Options{
 		Rootfs:    rootfs,
 		Kernel:    k.Vmlinuz,
-		Append:    integration.KernelArgs,
+		Append:    testenv.KernelArgs,
 		Initramfs: cache.Options{CacheDir: cacheDir, Compression: generation.AutoCompression},
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // The soak of issue 16: a mount left running through many edits on the
@@ -42,7 +42,7 @@ const (
 
 // soakResult is the soak's figures and the options it ran with.
 type soakResult struct {
-	*integration.SoakResult
+	*testenv.SoakResult
 	Corpus    string
 	Edits     int
 	CacheSize int64
@@ -61,7 +61,7 @@ func measureSoak(ctx context.Context, cfg *config, work string) (*soakResult, er
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	r, err := integration.Soak(ctx, integration.SoakOptions{
+	r, err := testenv.Soak(ctx, testenv.SoakOptions{
 		Bin: cfg.liveiso.bin, Rootfs: c.Root, Kernel: cfg.liveiso.kernel,
 		CacheDir: filepath.Join(work, "cache"), Work: work,
 		Args:  []string{"--cache-size", fmt.Sprint(soakCacheSize>>20, "M")},
@@ -76,7 +76,7 @@ func measureSoak(ctx context.Context, cfg *config, work string) (*soakResult, er
 }
 
 // at100 is the sample after the first 100 edits, the soak's baseline.
-func (s *soakResult) at100() *integration.SoakSample {
+func (s *soakResult) at100() *testenv.SoakSample {
 	for i := range s.Samples {
 		if s.Samples[i].Edit == 100 {
 			return &s.Samples[i]

@@ -25,6 +25,9 @@ const (
 	shimLoaderPath      = "EFI/BOOT/grubx64.efi" // shim's DEFAULT_LOADER, beside shim
 	mokManagerPath      = "EFI/BOOT/mmx64.efi"   // shim's MOK_MANAGER, beside shim
 	espGrubConfigPath   = "EFI/BOOT/grub.cfg"
+	// espPrefixConfigPath makes the prefix of Debian's gcdx64 exist when
+	// GRUB's $root is the ESP (see the package comment).
+	espPrefixConfigPath = "boot/grub/grub.cfg"
 	espLabel            = "LIVEISO-EFI"
 )
 
@@ -97,7 +100,9 @@ func ESP(in ESPInput) (*fat.Image, error) {
 			{Path: mokManagerPath, Size: in.MokManagerSize, Source: in.MokManager},
 		}
 	}
-	files = append(files, fat.File{Path: espGrubConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))})
+	files = append(files,
+		fat.File{Path: espGrubConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))},
+		fat.File{Path: espPrefixConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))})
 	return fat.Plan(fat.Input{
 		Label:    espLabel,
 		VolumeID: in.VolumeID,

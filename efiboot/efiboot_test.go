@@ -123,6 +123,7 @@ func TestESPWithShim(t *testing.T) {
 		"EFI/BOOT/grubx64.efi": loader,
 		"EFI/BOOT/mmx64.efi":   mm,
 		"EFI/BOOT/grub.cfg":    espGrubConfig(),
+		"boot/grub/grub.cfg":   espGrubConfig(),
 	} {
 		got, err := exec.Command("mcopy", "-n", "-i", path, "::"+name, "-").Output()
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -41,6 +42,11 @@ type Options struct {
 	Boot      Boot
 	EFILoader string // GRUB EFI image for UEFI; "" searches Search.EFILoaders
 	NoHybrid  bool   // leave the system area empty: a CD image only, no MBR or GPT
+
+	// NoJoliet leaves out the Joliet hierarchy (the names Windows and
+	// macOS read); JolietLong allows 103-character Joliet names instead
+	// of 64.
+	NoJoliet, JolietLong bool
 
 	// SecureBoot chooses whether UEFI boots through shim; the zero value
 	// is SecureBootAuto. Shim is shimx64.efi ("" searches
@@ -83,8 +89,12 @@ type Generation struct {
 	// SecureBoot says the ESP boots through shim.
 	SecureBoot bool
 
-	// Warnings are the packer's (Stats.Warnings, WarningRootfs) and the
-	// boot files' (WarningBoot), in that order.
+	// Joliet says the image has a Joliet hierarchy.
+	Joliet bool
+
+	// Warnings are the packer's (Stats.Warnings, WarningRootfs), the boot
+	// files' (WarningBoot) and the layout's (WarningLayout: names the
+	// Joliet tree could not hold as they are), in that order.
 	Warnings []Warning
 
 	Compression CompressionChoice // of the initrd
@@ -239,6 +249,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		VolumeID:        b.opts.VolumeID,
 		Append:          b.opts.Append,
 		NoHybrid:        b.opts.NoHybrid,
+		NoJoliet:        b.opts.NoJoliet,
+		JolietLong:      b.opts.JolietLong,
 		SourceDateEpoch: b.opts.SourceDateEpoch,
 	})
 	if err != nil {
@@ -267,7 +279,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 
 		UKI:        ukiLayout,
 		SecureBoot: g.Shim != nil,
-		Warnings:   append(warnings(WarningRootfs, stats.Warnings), warnings(WarningBoot, g.Warnings)...),
+		Joliet:     in.Joliet != nil,
+		Warnings:   slices.Concat(warnings(WarningRootfs, stats.Warnings), warnings(WarningBoot, g.Warnings), warnings(WarningLayout, layout.Warnings())),
 
 		Compression: b.compression,
 		// The pin keeps the initrd's members from every trim of the

@@ -11,7 +11,7 @@ import (
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
-	"github.com/liveiso/liveiso/integration/fixture"
+	"github.com/liveiso/liveiso/internal/fixture"
 	"github.com/liveiso/liveiso/secureboot"
 )
 
@@ -86,10 +86,7 @@ func TestSecureBootOnNeedsUEFI(t *testing.T) {
 // will not boot with Secure Boot enforcing; the kernel is checked again
 // when it is replaced.
 func TestSecureBootKernelCheck(t *testing.T) {
-	k, err := fixture.Kernel()
-	if err != nil {
-		t.Fatalf("%v (scripts/setup.sh fetches the test kernel)", err)
-	}
+	k := fixture.MustKernel(t)
 	signed, err := os.ReadFile(k.Vmlinuz)
 	if err != nil {
 		t.Fatal(err)
@@ -139,10 +136,7 @@ func cacheOptions(t *testing.T) cache.Options {
 // BenchmarkKernelSignatureCheck measures the build-time check of the
 // Debian kernel against Debian's shim, paid once per version of the kernel.
 func BenchmarkKernelSignatureCheck(b *testing.B) {
-	k, err := fixture.Kernel()
-	if err != nil {
-		b.Fatal(err)
-	}
+	k := fixture.MustKernel(b)
 	kernel, err := os.ReadFile(k.Vmlinuz)
 	if err != nil {
 		b.Fatal(err)

@@ -20,6 +20,9 @@ const (
 	// WarningBoot: the boot files (a kernel that shim will refuse under
 	// Secure Boot).
 	WarningBoot WarningSource = "boot"
+	// WarningLayout: the image's layout (a name the Joliet tree holds
+	// shortened or changed, a symlink it leaves out).
+	WarningLayout WarningSource = "layout"
 )
 
 // UnmarshalJSON also reads a warning as a plain string, as status.json

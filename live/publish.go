@@ -67,6 +67,7 @@ func (d *Daemon) publish(g *generation.Generation) {
 		Rootfs:            d.opts.Rootfs,
 		Warnings:          g.Warnings,
 		SecureBoot:        g.SecureBoot,
+		Joliet:            g.Joliet,
 		BuildCounts:       d.st.BuildCounts,
 		Compression:       string(g.Compression.Compression),
 		CompressionReason: g.Compression.Reason,

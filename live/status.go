@@ -34,6 +34,7 @@ type Status struct {
 	Rootfs          string               `json:"rootfs"`
 	Warnings        []generation.Warning `json:"warnings,omitempty"`
 	SecureBoot      bool                 `json:"secure_boot"` // UEFI boots through shim
+	Joliet          bool                 `json:"joliet"`      // the image has a Joliet tree
 	UKISize         int64                `json:"uki_size"`    // of uki.efi; 0: none served
 
 	// Compression of the initrd, and why it was chosen (--compression auto).

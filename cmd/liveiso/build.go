@@ -100,19 +100,21 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	if g.SecureBoot {
 		secureBoot = ", UEFI through shim (Secure Boot)"
 	}
+	joliet := ", Joliet " + onOff(g.Joliet)
 	if out != "" {
-		fmt.Fprintf(stdout, "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
-			out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
+		fmt.Fprintf(stdout, "%s: %s, %d files on the CD%s, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
+			out, humanBytes(g.Image.Size()), g.Files, joliet, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
 			humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, secureBoot, time.Since(start).Seconds())
 	}
 	if f.uki != "" {
 		fmt.Fprintf(stdout, "%s: %s, unified kernel image, initrd %s %s, %.2f s\n",
 			f.uki, humanBytes(g.UKI.Size()), humanBytes(g.Initrd.Size()), g.Compression.Compression, time.Since(start).Seconds())
 	}
-	// The boot files' warnings (Secure Boot) again beside the summary:
-	// they say how the image will boot.
+	// The boot files' warnings (Secure Boot) and the layout's (Joliet
+	// names) again beside the summary: they say how the image will boot
+	// and what other systems will show of it.
 	for _, w := range g.Warnings {
-		if w.Source == generation.WarningBoot {
+		if w.Source == generation.WarningBoot || w.Source == generation.WarningLayout {
 			fmt.Fprintf(stdout, "warning: %s\n", w.Message)
 		}
 	}

@@ -22,6 +22,7 @@ type imageFlags struct {
 	boot, efiLoader                    string
 	level                              int
 	rootOwner, noAutoInit, noHybrid    bool
+	noJoliet, jolietLong               bool
 	excludes                           []string
 	kernelConfig                       string
 	secureBoot, shim, ukiStub          string
@@ -41,6 +42,8 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.shim, "shim", "", "shim `FILE` for Secure Boot, with MokManager (mmx64.efi.signed or mmx64.efi) beside it (default: Debian's shimx64.efi.signed)")
 	fs.StringVar(&f.ukiStub, "uki-stub", "", "systemd-stub `FILE` for the unified kernel image (default: /usr/lib/systemd/boot/efi/linuxx64.efi.stub)")
 	fs.BoolVar(&f.noHybrid, "no-hybrid", false, "leave the system area empty: no MBR or GPT, so the image boots as a CD only")
+	fs.BoolVar(&f.noJoliet, "no-joliet", false, "leave out the Joliet tree (the long, mixed-case names Windows and macOS show): Rock Ridge only")
+	fs.BoolVar(&f.jolietLong, "joliet-long", false, "allow Joliet names of up to 103 characters instead of 64 (xorriso's -joliet-long; read by Windows and Linux)")
 	fs.StringVar(&f.volumeID, "volume-id", generation.DefaultVolumeID, "ISO 9660 volume `ID`")
 	fs.StringVar(&f.compression, "compression", string(generation.AutoCompression), "initrd compression: auto (zstd when the kernel's configuration has CONFIG_RD_ZSTD=y, else gzip), gzip, zstd or none")
 	fs.StringVar(&f.kernelConfig, "kernel-config", "", "the kernel's configuration `FILE`, for --compression auto (default: config-VERSION beside the kernel, ROOTFS/boot/config-VERSION, the kernel's own)")
@@ -115,6 +118,9 @@ func (f *imageFlags) options() (generation.Options, error) {
 	default:
 		return o, usageError{fmt.Sprintf("--secure-boot %q: want auto, on or off", f.secureBoot)}
 	}
+	if f.noJoliet && f.jolietLong {
+		return o, usageError{"--joliet-long with --no-joliet"}
+	}
 	if sb == generation.SecureBootOff && f.shim != "" {
 		return o, usageError{"--shim with --secure-boot off"}
 	}
@@ -134,6 +140,8 @@ func (f *imageFlags) options() (generation.Options, error) {
 		Boot:            boot,
 		EFILoader:       f.efiLoader,
 		NoHybrid:        f.noHybrid,
+		NoJoliet:        f.noJoliet,
+		JolietLong:      f.jolietLong,
 		SecureBoot:      sb,
 		Shim:            f.shim,
 		UKIStub:         f.ukiStub,

@@ -9,22 +9,22 @@ import (
 	"time"
 )
 
-func usage(t *testing.T, dir string) DiskUsage {
-	t.Helper()
-	u, err := Usage(dir)
-	if err != nil {
-		t.Fatal(err)
+// must returns what a call returned, failing t on its error:
+// must[DiskUsage](t)(Usage(dir)).
+func must[V any](t *testing.T) func(V, error) V {
+	return func(v V, err error) V {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
-	return u
 }
 
+func usage(t *testing.T, dir string) DiskUsage { return must[DiskUsage](t)(Usage(dir)) }
+
 func trimTo(t *testing.T, dir string, limit int64) TrimResult {
-	t.Helper()
-	res, err := Trim(dir, limit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return must[TrimResult](t)(Trim(dir, limit))
 }
 
 // saveAll saves n members of size bytes each, keys (i, tag), and returns
