@@ -10,11 +10,11 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
+	"github.com/liveiso/liveiso/internal/refcount"
 	"github.com/liveiso/liveiso/isolayout"
 	"github.com/liveiso/liveiso/squashroot"
 	"github.com/liveiso/liveiso/uki"
@@ -120,8 +120,8 @@ type Generation struct {
 	// nil with the rootfs in the initrd.
 	Squashfs *squashroot.Image
 
-	refs    atomic.Int64 // see lifetime.go
-	closers []io.Closer  // the files gather opened, closed by the last Release
+	refs    refcount.Count // see lifetime.go
+	closers []io.Closer    // the files gather opened, closed by the last Release
 }
 
 // Boot selects the boot entries.
@@ -356,7 +356,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		// generation is held; taken before the next Pack, as Pin asks.
 		closers: append(g.Opened, initrd.Retain()),
 	}
-	gen.refs.Store(1)
+	gen.refs.Init(gen.Number)
 	return gen, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/generation"
+	"github.com/liveiso/liveiso/qemu"
 	"github.com/spf13/cobra"
 )
 
@@ -145,8 +146,7 @@ func (p *progressLine) set(done, total int64) {
 // once a second, while stderr is a terminal. It returns the function that
 // stops it and clears the line.
 func (p *progressLine) show(what string, start time.Time) func() {
-	fi, err := os.Stderr.Stat()
-	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+	if !qemu.IsTerminal(os.Stderr) {
 		return func() {}
 	}
 	stop := make(chan struct{})

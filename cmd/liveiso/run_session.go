@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -222,7 +221,10 @@ func runRun(p runPlan, out output) (err error) {
 	if s.term != nil && p.exec == nil {
 		s.say("the guest's console follows; Ctrl-A x quits QEMU, Ctrl-A c switches to its monitor and back")
 	}
-	if err := s.start(); err != nil {
+	if err := s.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return interrupted()
+		}
 		return exitStatus{qemu.ExitError, err}
 	}
 	var timeout <-chan time.Time
@@ -266,7 +268,10 @@ func runRun(p runPlan, out output) (err error) {
 				s.say("the guest powered off; the next generation boots it again")
 			}
 		case st := <-gens:
-			if err := s.onGeneration(st); err != nil {
+			if err := s.onGeneration(ctx, st); err != nil {
+				if ctx.Err() != nil {
+					return interrupted()
+				}
 				return exitStatus{qemu.ExitError, err}
 			}
 		}
@@ -325,7 +330,7 @@ func (s *session) qemuExited() error {
 }
 
 // onGeneration acts on a new generation as --on-change says.
-func (s *session) onGeneration(st live.Status) error {
+func (s *session) onGeneration(ctx context.Context, st live.Status) error {
 	line := generationLine(st)
 	s.event(event{Event: "generation_ready", Generation: st.Generation, Ms: st.BuildMs})
 	if s.plan.watch && s.plan.onChange != onChangeNone {
@@ -338,18 +343,18 @@ func (s *session) onGeneration(st live.Status) error {
 	case s.plan.onChange == onChangeNone:
 		s.say("%s (--on-change none)", line)
 	case s.plan.onChange == onChangeReset:
-		err := s.proc.Reset(s.poweredOff)
+		err := s.proc.Reset(ctx, s.poweredOff)
 		s.poweredOff = false
 		if err != nil {
 			s.say("%s; system_reset failed (%v), restarting QEMU", line, err)
-			return s.restart()
+			return s.restart(ctx)
 		}
 		s.say("%s, resetting the guest", line)
 		s.event(event{Event: "reset_sent", Generation: st.Generation})
 		s.startJob(st.Generation)
 	default:
 		s.say("%s, restarting QEMU", line)
-		return s.restart()
+		return s.restart(ctx)
 	}
 	return nil
 }
@@ -363,8 +368,9 @@ func poweredOff(ev qemu.Event) bool {
 	return ev.Event == "SHUTDOWN" && json.Unmarshal(ev.Data, &d) == nil && d.Reason == "guest-shutdown"
 }
 
-// start starts a QEMU on the current generation.
-func (s *session) start() error {
+// start starts a QEMU on the current generation; a signal (ctx) ends the
+// wait for it.
+func (s *session) start(ctx context.Context) error {
 	m := s.plan.machine
 	s.starts++
 	// A socket of its own per QEMU: the old one may linger as it exits.
@@ -379,7 +385,7 @@ func (s *session) start() error {
 	}
 	s.log.Debug("starting QEMU", "args", strings.Join(m.Args(), " "))
 	s.stopJob()
-	p, err := qemu.Start(s.plan.binary, m, qemu.IO{Stdin: s.qemuStdin(), Stdout: s.console, Stderr: s.stderr})
+	p, err := qemu.Start(ctx, s.plan.binary, m, qemu.IO{Stdin: s.qemuStdin(), Stdout: s.console, Stderr: s.stderr})
 	if err != nil {
 		return err
 	}
@@ -390,57 +396,12 @@ func (s *session) start() error {
 }
 
 // restart replaces QEMU by a new one, which opens the newest generation.
-func (s *session) restart() error {
-	s.proc.Stop(quitGrace)
+func (s *session) restart(ctx context.Context) error {
+	s.proc.Stop(ctx, quitGrace)
 	if s.term != nil {
 		s.term.Restore()
 	}
-	return s.start()
-}
-
-// stopQEMU ends QEMU, at once after a second signal.
-func (s *session) stopQEMU() {
-	s.stopJob()
-	if s.proc == nil {
-		return
-	}
-	stopped := make(chan struct{})
-	go func() {
-		select {
-		case <-s.force:
-			s.proc.Kill()
-		case <-stopped:
-		}
-	}()
-	s.proc.Stop(quitGrace)
-	close(stopped)
-}
-
-// stopDaemon stops the live daemon run started: the mount is unmounted,
-// and its last open file waited for (QEMU has gone by then) until
-// unmountGrace or a second signal.
-func (s *session) stopDaemon(l *liveDaemon) {
-	ctx, cancel := context.WithTimeout(context.Background(), unmountGrace)
-	defer cancel()
-	go func() {
-		select {
-		case <-s.force:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	err := l.Close(ctx)
-	switch {
-	case err == nil:
-	case errors.Is(err, errDetached):
-		select {
-		case <-s.force:
-		default:
-			s.say("%s still has open files after %v; it is detached and goes when they are closed", s.mountpoint, unmountGrace)
-		}
-	default:
-		s.say("%v", err)
-	}
+	return s.start(ctx)
 }
 
 // say prints one line of run's own on stderr.
