@@ -180,7 +180,7 @@ func floorBoot(dir, kernel, initrd, marker string) (float64, error) {
 	}
 	console, stderr := &lineLog{}, &lineLog{}
 	start := time.Now()
-	p, err := qemu.Start(bin, m, qemu.IO{Stdout: console, Stderr: stderr})
+	p, err := qemu.Start(context.Background(), bin, m, qemu.IO{Stdout: console, Stderr: stderr})
 	if err != nil {
 		return 0, fmt.Errorf("%w\n%s", err, stderr.tail(10))
 	}

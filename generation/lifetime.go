@@ -1,9 +1,6 @@
 package generation
 
-import (
-	"fmt"
-	"io"
-)
+import "io"
 
 // Lifetimes.
 //
@@ -18,40 +15,24 @@ import (
 // the files at once: nothing waits for a finalizer, so a daemon left running
 // for days holds the files of the generations still in use and no others.
 // A Release without a reference panics, like a negative sync.WaitGroup
-// counter: freeing twice is a bug to see, never to absorb.
+// counter: freeing twice is a bug to see, never to absorb. The count is
+// internal/refcount's, which the tests of the readers' packages count with
+// too.
 
 // Retain adds a reference. The caller must already hold one (Build's, or
 // one it retained); a generation already let go of panics.
-func (g *Generation) Retain() {
-	if g.refs.Add(1) <= 1 {
-		panic(fmt.Sprintf("generation %d: Retain after its last Release", g.Number))
-	}
-}
+func (g *Generation) Retain() { g.refs.Retain() }
 
 // TryRetain adds a reference unless the generation was already let go of,
 // and reports whether it did. It is for a reader that loaded the generation
 // from a pointer that another goroutine swaps and releases: load, TryRetain,
 // and on false load again (the pointer has moved on).
-func (g *Generation) TryRetain() bool {
-	for {
-		n := g.refs.Load()
-		if n <= 0 {
-			return false
-		}
-		if g.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
+func (g *Generation) TryRetain() bool { return g.refs.TryRetain() }
 
 // Release drops a reference; the last one closes what the generation opened
 // and unpins its members (they may then be trimmed).
 func (g *Generation) Release() {
-	n := g.refs.Add(-1)
-	switch {
-	case n < 0:
-		panic(fmt.Sprintf("generation %d: Release without a reference", g.Number))
-	case n == 0:
+	if g.refs.Release() {
 		closeAll(g.closers)
 		g.closers = nil
 	}

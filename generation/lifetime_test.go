@@ -39,7 +39,7 @@ func testGeneration(closers ...*closeRecorder) *Generation {
 	for _, c := range closers {
 		g.closers = append(g.closers, c)
 	}
-	g.refs.Store(1)
+	g.refs.Init(g.Number)
 	return g
 }
 

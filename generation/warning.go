@@ -1,5 +1,7 @@
 package generation
 
+import "encoding/json"
+
 // Warning is something about a generation that its user should hear of,
 // with where it comes from, so that each command reports it where it
 // belongs (build prints the boot files' warnings beside its summary).
@@ -22,6 +24,18 @@ const (
 	// shortened or changed, a symlink it leaves out).
 	WarningLayout WarningSource = "layout"
 )
+
+// UnmarshalJSON also reads a warning as a plain string, as status.json
+// had them before they said their source (a run --attach to an older
+// mount).
+func (w *Warning) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		*w = Warning{}
+		return json.Unmarshal(b, &w.Message)
+	}
+	type plain Warning // without this method
+	return json.Unmarshal(b, (*plain)(w))
+}
 
 // String is the warning as one line: its message.
 func (w Warning) String() string { return w.Message }

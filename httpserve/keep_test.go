@@ -1,9 +1,9 @@
 package httpserve
 
 import (
-	"sync/atomic"
 	"testing"
 
+	"github.com/liveiso/liveiso/internal/refcount"
 	"github.com/liveiso/liveiso/live"
 )
 
@@ -70,39 +70,10 @@ func TestKeepHoldsWhatIsRead(t *testing.T) {
 	}
 }
 
-// refs is a generation's reference count, as generation.Generation keeps
-// it: the test publishes with one reference, Keep's; released counts the
-// last Release.
-type refs struct {
-	n        atomic.Int64
-	released atomic.Int64
-}
-
-func (r *refs) Retain() { r.n.Add(1) }
-func (r *refs) TryRetain() bool {
-	for {
-		n := r.n.Load()
-		if n <= 0 {
-			return false
-		}
-		if r.n.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-func (r *refs) Release() {
-	switch n := r.n.Add(-1); {
-	case n < 0:
-		panic("Release without a reference")
-	case n == 0:
-		r.released.Add(1)
-	}
-}
-
 // counted is generation n holding a reference count with one reference.
-func counted(n uint64) (*live.Snapshot, *refs) {
-	r := &refs{}
-	r.n.Store(1)
+func counted(n uint64) (*live.Snapshot, *refcount.Tracked) {
+	r := &refcount.Tracked{}
+	r.Init(n)
 	return &live.Snapshot{Generation: n, Holds: r}, r
 }
 
@@ -110,7 +81,7 @@ func counted(n uint64) (*live.Snapshot, *refs) {
 // with no request reading it, or when its last read ends.
 func TestKeepReleasesWhatItDrops(t *testing.T) {
 	k := NewKeep(2)
-	released := map[uint64]*refs{}
+	released := map[uint64]*refcount.Tracked{}
 	publish := func(n uint64) {
 		g, r := counted(n)
 		released[n] = r
@@ -122,23 +93,23 @@ func TestKeepReleasesWhatItDrops(t *testing.T) {
 	if !ok {
 		t.Fatal("generation 2 not kept")
 	}
-	if released[1].released.Load() != 0 || released[2].released.Load() != 0 {
+	if released[1].Released() != 0 || released[2].Released() != 0 {
 		t.Fatal("released with generations 1 and 2 kept")
 	}
 	publish(3)
-	if n := released[1].released.Load(); n != 1 {
+	if n := released[1].Released(); n != 1 {
 		t.Fatalf("generation 1 released %d times after it left the ring, want 1", n)
 	}
 	publish(4)
-	if released[2].released.Load() != 0 {
+	if released[2].Released() != 0 {
 		t.Fatalf("generation 2 released while a request reads it")
 	}
 	read2()
 	read2()
-	if n := released[2].released.Load(); n != 1 {
+	if n := released[2].Released(); n != 1 {
 		t.Errorf("generation 2 released %d times after its last read ended, want 1", n)
 	}
-	if released[3].released.Load() != 0 || released[4].released.Load() != 0 {
+	if released[3].Released() != 0 || released[4].Released() != 0 {
 		t.Error("a kept generation was released")
 	}
 }
@@ -148,7 +119,7 @@ func TestKeepReleasesWhatItDrops(t *testing.T) {
 // after it; nothing can be acquired any more.
 func TestKeepClose(t *testing.T) {
 	k := NewKeep(3)
-	var rs []*refs
+	var rs []*refcount.Tracked
 	for n := uint64(1); n <= 3; n++ {
 		g, r := counted(n)
 		rs = append(rs, r)
@@ -159,10 +130,10 @@ func TestKeepClose(t *testing.T) {
 		t.Fatal("generation 2 not kept")
 	}
 	k.Close()
-	if rs[0].released.Load() != 1 || rs[2].released.Load() != 1 {
-		t.Errorf("after Close: generations 1 and 3 released %d and %d times, want once each", rs[0].released.Load(), rs[2].released.Load())
+	if rs[0].Released() != 1 || rs[2].Released() != 1 {
+		t.Errorf("after Close: generations 1 and 3 released %d and %d times, want once each", rs[0].Released(), rs[2].Released())
 	}
-	if rs[1].released.Load() != 0 || g2.Generation != 2 {
+	if rs[1].Released() != 0 || g2.Generation != 2 {
 		t.Fatal("generation 2 released under its read")
 	}
 	if k.Current() != nil {
@@ -172,12 +143,12 @@ func TestKeepClose(t *testing.T) {
 		t.Error("Acquire after Close succeeded")
 	}
 	read2()
-	if n := rs[1].released.Load(); n != 1 {
+	if n := rs[1].Released(); n != 1 {
 		t.Errorf("generation 2 released %d times after its read ended, want 1", n)
 	}
 	g4, r4 := counted(4)
 	k.Publish(g4)
-	if r4.released.Load() != 1 || k.Held() != 0 {
-		t.Errorf("Publish after Close: released %d times, %d held; want 1 and 0", r4.released.Load(), k.Held())
+	if r4.Released() != 1 || k.Held() != 0 {
+		t.Errorf("Publish after Close: released %d times, %d held; want 1 and 0", r4.Released(), k.Held())
 	}
 }

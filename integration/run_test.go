@@ -112,6 +112,12 @@ func startRun(t *testing.T, args ...string) *liveRun {
 func (r *liveRun) wait(t *testing.T) int {
 	t.Helper()
 	_, timeout := r.timeouts()
+	return r.waitFor(t, timeout)
+}
+
+// waitFor is wait with its own bound.
+func (r *liveRun) waitFor(t *testing.T, timeout time.Duration) int {
+	t.Helper()
 	select {
 	case <-r.done:
 	case <-time.After(timeout):
@@ -152,7 +158,13 @@ func (r *liveRun) waitLine(t *testing.T, re *regexp.Regexp) {
 // waitStderr waits until run has said something matching re.
 func (r *liveRun) waitStderr(t *testing.T, re *regexp.Regexp) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	r.waitStderrFor(t, time.Minute, re)
+}
+
+// waitStderrFor is waitStderr with its own bound.
+func (r *liveRun) waitStderrFor(t *testing.T, timeout time.Duration, re *regexp.Regexp) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !re.MatchString(r.stderr.String()) {
 		if time.Now().After(deadline) {
 			t.Fatalf("liveiso run never said %q; stderr:\n%s", re, r.stderr.String())

@@ -1,12 +1,17 @@
 // Package live keeps the image current: it turns the watcher's batches of
 // changed paths into new generations, publishes each one with a single
-// atomic swap once it is complete, and answers the FUSE layer's questions
-// (which snapshot is current, how big image.iso is, what status.json says).
+// atomic swap once it is complete, and hands it to its outlets: the FUSE
+// mount (vfs), the HTTP server (httpserve), run. Each outlet subscribes
+// (Daemon.Subscribe) and is called with every new snapshot (Snapshot: the
+// one view of a generation every outlet serves), holding a reference of
+// its own, so that it keeps what it serves for as long as it serves it and
+// no longer. status.json (Status, StatusJSON) changes after the outlets
+// were told.
 //
-// The current pointer holds a reference to its generation and lets go of it
-// when the next is published; readers take their own with Acquire (see
-// Snapshot), so an old generation's files close when its last reader is
-// done.
+// The daemon's current pointer (Current) holds a reference to its
+// generation and lets go of it when the next is published; readers take
+// their own with Acquire, so an old generation's files close when its last
+// reader, in whichever outlet, is done.
 //
 // A failed build is never published: the last good generation stays served
 // and the error goes to the log and to status.json. Retrying is live's: the

@@ -1,6 +1,10 @@
 package live
 
-import "github.com/liveiso/liveiso/generation"
+import (
+	"encoding/json"
+
+	"github.com/liveiso/liveiso/generation"
+)
 
 // States of status.json.
 const (
@@ -19,6 +23,7 @@ type Status struct {
 	Capacity        int64                `json:"capacity"`       // size of image.iso: image plus zero headroom
 	CapacityGrown   int                  `json:"capacity_grown"` // times the image outgrew the capacity
 	InitrdSize      int64                `json:"initrd_size"`
+	InitrdUnpacked  int64                `json:"initrd_unpacked"` // bytes of its cpio archive: about what it takes in the guest's memory once unpacked
 	ChunksTotal     int                  `json:"chunks_total"`
 	ChunksRebuilt   int                  `json:"chunks_rebuilt"`
 	ChunksRacy      int                  `json:"chunks_racy"` // of the generation served: in no cache yet, until they settle
@@ -49,4 +54,25 @@ type BuildCounts struct {
 	Cancelled int `json:"builds_cancelled"` // abandoned for a newer edit, or at shutdown
 	Failed    int `json:"builds_failed"`
 	Published int `json:"generations_published"`
+}
+
+// statusDoc is status.json as a value and as its bytes.
+type statusDoc struct {
+	st   Status
+	json []byte
+}
+
+// Status is what status.json says.
+func (d *Daemon) Status() Status { return d.status.Load().st }
+
+// StatusJSON is the contents of status.json.
+func (d *Daemon) StatusJSON() []byte { return d.status.Load().json }
+
+// publishStatus makes d.st what status.json says.
+func (d *Daemon) publishStatus() {
+	b, err := json.MarshalIndent(d.st, "", "  ")
+	if err != nil {
+		panic(err) // Status has only plain fields
+	}
+	d.status.Store(&statusDoc{st: d.st, json: append(b, '\n')})
 }

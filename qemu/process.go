@@ -45,8 +45,9 @@ type Process struct {
 }
 
 // Start starts QEMU for m and connects to its QMP socket. The process is
-// killed if liveiso dies (Pdeathsig), so that no VM outlives the run.
-func Start(binary string, m Machine, stdio IO) (*Process, error) {
+// killed if liveiso dies (Pdeathsig), so that no VM outlives the run, and
+// when ctx ends before QMP answers (a Ctrl-C while it starts).
+func Start(ctx context.Context, binary string, m Machine, stdio IO) (*Process, error) {
 	cmd := exec.Command(binary, m.Args()...)
 	if stdio.Stdin != nil {
 		cmd.Stdin = stdio.Stdin
@@ -75,18 +76,21 @@ func Start(binary string, m Machine, stdio IO) (*Process, error) {
 	}
 	// The socket appears once QEMU has parsed its arguments; a QEMU that
 	// rejects them exits first.
-	ctx, cancel := context.WithTimeout(context.Background(), qmpTimeout)
+	qctx, cancel := context.WithTimeout(ctx, qmpTimeout)
 	defer cancel()
 	go func() {
 		select {
 		case <-p.done:
 			cancel()
-		case <-ctx.Done():
+		case <-qctx.Done():
 		}
 	}()
-	q, err := DialQMP(ctx, m.QMP)
+	q, err := DialQMP(qctx, m.QMP)
 	if err != nil {
 		p.Kill()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("start %s: %w", binary, ctx.Err())
+		}
 		if p.exitErr != nil {
 			return nil, fmt.Errorf("%s exited at start (%v): see its messages above", binary, p.exitErr)
 		}
@@ -111,9 +115,9 @@ func (p *Process) Events() <-chan Event { return p.qmp.Events() }
 // Reset resets the guest like the reset button, QEMU keeping its files
 // open: the firmware reads the medium again. A guest that powered off
 // under NoShutdown is stopped: cont starts it again (a second round trip,
-// left out when the guest runs).
-func (p *Process) Reset(cont bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), qmpTimeout)
+// left out when the guest runs). ctx ends the wait for QEMU's answers.
+func (p *Process) Reset(ctx context.Context, cont bool) error {
+	ctx, cancel := context.WithTimeout(ctx, qmpTimeout)
 	defer cancel()
 	if _, err := p.qmp.Execute(ctx, "system_reset", nil); err != nil {
 		return err
@@ -125,16 +129,17 @@ func (p *Process) Reset(cont bool) error {
 	return err
 }
 
-// Stop asks QEMU to quit and kills it if it has not after grace. It
-// returns when QEMU has exited, and may be called more than once.
-func (p *Process) Stop(grace time.Duration) {
+// Stop asks QEMU to quit and kills it if it has not after grace, or when
+// ctx ends (a second Ctrl-C). It returns when QEMU has exited, and may be
+// called more than once.
+func (p *Process) Stop(ctx context.Context, grace time.Duration) {
 	select {
 	case <-p.done:
 		p.closeQMP()
 		return
 	default:
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	ctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	if p.qmp != nil {
 		p.qmp.Execute(ctx, "quit", nil) // the connection may end before the reply

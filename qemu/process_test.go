@@ -2,7 +2,9 @@ package qemu
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,6 +28,9 @@ func TestMain(m *testing.M) {
 }
 
 func fakeQEMUMain(args []string) int {
+	if os.Getenv(fakeQEMUEnv+"_HANG") == "1" {
+		select {} // a QEMU that never opens its QMP socket
+	}
 	var path string
 	for i, a := range args {
 		if a == "-qmp" && i+1 < len(args) {
@@ -75,7 +80,7 @@ func TestProcessOutlivesTheStartingThread(t *testing.T) {
 			go start()
 			return
 		}
-		p, err := Start(exe, m, IO{})
+		p, err := Start(t.Context(), exe, m, IO{})
 		if err != nil {
 			t.Error(err)
 		}
@@ -93,11 +98,41 @@ func TestProcessOutlivesTheStartingThread(t *testing.T) {
 		t.Fatalf("QEMU ended with the thread that started it: %v", p.Err())
 	default:
 	}
-	if err := p.Reset(false); err != nil {
+	if err := p.Reset(t.Context(), false); err != nil {
 		t.Errorf("system_reset: %v", err)
 	}
-	p.Stop(5 * time.Second)
+	p.Stop(t.Context(), 5*time.Second)
 	if p.Err() != nil {
 		t.Errorf("QEMU did not quit cleanly: %v", p.Err())
+	}
+}
+
+// A cancelled ctx ends Start at once, QEMU killed, when QMP has not
+// answered yet (a Ctrl-C while QEMU starts waits for nothing).
+func TestStartCancelled(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(fakeQEMUEnv, "1")
+	t.Setenv(fakeQEMUEnv+"_HANG", "1")
+	m := Machine{Accel: TCG, MemoryMB: 64, QMP: filepath.Join(t.TempDir(), "qmp.sock")}
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() {
+		p, err := Start(ctx, exe, m, IO{})
+		if p != nil {
+			p.Kill()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Start with its ctx cancelled: %v, want context.Canceled", err)
+		}
+	case <-time.After(qmpTimeout / 2):
+		t.Fatalf("Start still waiting %v after its ctx was cancelled", qmpTimeout/2)
 	}
 }

@@ -1,10 +1,10 @@
 // Package vfs serves a live image over FUSE: a read-only directory holding
 // image.iso, initrd.img, status.json and uki.efi (when the snapshots have a
-// unified kernel image), whose bytes come from immutable
-// snapshots (live.Snapshot, io.ReaderAt values). It is an outlet, the last
-// step of the pipeline: generation builds generations, live publishes them
-// as snapshots to its subscribers, Server.Publish among them, and vfs adapts
-// them to the kernel; it imports live, never the other way round. It knows nothing of
+// unified kernel image), whose bytes come from immutable snapshots
+// (live.Snapshot, io.ReaderAt values). It is an outlet, the last step of the
+// pipeline: generation builds generations, live publishes them as snapshots
+// to its subscribers, Server.Publish among them, and vfs adapts them to the
+// kernel; it imports live, never the other way round. It knows nothing of
 // ISO 9660; the only format knowledge it is given is a byte range
 // (Options.RepinRange) at which an open image.iso may move on to a newer
 // snapshot.

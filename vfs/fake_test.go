@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liveiso/liveiso/internal/refcount"
 	"github.com/liveiso/liveiso/live"
 )
 
@@ -102,7 +103,7 @@ func generationsIn(b []byte, off int64) map[uint64]bool {
 // (the mounted Server) and counts their references, as the live daemon
 // does.
 type fakeSource struct {
-	cur      atomic.Pointer[live.Snapshot]
+	cur      live.Current
 	capacity atomic.Int64
 
 	mu   sync.Mutex
@@ -110,40 +111,10 @@ type fakeSource struct {
 	subs []func(*live.Snapshot)
 }
 
-// fakeHold is a generation's reference count; closed records its last
-// Release, as a generation closing its files.
-type fakeHold struct {
-	gen    uint64
-	refs   atomic.Int64
-	closed atomic.Int64
-}
-
-func (h *fakeHold) Retain() {
-	if h.refs.Add(1) <= 1 {
-		panic(fmt.Sprintf("generation %d: Retain after its last Release", h.gen))
-	}
-}
-
-func (h *fakeHold) TryRetain() bool {
-	for {
-		n := h.refs.Load()
-		if n <= 0 {
-			return false
-		}
-		if h.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
-func (h *fakeHold) Release() {
-	switch n := h.refs.Add(-1); {
-	case n < 0:
-		panic(fmt.Sprintf("generation %d: Release without a reference", h.gen))
-	case n == 0:
-		h.closed.Add(1)
-	}
-}
+// fakeHold is a generation's reference count, as generation.Generation
+// keeps it; Released counts its last Release, where a generation closes its
+// files.
+type fakeHold = refcount.Tracked
 
 func newFakeSource(capacity int64) *fakeSource {
 	s := &fakeSource{}
@@ -161,8 +132,8 @@ func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *live.Snap
 
 // snapshot makes generation gen's snapshot, with one reference.
 func (s *fakeSource) snapshot(gen uint64, imageSize, initrdSize int64) *live.Snapshot {
-	h := &fakeHold{gen: gen}
-	h.refs.Store(1)
+	h := &fakeHold{}
+	h.Init(gen)
 	snap := &live.Snapshot{
 		Generation: gen,
 		Image:      pattern{tag: gen << 48, size: imageSize},
@@ -184,9 +155,7 @@ func (s *fakeSource) snapshot(gen uint64, imageSize, initrdSize int64) *live.Sna
 // store makes snap, with its reference, current and hands it to the
 // subscribers, each with a reference of its own.
 func (s *fakeSource) store(snap *live.Snapshot) {
-	if old := s.cur.Swap(snap); old != nil {
-		old.Release()
-	}
+	s.cur.Replace(snap)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, fn := range s.subs {
@@ -209,20 +178,8 @@ func (s *fakeSource) hold(gen uint64) *fakeHold {
 	return s.held[gen]
 }
 
-func (s *fakeSource) Acquire() *live.Snapshot {
-	for {
-		snap := s.cur.Load()
-		if snap == nil {
-			return nil
-		}
-		if snap.TryRetain() {
-			if s.cur.Load() == snap {
-				return snap
-			}
-			snap.Release()
-		}
-	}
-}
+func (s *fakeSource) Acquire() *live.Snapshot { return s.cur.Acquire() }
+
 func (s *fakeSource) StatusJSON() []byte {
 	gen := uint64(0)
 	if snap := s.cur.Load(); snap != nil {

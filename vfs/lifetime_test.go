@@ -53,11 +53,11 @@ func TestHandlesHoldTheirGeneration(t *testing.T) {
 		src.publish(gen, testImageSize, testInitrdSize)
 	}
 	for gen := uint64(2); gen <= 10; gen++ {
-		if n := src.hold(gen).closed.Load(); n != 1 {
+		if n := src.hold(gen).Released(); n != 1 {
 			t.Errorf("generation %d, replaced and never opened, let go of %d times, want 1", gen, n)
 		}
 	}
-	if n := src.hold(1).closed.Load(); n != 0 {
+	if n := src.hold(1).Released(); n != 0 {
 		t.Fatalf("generation 1 let go of while two handles are open on it")
 	}
 	// Both still read generation 1 (a read away from the safe point).
@@ -70,14 +70,14 @@ func TestHandlesHoldTheirGeneration(t *testing.T) {
 
 	image.Close()
 	time.Sleep(50 * time.Millisecond)
-	if n := src.hold(1).closed.Load(); n != 0 {
+	if n := src.hold(1).Released(); n != 0 {
 		t.Fatalf("generation 1 let go of while initrd.img is still open on it")
 	}
 	initrd.Close()
-	if !eventually(func() bool { return src.hold(1).closed.Load() == 1 }) {
-		t.Fatalf("generation 1 let go of %d times 10 s after its last handle was closed, want 1", src.hold(1).closed.Load())
+	if !eventually(func() bool { return src.hold(1).Released() == 1 }) {
+		t.Fatalf("generation 1 let go of %d times 10 s after its last handle was closed, want 1", src.hold(1).Released())
 	}
-	if n := src.hold(11).closed.Load(); n != 0 {
+	if n := src.hold(11).Released(); n != 0 {
 		t.Errorf("the current generation was let go of")
 	}
 }
@@ -94,17 +94,17 @@ func TestMoveOnReleasesOldGeneration(t *testing.T) {
 	}
 	defer f.Close()
 	src.publish(2, testImageSize, testInitrdSize)
-	if n := src.hold(1).closed.Load(); n != 0 {
+	if n := src.hold(1).Released(); n != 0 {
 		t.Fatal("generation 1 let go of while a handle is open on it")
 	}
 	off := safePoint.Off
 	if gens := generationsIn(readFileAt(t, f, off, 2048), off); len(gens) != 1 || !gens[2] {
 		t.Fatalf("read of the safe point: generations %v, want 2", gens)
 	}
-	if n := src.hold(1).closed.Load(); n != 1 {
+	if n := src.hold(1).Released(); n != 1 {
 		t.Errorf("generation 1 let go of %d times after its handle moved on, want 1", n)
 	}
-	if n := src.hold(2).refs.Load(); n != 3 {
+	if n := src.hold(2).Load(); n != 3 {
 		t.Errorf("generation 2 has %d references, want 3 (the source's current, the mount's, the handle)", n)
 	}
 }

@@ -81,7 +81,7 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 	for _, source := range sources {
 		src := newFakeSource(size)
-		src.cur.Store(&live.Snapshot{Generation: 1, Image: source.r, ImageSize: size, Capacity: size})
+		src.cur.Replace(&live.Snapshot{Generation: 1, Image: source.r, ImageSize: size, Capacity: size})
 		b.Run(source.name+"/direct", func(b *testing.B) {
 			_, mnt := mountT(b, src, Options{RepinRange: safePoint})
 			image := filepath.Join(mnt, imageName)

@@ -213,7 +213,7 @@ func (r *maxReadRecorder) ReadAt(b []byte, off int64) (int, error) {
 func TestLargeReads(t *testing.T) {
 	src := newFakeSource(8 << 20)
 	rec := &maxReadRecorder{ReaderAt: pattern{tag: 1 << 48, size: 8 << 20}}
-	src.cur.Store(&live.Snapshot{Generation: 1, Image: rec, ImageSize: 8 << 20, Capacity: 8 << 20})
+	src.cur.Replace(&live.Snapshot{Generation: 1, Image: rec, ImageSize: 8 << 20, Capacity: 8 << 20})
 	_, mnt := mountT(t, src, Options{RepinRange: safePoint})
 	f, err := os.Open(filepath.Join(mnt, imageName))
 	if err != nil {

@@ -29,9 +29,9 @@ type daemonOptions struct {
 	// http, with a listen address, serves them over HTTP (serve, and
 	// mount --listen).
 	http httpFlags
-	// ownLines says the command prints its own line for each generation
-	// (run: "generation 2 ready in 33 ms ..., resetting the guest"); the
-	// daemon's report then leaves them out.
+	// ownLines says the command prints its own lines for people (run:
+	// "generation 2 ready in 33 ms ..., resetting the guest"); the daemon
+	// then says neither its generations nor where it serves.
 	ownLines bool
 }
 
@@ -86,6 +86,10 @@ func startDaemon(ctx context.Context, o daemonOptions, out output) (_ *liveDaemo
 	}
 	firstMs := time.Since(start).Milliseconds()
 	l.daemon.Subscribe(newReport(out, !o.ownLines).generation)
+	say := out
+	if o.ownLines {
+		say.human = false
+	}
 	if o.mount != nil {
 		if l.fuse, err = startFUSE(*o.mount, l.daemon, out); err != nil {
 			return nil, err
@@ -93,10 +97,10 @@ func startDaemon(ctx context.Context, o daemonOptions, out output) (_ *liveDaemo
 		l.outlets = append(l.outlets, l.fuse)
 		out.log.Info("serving", "mountpoint", l.fuse.srv.Mountpoint(), "image", l.fuse.image(),
 			"capacity", l.daemon.Capacity(), "first_generation_ms", firstMs)
-		out.say("serving %s (%s); Ctrl-C stops", l.fuse.image(), humanBytes(l.daemon.Capacity()))
+		say.say("serving %s (%s); Ctrl-C stops", l.fuse.image(), humanBytes(l.daemon.Capacity()))
 	}
 	if o.http.listen != "" {
-		if l.http, err = startHTTP(o.http, l.daemon, o.image.Append, out); err != nil {
+		if l.http, err = startHTTP(o.http, l.daemon, o.image.Append, say); err != nil {
 			return nil, err
 		}
 		l.outlets = append(l.outlets, l.http)

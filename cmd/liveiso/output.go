@@ -7,12 +7,11 @@ import (
 	"os"
 	"slices"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/spf13/pflag"
 
 	"github.com/liveiso/liveiso/generation"
 	"github.com/liveiso/liveiso/live"
+	"github.com/liveiso/liveiso/qemu"
 )
 
 // What liveiso says on stderr, one design for every command:
@@ -70,7 +69,7 @@ func (o output) say(format string, args ...any) {
 // mean human also when stderr is not a terminal (run: its lines are its
 // interface, scripts read them).
 func (l *logFlags) output(humanByDefault bool) (output, error) {
-	return l.outputTo(os.Stderr, humanByDefault || isTerminal(os.Stderr))
+	return l.outputTo(os.Stderr, humanByDefault || qemu.IsTerminal(os.Stderr))
 }
 
 func (l *logFlags) outputTo(w io.Writer, autoHuman bool) (output, error) {
@@ -107,12 +106,6 @@ func (l *logFlags) outputTo(w io.Writer, autoHuman bool) (output, error) {
 		o.log = slog.New(slog.NewTextHandler(w, hopts))
 	}
 	return o, nil
-}
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 // report is the daemon's subscriber that tells the user of each new
