@@ -20,6 +20,14 @@ type Generation struct {
 	UKISize    int64
 	Published  time.Time // when it became current: its Last-Modified
 
+	// Chunks are the initrd's parts (members and trailer) in order, each
+	// served at its content address /c/KEY; nil: /boot.ipxe loads
+	// initrd.img whole. See ChunkNamer.
+	Chunks []Chunk
+	// Took and ChunksRebuilt describe the build, for the fleet page.
+	Took          time.Duration
+	ChunksRebuilt int
+
 	// Release, if set, is called once when the server lets go of the
 	// generation (Keep: out of the kept ring, no request reading it), so
 	// that the publisher can close its files.

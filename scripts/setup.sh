@@ -22,12 +22,15 @@ staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # that read signatures and PE sections back; the fourth the shells and groff
 # that check the completion scripts and man pages of cmd/liveiso; the fifth
 # the NBD servers and the iPXE ROMs that the netboot and NBD tests boot
-# through, and the nginx the HTTP benchmark compares liveiso serve with.
+# through, and the nginx the HTTP benchmark compares liveiso serve with
+# (and the fleet test caches serve with); the sixth promtool, which checks
+# serve's /metrics, and the browser the fleet page is tested in.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
-	qemu-utils nbdkit ipxe-qemu nginx-light)
+	qemu-utils nbdkit ipxe-qemu nginx-light
+	prometheus chromium)
 # The guest's /init loads these, in this order, to mount its CD (see
 # integration/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)

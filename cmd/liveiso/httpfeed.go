@@ -47,6 +47,7 @@ func (f *httpFlags) check() error {
 type httpFeed struct {
 	builder live.Builder
 	keep    *httpserve.Keep
+	namer   httpserve.ChunkNamer
 	log     *slog.Logger
 	built   atomic.Pointer[generation.Generation]
 }
@@ -91,6 +92,15 @@ func (f *httpFeed) published(d *live.Daemon) {
 		InitrdSize: g.Initrd.Size(),
 		Published:  time.Now(),
 		Release:    g.Release,
+
+		Took:          g.Took,
+		ChunksRebuilt: g.Stats.ChunksRebuilt,
+	}
+	hg.Chunks = initrdChunks(g.Initrd.Parts())
+	if err := f.namer.Name(hg.Chunks); err != nil {
+		// Served without chunks: /boot.ipxe loads initrd.img whole.
+		f.log.Error("HTTP: cannot name the initrd's chunks; boot.ipxe loads the whole initrd.img", "generation", g.Number, "err", err)
+		hg.Chunks = nil
 	}
 	if g.UKI != nil { // a nil *uki.Layout is not a nil io.ReaderAt
 		hg.UKI, hg.UKISize = g.UKI, g.UKI.Size()
@@ -115,4 +125,14 @@ func stopHTTP(s *httpserve.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.Shutdown(ctx)
+}
+
+// initrdChunks are an initrd's parts as the HTTP server's chunks, keys to
+// be named.
+func initrdChunks(parts []cache.Part) []httpserve.Chunk {
+	chunks := make([]httpserve.Chunk, len(parts))
+	for i, p := range parts {
+		chunks[i] = httpserve.Chunk{SizeBytes: p.SizeBytes, Data: p.Data}
+	}
+	return chunks
 }
