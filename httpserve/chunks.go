@@ -72,7 +72,7 @@ const maxIndexed = 4 * DefaultKeep
 // only the current one).
 type chunkIndex struct {
 	mu    sync.Mutex
-	seen  uint64        // the newest generation indexed
+	seen  uint64       // the newest generation indexed
 	gens  []indexedGen // the newest maxIndexed generations indexed, oldest first
 	where map[string][]chunkAt
 }

@@ -27,8 +27,8 @@ const (
 	routeMetrics    = "metrics"
 	routeBoot       = "boot_script"
 	routeSanboot    = "sanboot_script"
-	routeStable     = "stable"    // /image.iso, /uki.efi
-	routeRedirect   = "redirect"  // /vmlinuz, /initrd.img
+	routeStable     = "stable"     // /image.iso, /uki.efi
+	routeRedirect   = "redirect"   // /vmlinuz, /initrd.img
 	routeGeneration = "generation" // /g/N-RUN/NAME
 	routeChunk      = "chunk"
 	routeOther      = "other" // 404, 405
