@@ -8,10 +8,6 @@ import (
 	"time"
 )
 
-// script makes an iPXE script for generation g, its URLs under base
-// ("http://HOST").
-type script func(s *Server, base string, g *Generation) string
-
 // bootScript boots the kernel and initrd of one generation over HTTP, with
 // the image's kernel command line. The URLs name the generation, so the
 // kernel and the initrd are of the same one however many generations pass
