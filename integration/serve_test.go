@@ -118,24 +118,37 @@ func (s *liveServe) waitNext(t *testing.T, gen uint64) live.Status {
 // iPXE in QEMU (the e1000's iPXE ROM of Debian's ipxe-qemu, user-mode
 // networking reaching the host's loopback as 10.0.2.2) netboots the fixture
 // from liveiso serve, then boots the new marker after an edit and a reset:
-// through /boot.ipxe (kernel and initrd over HTTP) and through
-// /sanboot.ipxe (the CD image as an HTTP SAN disk, read with Range requests).
+// through /boot.ipxe (the kernel and the initrd's chunks over HTTP, on BIOS
+// and on UEFI) and through /sanboot.ipxe (the CD image as an HTTP SAN disk,
+// read with Range requests).
 func TestServeNetboot(t *testing.T) {
 	t.Parallel()
-	for _, script := range []string{"boot.ipxe", "sanboot.ipxe"} {
-		t.Run(script, func(t *testing.T) {
+	for _, tc := range []struct {
+		name, script string
+		uefi         bool
+	}{
+		{"boot.ipxe", "boot.ipxe", false},
+		{"boot.ipxe UEFI", "boot.ipxe", true},
+		{"sanboot.ipxe", "sanboot.ipxe", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fx := newFixture(t, "netboot "+script)
+			fx := newFixture(t, "netboot "+tc.name)
 			s := startServe(t, fx, ArgWait)
 			vm := bootToMarker(t, VMOptions{
+				OVMF: tc.uefi,
 				Boot: "n",
-				NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + s.port() + "/" + script,
+				NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + s.port() + "/" + tc.script,
 			}, fx.marker)
 			if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			before := s.status(t)
-			marker := "netboot " + script + " after the edit"
+			chunks := s.chunkRequests(t)
+			if tc.script == "boot.ipxe" && chunks == 0 {
+				t.Errorf("the guest booted, but read no chunk (/metrics):\n%s", s.logTail(20))
+			}
+			marker := "netboot " + tc.name + " after the edit"
 			writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte(marker+"\n"))
 			st := s.waitNext(t, before.Generation)
 			t.Logf("generation %d ready; resetting the guest", st.Generation)
@@ -148,8 +161,39 @@ func TestServeNetboot(t *testing.T) {
 			if !strings.Contains(s.logTail(100), fmt.Sprintf("generation=%d", st.Generation)) {
 				t.Errorf("the log does not say the guest read generation %d:\n%s", st.Generation, s.logTail(20))
 			}
+			platform := "pcbios"
+			if tc.uefi {
+				platform = "efi"
+			}
+			boots := regexp.MustCompile(fmt.Sprintf(`msg="client boots a generation" client=\S+ mac=52:54:00:12:34:56 platform=%s buildarch=\S+ generation=%d script=%s`,
+				platform, st.Generation, regexp.QuoteMeta(tc.script)))
+			if !boots.MatchString(s.logTail(200)) {
+				t.Errorf("the log has no line of the guest (its MAC, platform %s) booting generation %d:\n%s", platform, st.Generation, s.logTail(20))
+			}
+			if tc.script == "boot.ipxe" && s.chunkRequests(t) <= chunks {
+				t.Errorf("after the reset the guest read no chunk")
+			}
 		})
 	}
+}
+
+// chunkRequests is how many chunk requests the server has answered, from
+// its /metrics.
+func (s *liveServe) chunkRequests(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get(s.url + "metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	n := 0
+	for _, m := range regexp.MustCompile(`(?m)^liveiso_http_requests_total\{route="chunk"[^}]*\} (\d+)$`).FindAllStringSubmatch(string(body), -1) {
+		var k int
+		fmt.Sscan(m[1], &k)
+		n += k
+	}
+	return n
 }
 
 // rangeRead is one client read: the generation's URL it was sent to, the
