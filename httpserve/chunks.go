@@ -99,9 +99,12 @@ func (x *chunkIndex) add(g *Generation) bool {
 		return false
 	}
 	x.seen = g.Number
-	keys := make([]string, len(g.Chunks))
+	keys := make([]string, len(g.Chunks), len(g.Chunks)+1)
 	for i, c := range g.Chunks {
 		keys[i] = c.Key
+	}
+	if g.KernelKey != "" {
+		keys = append(keys, g.KernelKey) // index len(g.Chunks): see chunkOf
 	}
 	x.gens = append(x.gens, indexedGen{viewOf(g), keys})
 	if len(x.gens) > maxIndexed {
@@ -148,10 +151,10 @@ func (s *Server) serveChunk(w http.ResponseWriter, r *http.Request, key string) 
 			continue
 		}
 		defer release()
-		if at.i >= len(g.Chunks) || g.Chunks[at.i].Key != key {
+		c, ok := chunkOf(g, at.i)
+		if !ok || c.Key != key {
 			continue // cannot happen: generations are immutable
 		}
-		c := g.Chunks[at.i]
 		tagGeneration(w, g.Number)
 		h := w.Header()
 		h.Set("Content-Type", "application/octet-stream")
@@ -172,4 +175,15 @@ func (x *chunkIndex) indexed() []genView {
 		out = append(out, x.gens[i].view)
 	}
 	return out
+}
+
+// chunkOf is chunk i of g, where i == len(g.Chunks) is its kernel.
+func chunkOf(g *Generation, i int) (Chunk, bool) {
+	switch {
+	case i < len(g.Chunks):
+		return g.Chunks[i], true
+	case i == len(g.Chunks) && g.KernelKey != "":
+		return Chunk{Key: g.KernelKey, SizeBytes: g.KernelSize, Data: g.Kernel}, true
+	}
+	return Chunk{}, false
 }

@@ -24,6 +24,10 @@ type Generation struct {
 	// served at its content address /c/KEY; nil: /boot.ipxe loads
 	// initrd.img whole. See ChunkNamer.
 	Chunks []Chunk
+	// KernelKey is the kernel's content address: the chunked script loads
+	// it from /c/KernelKey, so that a cache keeps one kernel for every
+	// generation that boots it. "": from the generation's URL.
+	KernelKey string
 	// Took and ChunksRebuilt describe the build, for the fleet page.
 	Took          time.Duration
 	ChunksRebuilt int

@@ -52,7 +52,8 @@ func sanbootScript(s *Server, base string, g *Generation) string {
 	return fmt.Sprintf("#!ipxe\n# liveiso generation %d\nsanboot %s%s\n", g.Number, base, s.genPath(g.Number, "image.iso"))
 }
 
-// chunkScript boots the kernel of one generation and its initrd as the
+// chunkScript boots the kernel of one generation (from its content
+// address, when it has one) and its initrd as the
 // chunks it is made of, one initrd line each, from their content-addressed
 // URLs (see chunks.go): a cache in front keeps each chunk once, and after
 // an edit fetches only the chunks that changed. iPXE loads the initrds in
@@ -72,8 +73,12 @@ func chunkScript(s *Server, base string, g *Generation) string {
 		fmt.Fprintf(&initrds, "initrd --name c%d %s%s%s\n", i, base, chunkPrefix, c.Key)
 	}
 	cmd := strings.TrimSpace(cmdline.String() + strings.Join(strings.Fields(s.opts.Append), " "))
+	kernel := s.genPath(g.Number, "vmlinuz")
+	if g.KernelKey != "" {
+		kernel = chunkPrefix + g.KernelKey
+	}
 	return fmt.Sprintf("#!ipxe\n# liveiso generation %d, %d chunks\nkernel %s%s %s\n%sboot\n",
-		g.Number, len(g.Chunks), base, s.genPath(g.Number, "vmlinuz"), cmd, initrds.String())
+		g.Number, len(g.Chunks), base, kernel, cmd, initrds.String())
 }
 
 // identifyScript is the answer to a script's URL without the client's

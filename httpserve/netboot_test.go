@@ -86,9 +86,11 @@ func chunkGen(t *testing.T, num uint64, n *ChunkNamer, parts ...[]byte) *Generat
 		initrd = append(initrd, p...)
 	}
 	g.Initrd, g.InitrdSize = bytes.NewReader(initrd), int64(len(initrd))
-	if err := n.Name(g.Chunks); err != nil {
+	all := append(g.Chunks, Chunk{SizeBytes: g.KernelSize, Data: g.Kernel})
+	if err := n.Name(all); err != nil {
 		t.Fatal(err)
 	}
+	g.Chunks, g.KernelKey = all[:len(all)-1], all[len(all)-1].Key
 	return g
 }
 
@@ -119,9 +121,12 @@ func TestChunkScriptAndChunks(t *testing.T) {
 	k.Publish(g1)
 
 	_, script := get(t, ts.URL+"/boot.ipxe"+clientQuery)
-	wantHead := "#!ipxe\n# liveiso generation 1, 3 chunks\nkernel " + ts.URL + "/g/1-" + testRun + "/vmlinuz initrd=c0 initrd=c1 initrd=c2 console=ttyS0\n"
+	wantHead := "#!ipxe\n# liveiso generation 1, 3 chunks\nkernel " + ts.URL + "/c/" + g1.KernelKey + " initrd=c0 initrd=c1 initrd=c2 console=ttyS0\n"
 	if !strings.HasPrefix(string(script), wantHead) || !strings.HasSuffix(string(script), "\nboot\n") {
 		t.Errorf("/boot.ipxe:\n%s\nwant it to start:\n%s", script, wantHead)
+	}
+	if _, kernel := get(t, ts.URL+"/c/"+g1.KernelKey); !bytes.Equal(kernel, genBytes(t, g1, "vmlinuz")) {
+		t.Errorf("the kernel at its content address is not the kernel")
 	}
 	initrd, urls1 := fetchChunks(t, string(script))
 	if !bytes.Equal(initrd, genBytes(t, g1, "initrd.img")) || len(urls1) != 3 {

@@ -96,11 +96,14 @@ func (f *httpFeed) published(d *live.Daemon) {
 		Took:          g.Took,
 		ChunksRebuilt: g.Stats.ChunksRebuilt,
 	}
-	hg.Chunks = initrdChunks(g.Initrd.Parts())
-	if err := f.namer.Name(hg.Chunks); err != nil {
+	// The initrd's parts and the kernel, named in one call (the namer
+	// remembers the last call's readers).
+	chunks := append(initrdChunks(g.Initrd.Parts()), httpserve.Chunk{SizeBytes: g.KernelSize, Data: g.Kernel})
+	if err := f.namer.Name(chunks); err != nil {
 		// Served without chunks: /boot.ipxe loads initrd.img whole.
 		f.log.Error("HTTP: cannot name the initrd's chunks; boot.ipxe loads the whole initrd.img", "generation", g.Number, "err", err)
-		hg.Chunks = nil
+	} else {
+		hg.Chunks, hg.KernelKey = chunks[:len(chunks)-1], chunks[len(chunks)-1].Key
 	}
 	if g.UKI != nil { // a nil *uki.Layout is not a nil io.ReaderAt
 		hg.UKI, hg.UKISize = g.UKI, g.UKI.Size()
