@@ -15,7 +15,7 @@ import (
 // The Host header goes to the origin as the client sent it, so that URLs
 // the origin writes (iPXE scripts) name the proxy. proxy_cache_lock makes
 // concurrent misses of one URL a single request to the origin.
-const CacheConfig = `daemon off;
+const CacheConfig = `%[4]sdaemon off;
 worker_processes 2;
 pid %[1]s/nginx.pid;
 error_log %[1]s/logs/error.log warn;
@@ -65,7 +65,13 @@ func StartCache(prefix, origin string) (*Cache, error) {
 		}
 	}
 	conf := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(CacheConfig, prefix, addr, origin)), 0o644); err != nil {
+	// Started as root, nginx runs its workers as nobody, who may not enter
+	// a test's private directories: keep them as the user who started it.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;\n"
+	}
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(CacheConfig, prefix, addr, origin, user)), 0o644); err != nil {
 		return nil, err
 	}
 	out, err := os.Create(filepath.Join(prefix, "logs", "stderr"))
