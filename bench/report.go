@@ -198,6 +198,7 @@ func renderReport(r *results) string {
 	} else {
 		p("## 7. HTTP: liveiso serve against nginx\n\nNot measured: %s\n\n", oneLine(r.HTTPError))
 	}
+	renderFleet(p, r.Fleet, r.FleetError)
 	renderLoop(p, r.Loops, r.LoopError, cfg.edits)
 
 	renderSoak(p, r.Soak, cfg.soakEdits, r.SoakError)
@@ -231,7 +232,7 @@ func (t target) verdict() string {
 
 // targets judges each target of issue 6 on this run's numbers.
 func (r *results) targets() []target {
-	var ts []target
+	ts := []target{fleetTarget(r.Fleet)}
 
 	// Edit-to-ready on the Debian tree, and the gap widening with size.
 	t := target{name: fmt.Sprintf("edit-to-ready at least %dx faster than the classic full rebuild on the Debian minbase tree", targetEditSpeedup)}
