@@ -34,10 +34,11 @@ type capacity struct{ bytes atomic.Int64 }
 
 const (
 	// minHeadroomBytes and headroomShift choose the capacity for content
-	// of size bytes: size plus an eighth, at least 16 MiB, in whole MiB.
+	// of size bytes: size plus an eighth, at least 4 MiB, in whole MiB.
 	// Less than the mount's (256 MiB at least): firmware downloads the
-	// whole file into memory, zeros included, on every boot.
-	minHeadroomBytes = 16 << 20
+	// whole file into memory, zeros included, on every boot, and the
+	// size need only hold from its first request to its second.
+	minHeadroomBytes = 4 << 20
 	headroomShift    = 3
 	mib              = 1 << 20
 )

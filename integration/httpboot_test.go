@@ -32,7 +32,8 @@ func TestFirmwareHTTPBoot(t *testing.T) {
 			t.Parallel()
 			fx := newFixture(t, "http boot "+tc.name)
 			s := startServe(t, fx, ArgWait)
-			vm := bootToMarker(t, VMOptions{
+			start := time.Now()
+			vm := StartVM(t, VMOptions{
 				OVMF:        true,
 				SecureBoot:  tc.secure,
 				HTTPBootURI: "http://10.0.2.2:" + s.port() + "/" + tc.file,
@@ -44,7 +45,14 @@ func TestFirmwareHTTPBoot(t *testing.T) {
 					"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
 					"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
 				},
-			}, fx.marker)
+			})
+			// OVMF's HTTP client under TCG downloads a few MB/s (the
+			// whole file, zeros included, before it boots): more time
+			// than a CD boot.
+			if _, err := vm.WaitForLine(markerLine(fx.marker), httpBootTimeout); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("marker %q after %v", fx.marker, time.Since(start).Round(time.Millisecond))
 			first := s.status(t)
 			if g := httpBootClient(t, s, tc.file); g != first.Generation {
 				t.Errorf("the fleet page has no client that fetched /%s for generation %d (%d)", tc.file, first.Generation, g)
@@ -59,7 +67,7 @@ func TestFirmwareHTTPBoot(t *testing.T) {
 			if err := vm.SystemReset(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
+			if _, err := vm.WaitForLine(markerLine(marker), httpBootTimeout); err != nil {
 				t.Fatalf("after the reset: %v", err)
 			}
 			if g := httpBootClient(t, s, tc.file); g != st.Generation {
@@ -68,6 +76,8 @@ func TestFirmwareHTTPBoot(t *testing.T) {
 		})
 	}
 }
+
+const httpBootTimeout = 2 * bootTimeout
 
 // httpBootClient is the generation the fleet page says the client that
 // fetched /file last booted (0: none).
