@@ -284,3 +284,24 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// The page, /fleet.json and /metrics say nothing of the rootfs's files,
+// though status.json does (a build error names the file, the rootfs its
+// path).
+func TestPagesNameNoRootfsFile(t *testing.T) {
+	k, _, ts := testServer(t, 2, Options{Status: func() []byte {
+		return []byte(`{"generation":1,"state":"error","error":"read etc/shadow: permission denied","rootfs":"/srv/secret-tree","warnings":["etc/gshadow is odd"],"builds_failed":1}`)
+	}}, nil)
+	k.Publish(fakeGen(1, 4096))
+	for _, path := range []string{"/", fleetPath, metricsPath} {
+		_, body := get(t, ts.URL+path)
+		for _, secret := range []string{"shadow", "secret-tree"} {
+			if bytes.Contains(body, []byte(secret)) {
+				t.Errorf("%s names %q:\n%s", path, secret, body)
+			}
+		}
+	}
+	if _, page := get(t, ts.URL+"/"); !bytes.Contains(page, []byte(`<span id="failed">1</span> builds failed`)) {
+		t.Errorf("the page does not say a build failed:\n%s", page)
+	}
+}
