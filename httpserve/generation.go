@@ -28,9 +28,10 @@ type Generation struct {
 	// it from /c/KernelKey, so that a cache keeps one kernel for every
 	// generation that boots it. "": from the generation's URL.
 	KernelKey string
-	// Took and ChunksRebuilt describe the build, for the fleet page.
-	Took          time.Duration
-	ChunksRebuilt int
+	// Took, ChunksRebuilt and ChunksTotal (the initrd's members) describe
+	// the build, for the fleet page.
+	Took                       time.Duration
+	ChunksRebuilt, ChunksTotal int
 
 	// Release, if set, is called once when the server lets go of the
 	// generation (Keep: out of the kept ring, no request reading it), so

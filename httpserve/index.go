@@ -32,14 +32,14 @@ type genView struct {
 	Published     time.Time `json:"published"`
 	BuildMs       int64     `json:"build_ms"`
 	ChunksRebuilt int       `json:"chunks_rebuilt"`
-	Chunks        int       `json:"chunks"`
+	Chunks        int       `json:"chunks"` // the initrd's members
 	ImageBytes    int64     `json:"image_bytes"`
 	InitrdBytes   int64     `json:"initrd_bytes"`
 }
 
 func viewOf(g *Generation) genView {
 	return genView{Number: g.Number, Published: g.Published, BuildMs: g.Took.Milliseconds(), ChunksRebuilt: g.ChunksRebuilt,
-		Chunks: len(g.Chunks), ImageBytes: g.ImageSize, InitrdBytes: g.InitrdSize}
+		Chunks: g.ChunksTotal, ImageBytes: g.ImageSize, InitrdBytes: g.InitrdSize}
 }
 
 // view gathers the page's data.

@@ -95,6 +95,7 @@ func (f *httpFeed) published(d *live.Daemon) {
 
 		Took:          g.Took,
 		ChunksRebuilt: g.Stats.ChunksRebuilt,
+		ChunksTotal:   g.Stats.ChunksTotal,
 	}
 	// The initrd's parts and the kernel, named in one call (the namer
 	// remembers the last call's readers).
