@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // The fleet step (issue 29): what the origin, liveiso serve, sends per
@@ -155,7 +155,7 @@ func fleetRun(ctx context.Context, cfg *config, c *corpus, work, cacheDir, edit 
 	if cache {
 		dir := filepath.Join(work, "nginx")
 		os.RemoveAll(dir)
-		nc, err := integration.StartCache(dir, strings.TrimSuffix(strings.TrimPrefix(origin, "http://"), "/"))
+		nc, err := testenv.StartCache(dir, strings.TrimSuffix(strings.TrimPrefix(origin, "http://"), "/"))
 		if err != nil {
 			return nil, err
 		}
@@ -370,7 +370,7 @@ func renderFleet(p func(string, ...any), f *fleetResult, errText string) {
 		p("Not measured: %s\n\n", oneLine(errText))
 		return
 	}
-	p("liveiso serve of %s behind one nginx cache (integration.CacheConfig), N clients following /boot.ipxe at once, then a one-file edit (`%s` rewritten in place) and the same again. "+
+	p("liveiso serve of %s behind one nginx cache (testenv.CacheConfig), N clients following /boot.ipxe at once, then a one-file edit (`%s` rewritten in place) and the same again. "+
 		"Origin bytes from its /metrics: files (kernel, initrd, chunks) and, apart, the iPXE scripts, which no cache keeps. "+
 		"The edit changed %d of %d chunks (kernel and trailer counted), %s compressed; the whole initrd is %s.\n\n",
 		f.Corpus, f.EditedFile, f.ChangedChunks, f.Chunks, mb(float64(f.ChangedBytes)), mb(float64(f.InitrdBytes)))

@@ -148,7 +148,7 @@ func (p *Packer) guess(prev *lastPack, i int, tree *rootfs.Tree, racyAfter int64
 		}
 	}
 	target, maxBytes := p.opts.ChunkTargetBytes, maxChunkBytes(p.opts.ChunkTargetBytes)
-	es := tree.Entries
+	es := tree.Entries()
 	k := rootfs.FindEntry(es, old.items[0].hdr.Name)
 	if k < 0 {
 		return nil

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // chunkPrefix + KEY is a chunk's URL: KEY is the SHA-256 of its bytes, so
@@ -67,9 +69,8 @@ func (n *ChunkNamer) Name(chunks []Chunk) error {
 // chunks are found.
 const maxIndexed = 4 * DefaultKeep
 
-// chunkIndex finds a chunk's bytes by key in the generations the server
-// has seen current (every generation a script named, since scripts name
-// only the current one).
+// chunkIndex finds a chunk's bytes by key in the generations published
+// (Server.Published names and indexes each one before it becomes current).
 type chunkIndex struct {
 	mu    sync.Mutex
 	seen  uint64       // the newest generation indexed
@@ -81,7 +82,11 @@ type chunkIndex struct {
 // keys, no reader (a dropped generation's bytes must not stay reachable).
 type indexedGen struct {
 	view genView
-	keys []string
+	// keys are the initrd's parts' keys, then the kernel's (when
+	// kernel): chunk i of the snapshot is its part i, or its kernel for
+	// i == len(InitrdParts).
+	keys   []string
+	kernel bool
 }
 
 // chunkAt is chunk i of generation n.
@@ -90,23 +95,16 @@ type chunkAt struct {
 	i int
 }
 
-// add indexes g if it is newer than every generation indexed. It reports
-// whether g was new.
-func (x *chunkIndex) add(g *Generation) bool {
+// add indexes g with its chunks' keys if it is newer than every
+// generation indexed.
+func (x *chunkIndex) add(g *live.Snapshot, keys []string, kernel bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if g.Number <= x.seen {
-		return false
+	if g.Generation <= x.seen {
+		return
 	}
-	x.seen = g.Number
-	keys := make([]string, len(g.Chunks), len(g.Chunks)+1)
-	for i, c := range g.Chunks {
-		keys[i] = c.Key
-	}
-	if g.KernelKey != "" {
-		keys = append(keys, g.KernelKey) // index len(g.Chunks): see chunkOf
-	}
-	x.gens = append(x.gens, indexedGen{viewOf(g), keys})
+	x.seen = g.Generation
+	x.gens = append(x.gens, indexedGen{viewOf(g), keys, kernel})
 	if len(x.gens) > maxIndexed {
 		x.gens = slices.Delete(x.gens, 0, len(x.gens)-maxIndexed)
 	}
@@ -116,7 +114,6 @@ func (x *chunkIndex) add(g *Generation) bool {
 			x.where[k] = append(x.where[k], chunkAt{x.gens[j].view.Number, i})
 		}
 	}
-	return true
 }
 
 // lookup returns where the chunk key is, newest generation first.
@@ -124,6 +121,49 @@ func (x *chunkIndex) lookup(key string) []chunkAt {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return append([]chunkAt(nil), x.where[key]...)
+}
+
+// keysOf returns generation n's initrd keys and its kernel's ("": none);
+// ok is false when n was not indexed.
+func (x *chunkIndex) keysOf(n uint64) (initrd []string, kernel string, ok bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, g := range x.gens {
+		if g.view.Number == n {
+			initrd = g.keys
+			if g.kernel {
+				initrd, kernel = g.keys[:len(g.keys)-1], g.keys[len(g.keys)-1]
+			}
+			return initrd, kernel, true
+		}
+	}
+	return nil, "", false
+}
+
+// Published is the HTTP side's part of a publication: it names g's initrd
+// parts and kernel by content and indexes them. Call it before the
+// snapshot becomes current (the outlet calls it, then Keep.Publish), so
+// that every script names chunks the server can find. The first
+// generation's parts are all read; later ones only what changed.
+func (s *Server) Published(g *live.Snapshot) {
+	chunks := make([]Chunk, 0, len(g.InitrdParts)+1)
+	for _, p := range g.InitrdParts {
+		chunks = append(chunks, Chunk{SizeBytes: p.SizeBytes, Data: p.Data})
+	}
+	kernel := g.Kernel != nil
+	if kernel {
+		chunks = append(chunks, Chunk{SizeBytes: g.KernelSize, Data: g.Kernel})
+	}
+	if err := s.namer.Name(chunks); err != nil {
+		// Without keys /boot.ipxe loads the whole initrd.img.
+		s.log.Error("HTTP: cannot name the initrd's chunks; boot.ipxe loads the whole initrd.img", "generation", g.Generation, "err", err)
+		chunks, kernel = nil, false
+	}
+	keys := make([]string, len(chunks))
+	for i, c := range chunks {
+		keys[i] = c.Key
+	}
+	s.chunks.add(g, keys, kernel)
 }
 
 // validKey accepts a key as ChunkNamer writes it: 64 lower-case hex digits.
@@ -152,10 +192,10 @@ func (s *Server) serveChunk(w http.ResponseWriter, r *http.Request, key string) 
 		}
 		defer release()
 		c, ok := chunkOf(g, at.i)
-		if !ok || c.Key != key {
+		if !ok {
 			continue // cannot happen: generations are immutable
 		}
-		tagGeneration(w, g.Number)
+		tagGeneration(w, g.Generation)
 		h := w.Header()
 		h.Set("Content-Type", "application/octet-stream")
 		h.Set("ETag", `"`+key+`"`)
@@ -177,13 +217,15 @@ func (x *chunkIndex) indexed() []genView {
 	return out
 }
 
-// chunkOf is chunk i of g, where i == len(g.Chunks) is its kernel.
-func chunkOf(g *Generation, i int) (Chunk, bool) {
+// chunkOf is chunk i of g: its initrd part i, or its kernel for
+// i == len(g.InitrdParts).
+func chunkOf(g *live.Snapshot, i int) (Chunk, bool) {
 	switch {
-	case i < len(g.Chunks):
-		return g.Chunks[i], true
-	case i == len(g.Chunks) && g.KernelKey != "":
-		return Chunk{Key: g.KernelKey, SizeBytes: g.KernelSize, Data: g.Kernel}, true
+	case i < len(g.InitrdParts):
+		p := g.InitrdParts[i]
+		return Chunk{SizeBytes: p.SizeBytes, Data: p.Data}, true
+	case i == len(g.InitrdParts) && g.Kernel != nil:
+		return Chunk{SizeBytes: g.KernelSize, Data: g.Kernel}, true
 	}
 	return Chunk{}, false
 }

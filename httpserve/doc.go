@@ -25,7 +25,10 @@
 //     (metrics.go), which show the generations and the clients and count
 //     bytes per route and generation, and say nothing of the rootfs's files.
 //
-// Which generations stay readable is the publisher's business, behind the
-// Generations interface; Keep is the retention used until generations carry
-// their own reference counts.
+// Which generations stay readable is a retention policy behind the
+// Generations interface. Keep is the one liveiso uses: a subscriber of the
+// daemon that holds a reference to each of the last N snapshots, and to an
+// older one while a request reads it; Close lets go of them all, and the
+// requests in flight finish their reads. The HTTP outlet hands each
+// snapshot to Server.Published (which names its chunks) and then to Keep.
 package httpserve

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // fleetPath is the page's data, which the page polls to update itself.
@@ -37,9 +39,9 @@ type genView struct {
 	InitrdBytes   int64     `json:"initrd_bytes"`
 }
 
-func viewOf(g *Generation) genView {
-	return genView{Number: g.Number, Published: g.Published, BuildMs: g.Took.Milliseconds(), ChunksRebuilt: g.ChunksRebuilt,
-		Chunks: g.ChunksTotal, ImageBytes: g.ImageSize, InitrdBytes: g.InitrdSize}
+func viewOf(g *live.Snapshot) genView {
+	return genView{Number: g.Generation, Published: g.Published, BuildMs: g.Status.BuildMs, ChunksRebuilt: g.Status.ChunksRebuilt,
+		Chunks: g.Status.ChunksTotal, ImageBytes: g.ImageSize, InitrdBytes: g.InitrdSize}
 }
 
 // view gathers the page's data.
@@ -96,7 +98,7 @@ type pageData struct {
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	d := pageData{fleetView: s.view(), Base: s.base(r), PollMs: pollMs, FleetPath: fleetPath}
 	if g := s.gens.Current(); g != nil {
-		d.Image, d.Kernel = s.genPath(g.Number, "image.iso"), s.genPath(g.Number, "vmlinuz")
+		d.Image, d.Kernel = s.genPath(g.Generation, "image.iso"), s.genPath(g.Generation, "vmlinuz")
 		d.HasUKI = g.UKI != nil
 	}
 	h := w.Header()

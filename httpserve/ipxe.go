@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // bootScript boots the kernel and initrd of one generation over HTTP, with
@@ -20,24 +22,24 @@ import (
 // exactly those of a generation without a UKI, and on UEFI the iseq line
 // jumps past them. Without a UKI, UEFI iPXE boots the kernel and initrd as
 // BIOS does (the bzImage has an EFI stub).
-func bootScript(s *Server, base string, g *Generation) string {
+func bootScript(s *Server, base string, g *live.Snapshot) string {
 	cmdline := "initrd=initrd.img" // the initrd as iPXE names it: its URL's last segment
 	if a := strings.TrimSpace(s.opts.Append); a != "" {
 		cmdline += " " + a
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#!ipxe\n# liveiso generation %d\n", g.Number)
+	fmt.Fprintf(&b, "#!ipxe\n# liveiso generation %d\n", g.Generation)
 	if g.UKI != nil {
 		b.WriteString("iseq ${platform} efi && goto uefi ||\n")
 	}
 	fmt.Fprintf(&b, "kernel %s%s %s\ninitrd %s%s\nboot\n",
-		base, s.genPath(g.Number, "vmlinuz"), cmdline, base, s.genPath(g.Number, "initrd.img"))
+		base, s.genPath(g.Generation, "vmlinuz"), cmdline, base, s.genPath(g.Generation, "initrd.img"))
 	if g.UKI != nil {
 		// iPXE hands a chained EFI program its name and arguments as load
 		// options, and systemd-stub without Secure Boot takes those over
 		// its .cmdline: so the line repeats the UKI's command line (its
 		// initrd is its own section, so no initrd=).
-		fmt.Fprintf(&b, ":uefi\nchain %s%s", base, s.genPath(g.Number, "uki.efi"))
+		fmt.Fprintf(&b, ":uefi\nchain %s%s", base, s.genPath(g.Generation, "uki.efi"))
 		if a := strings.Fields(s.opts.Append); len(a) > 0 {
 			b.WriteString(" " + strings.Join(a, " "))
 		}
@@ -48,8 +50,8 @@ func bootScript(s *Server, base string, g *Generation) string {
 
 // sanbootScript boots the CD image of one generation as an HTTP SAN disk
 // (iPXE reads it with Range requests, as a BIOS reads a CD).
-func sanbootScript(s *Server, base string, g *Generation) string {
-	return fmt.Sprintf("#!ipxe\n# liveiso generation %d\nsanboot %s%s\n", g.Number, base, s.genPath(g.Number, "image.iso"))
+func sanbootScript(s *Server, base string, g *live.Snapshot) string {
+	return fmt.Sprintf("#!ipxe\n# liveiso generation %d\nsanboot %s%s\n", g.Generation, base, s.genPath(g.Generation, "image.iso"))
 }
 
 // chunkScript boots the kernel of one generation (from its content
@@ -66,19 +68,19 @@ func sanbootScript(s *Server, base string, g *Generation) string {
 // one compression (so no uncompressed part follows a compressed one at an
 // unaligned offset). Hence each initrd gets a short --name, and the
 // command line names them all.
-func chunkScript(s *Server, base string, g *Generation) string {
+func chunkScript(s *Server, base string, g *live.Snapshot, keys []string, kernelKey string) string {
 	var cmdline, initrds strings.Builder
-	for i, c := range g.Chunks {
+	for i, k := range keys {
 		fmt.Fprintf(&cmdline, "initrd=c%d ", i)
-		fmt.Fprintf(&initrds, "initrd --name c%d %s%s%s\n", i, base, chunkPrefix, c.Key)
+		fmt.Fprintf(&initrds, "initrd --name c%d %s%s%s\n", i, base, chunkPrefix, k)
 	}
 	cmd := strings.TrimSpace(cmdline.String() + strings.Join(strings.Fields(s.opts.Append), " "))
-	kernel := s.genPath(g.Number, "vmlinuz")
-	if g.KernelKey != "" {
-		kernel = chunkPrefix + g.KernelKey
+	kernel := s.genPath(g.Generation, "vmlinuz")
+	if kernelKey != "" {
+		kernel = chunkPrefix + kernelKey
 	}
 	return fmt.Sprintf("#!ipxe\n# liveiso generation %d, %d chunks\nkernel %s%s %s\n%sboot\n",
-		g.Number, len(g.Chunks), base, kernel, cmd, initrds.String())
+		g.Generation, len(keys), base, kernel, cmd, initrds.String())
 }
 
 // identifyScript is the answer to a script's URL without the client's
@@ -112,22 +114,23 @@ func (s *Server) serveScript(w http.ResponseWriter, r *http.Request, path string
 	var body string
 	q := r.URL.Query()
 	identify := !q.Has(paramMAC) && !q.Has(paramPlatform) && !q.Has(paramArch)
+	keys, kernelKey, indexed := s.chunks.keysOf(g.Generation)
 	switch {
 	case identify:
 		body = identifyScript(base, path, r)
 	case path == sanbootPath:
 		body = sanbootScript(s, base, g)
-	case q.Get("whole") == "1" || len(g.Chunks) == 0:
+	case q.Get("whole") == "1" || !indexed || len(keys) == 0:
 		body = bootScript(s, base, g)
 	default:
-		body = chunkScript(s, base, g)
+		body = chunkScript(s, base, g, keys, kernelKey)
 	}
 	if !identify && r.Method == http.MethodGet {
-		tagGeneration(w, g.Number)
-		c := clientOf(r, strings.TrimPrefix(path, "/"), g.Number, time.Now())
+		tagGeneration(w, g.Generation)
+		c := clientOf(r, strings.TrimPrefix(path, "/"), g.Generation, time.Now())
 		s.fleet.saw(c)
 		s.log.Info("client boots a generation", "client", c.Addr, "mac", c.MAC, "platform", c.Platform,
-			"buildarch", c.Arch, "generation", g.Number, "script", c.Via)
+			"buildarch", c.Arch, "generation", g.Generation, "script", c.Via)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if r.Method == http.MethodHead {

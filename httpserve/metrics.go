@@ -154,7 +154,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	st := s.statusCounts()
 	var cur uint64
 	if g := s.gens.Current(); g != nil {
-		cur = g.Number
+		cur = g.Generation
 	}
 	b := bufio.NewWriter(w)
 	defer b.Flush()

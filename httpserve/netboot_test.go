@@ -13,6 +13,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/liveiso/liveiso/cache"
+	"github.com/liveiso/liveiso/live"
 )
 
 // publishOnRead publishes next into k at its first read: a generation
@@ -20,7 +23,7 @@ import (
 type publishOnRead struct {
 	io.ReaderAt
 	k    *Keep
-	next *Generation
+	next *live.Snapshot
 	done atomic.Bool
 }
 
@@ -76,22 +79,28 @@ func TestStableImage(t *testing.T) {
 	}
 }
 
-// chunkGen is a generation whose initrd is parts, named by n.
-func chunkGen(t *testing.T, num uint64, n *ChunkNamer, parts ...[]byte) *Generation {
-	t.Helper()
+// chunkGen is a generation whose initrd is parts, one after another.
+func chunkGen(num uint64, parts ...[]byte) *live.Snapshot {
 	g := fakeGen(num, 4096)
 	var initrd []byte
 	for _, p := range parts {
-		g.Chunks = append(g.Chunks, Chunk{SizeBytes: int64(len(p)), Data: bytes.NewReader(p)})
+		g.InitrdParts = append(g.InitrdParts, cache.Part{Offset: int64(len(initrd)), SizeBytes: int64(len(p)), Data: bytes.NewReader(p)})
 		initrd = append(initrd, p...)
 	}
 	g.Initrd, g.InitrdSize = bytes.NewReader(initrd), int64(len(initrd))
-	all := append(g.Chunks, Chunk{SizeBytes: g.KernelSize, Data: g.Kernel})
-	if err := n.Name(all); err != nil {
-		t.Fatal(err)
-	}
-	g.Chunks, g.KernelKey = all[:len(all)-1], all[len(all)-1].Key
 	return g
+}
+
+// publish does what the HTTP outlet does with a snapshot.
+func publish(s *Server, k *Keep, g *live.Snapshot) {
+	s.Published(g)
+	k.Publish(g)
+}
+
+// keyOf is the content address of b.
+func keyOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 var initrdLine = regexp.MustCompile(`(?m)^initrd --name c(\d+) (\S+)$`)
@@ -114,18 +123,18 @@ func fetchChunks(t *testing.T, script string) (initrd []byte, urls []string) {
 }
 
 func TestChunkScriptAndChunks(t *testing.T) {
-	k, _, ts := testServer(t, 1, Options{Append: "console=ttyS0"}, nil)
-	var namer ChunkNamer
+	k, s, ts := testServer(t, 1, Options{Append: "console=ttyS0"}, nil)
 	a, b, c, trailer := []byte(strings.Repeat("a", 5000)), []byte(strings.Repeat("b", 3000)), []byte("c"), []byte("TRAILER")
-	g1 := chunkGen(t, 1, &namer, a, b, trailer)
-	k.Publish(g1)
+	g1 := chunkGen(1, a, b, trailer)
+	publish(s, k, g1)
+	kernelKey := keyOf(genBytes(t, g1, "vmlinuz"))
 
 	_, script := get(t, ts.URL+"/boot.ipxe"+clientQuery)
-	wantHead := "#!ipxe\n# liveiso generation 1, 3 chunks\nkernel " + ts.URL + "/c/" + g1.KernelKey + " initrd=c0 initrd=c1 initrd=c2 console=ttyS0\n"
+	wantHead := "#!ipxe\n# liveiso generation 1, 3 chunks\nkernel " + ts.URL + "/c/" + kernelKey + " initrd=c0 initrd=c1 initrd=c2 console=ttyS0\n"
 	if !strings.HasPrefix(string(script), wantHead) || !strings.HasSuffix(string(script), "\nboot\n") {
 		t.Errorf("/boot.ipxe:\n%s\nwant it to start:\n%s", script, wantHead)
 	}
-	if _, kernel := get(t, ts.URL+"/c/"+g1.KernelKey); !bytes.Equal(kernel, genBytes(t, g1, "vmlinuz")) {
+	if _, kernel := get(t, ts.URL+"/c/"+kernelKey); !bytes.Equal(kernel, genBytes(t, g1, "vmlinuz")) {
 		t.Errorf("the kernel at its content address is not the kernel")
 	}
 	initrd, urls1 := fetchChunks(t, string(script))
@@ -138,8 +147,8 @@ func TestChunkScriptAndChunks(t *testing.T) {
 
 	// An edit changes chunk b into c: generation 2 names a's and the
 	// trailer's URLs again, and one new one.
-	g2 := chunkGen(t, 2, &namer, a, c, trailer)
-	k.Publish(g2)
+	g2 := chunkGen(2, a, c, trailer)
+	publish(s, k, g2)
 	_, script = get(t, ts.URL+"/boot.ipxe"+clientQuery)
 	initrd, urls2 := fetchChunks(t, string(script))
 	if !bytes.Equal(initrd, genBytes(t, g2, "initrd.img")) {
@@ -160,9 +169,8 @@ func TestChunkScriptAndChunks(t *testing.T) {
 
 	// Another run of the daemon (a new server, a new Keep) serves the
 	// same bytes at the same URLs.
-	k2, _, ts2 := testServer(t, 1, Options{}, nil)
-	var namer2 ChunkNamer
-	k2.Publish(chunkGen(t, 1, &namer2, a, c, trailer))
+	k2, s2, ts2 := testServer(t, 1, Options{}, nil)
+	publish(s2, k2, chunkGen(1, a, c, trailer))
 	get(t, ts2.URL+"/boot.ipxe"+clientQuery)
 	for i, u := range urls2 {
 		u2 := ts2.URL + strings.TrimPrefix(u, ts.URL)
@@ -249,15 +257,14 @@ func TestFleetPageEscapesClients(t *testing.T) {
 // /metrics is valid Prometheus text (promtool check metrics) and counts the
 // bytes of each route and generation.
 func TestMetrics(t *testing.T) {
-	k, _, ts := testServer(t, 2, Options{Status: func() []byte {
+	k, s, ts := testServer(t, 2, Options{Status: func() []byte {
 		return []byte(`{"generation":2,"state":"ready","build_ms":1500,"builds_started":3,"builds_failed":1,"builds_cancelled":0,"generations_published":2,"chunks_rebuilt":1,"chunks_total":3}`)
 	}}, nil)
-	var namer ChunkNamer
 	a, b := []byte(strings.Repeat("a", 5000)), []byte(strings.Repeat("b", 3000))
-	k.Publish(chunkGen(t, 1, &namer, a, b))
+	publish(s, k, chunkGen(1, a, b))
 	_, script := get(t, ts.URL+"/boot.ipxe"+clientQuery)
 	fetchChunks(t, string(script))
-	k.Publish(chunkGen(t, 2, &namer, a, []byte("c")))
+	publish(s, k, chunkGen(2, a, []byte("c")))
 	_, script = get(t, ts.URL+"/boot.ipxe"+clientQuery)
 	fetchChunks(t, string(script))
 	get(t, ts.URL+"/etc/shadow")

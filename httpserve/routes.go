@@ -45,11 +45,6 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "not found\n")
 		return
 	}
-	// The chunk index learns each generation the first time a request
-	// finds it current: before any script can name its chunks.
-	if g := s.gens.Current(); g != nil {
-		s.chunks.add(g)
-	}
 	route := func(name string) { w.route = name }
 	switch {
 	case p == indexPath:
@@ -138,11 +133,11 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	if data, _ := genFiles[name].bytes(g); data == nil {
-		httpError(w, http.StatusNotFound, noUKI(g.Number))
+		httpError(w, http.StatusNotFound, noUKI(g.Generation))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, s.genPath(g.Number, name), http.StatusFound)
+	http.Redirect(w, r, s.genPath(g.Generation, name), http.StatusFound)
 }
 
 // httpError answers with a short plain-text body that no cache keeps.

@@ -49,6 +49,7 @@ type Server struct {
 	clients clientLog
 	stall   time.Duration // stallTimeout; tests shorten it
 
+	namer      ChunkNamer
 	chunks     chunkIndex
 	metrics    metrics
 	fleet      fleet

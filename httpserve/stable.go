@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // Stable URLs: /image.iso and /uki.efi answer 200 with the current
@@ -86,13 +88,13 @@ func (z zeroTail) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // acquireCurrent holds the current generation for one request.
-func (s *Server) acquireCurrent() (*Generation, func(), bool) {
+func (s *Server) acquireCurrent() (*live.Snapshot, func(), bool) {
 	for range 8 { // a publication may drop the one just read; try the next
 		g := s.gens.Current()
 		if g == nil {
 			return nil, nil, false
 		}
-		if g2, release, ok := s.gens.Acquire(g.Number); ok {
+		if g2, release, ok := s.gens.Acquire(g.Generation); ok {
 			return g2, release, true
 		}
 	}
@@ -107,25 +109,25 @@ func (s *Server) serveStable(w http.ResponseWriter, r *http.Request, name string
 		return
 	}
 	defer release()
-	tagGeneration(w, g.Number)
+	tagGeneration(w, g.Generation)
 	data, size := genFiles[name].bytes(g)
 	if data == nil {
-		httpError(w, http.StatusNotFound, noUKI(g.Number))
+		httpError(w, http.StatusNotFound, noUKI(g.Generation))
 		return
 	}
 	capBytes, grown := s.capacities[name].fit(size)
 	if grown {
 		s.log.Warn("HTTP: the file outgrew its capacity; its size grows, and a client that asked for the size before must ask again",
-			"file", name, "generation", g.Number, "size", size, "capacity", capBytes)
+			"file", name, "generation", g.Generation, "size", size, "capacity", capBytes)
 	}
 	if r.Method == http.MethodGet && r.Header.Get("Range") == "" {
-		s.fleet.saw(clientOf(r, name, g.Number, time.Now()))
+		s.fleet.saw(clientOf(r, name, g.Generation, time.Now()))
 	}
 	h := w.Header()
 	h.Set("Content-Type", stableTypes[name])
 	// The bytes differ with the generation and the capacity; a cache
 	// revalidates every time.
-	h.Set("ETag", fmt.Sprintf(`"%s-%d-%d"`, s.opts.Run, g.Number, capBytes))
+	h.Set("ETag", fmt.Sprintf(`"%s-%d-%d"`, s.opts.Run, g.Generation, capBytes))
 	h.Set("Cache-Control", "no-cache")
 	http.ServeContent(bodyWriter{w, http.NewResponseController(w), s.stall}, withoutBadRange(r), "", g.Published,
 		io.NewSectionReader(zeroTail{data, size}, 0, capBytes))

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"fmt"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -115,8 +116,8 @@ func TestFleetThroughCache(t *testing.T) {
 	t.Parallel()
 	const clients = 16
 	fx := newFixture(t, "fleet behind a cache")
-	s := startServe(t, fx, ArgWait)
-	cache, err := StartCache(t.TempDir(), strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/"))
+	s := startServe(t, fx, testenv.ArgWait)
+	cache, err := testenv.StartCache(t.TempDir(), strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestFleetThroughCache(t *testing.T) {
 	}
 	check := func(boots []fleetBoot, gen uint64) map[string]int64 {
 		t.Helper()
-		img := fx.build(t, ArgWait)
+		img := fx.build(t, testenv.ArgWait)
 		wantInitrd, wantKernel := extractFromImage(t, img, "/isolinux/initrd.img"), extractFromImage(t, img, "/isolinux/vmlinuz")
 		urls := map[string]int64{}
 		for i, b := range boots {
@@ -170,9 +171,9 @@ func TestFleetThroughCache(t *testing.T) {
 	}
 
 	// Generation 1.
-	var vm *VM
+	var vm *testenv.VM
 	boots := boot(1, func() {
-		vm = bootToMarker(t, VMOptions{
+		vm = bootToMarker(t, testenv.VMOptions{
 			Boot: "n",
 			NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + cachePort + "/boot.ipxe",
 		}, fx.marker)
@@ -189,7 +190,7 @@ func TestFleetThroughCache(t *testing.T) {
 		gen1, clients, bytes1["chunk/"+g1], reqs1["chunk/"+g1], len(urls1), sum(urls1))
 
 	// A one-file edit, and the same again.
-	if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+	if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	marker := "fleet behind a cache, after the edit"

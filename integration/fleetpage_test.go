@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,7 +24,7 @@ import (
 func TestFleetPageInBrowser(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "fleet page")
-	s := startServe(t, fx, ArgWait)
+	s := startServe(t, fx, testenv.ArgWait)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath("chromium"),

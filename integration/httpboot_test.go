@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -31,9 +32,9 @@ func TestFirmwareHTTPBoot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fx := newFixture(t, "http boot "+tc.name)
-			s := startServe(t, fx, ArgWait)
+			s := startServe(t, fx, testenv.ArgWait)
 			start := time.Now()
-			vm := StartVM(t, VMOptions{
+			vm := testenv.StartVM(t, testenv.VMOptions{
 				OVMF:        true,
 				SecureBoot:  tc.secure,
 				HTTPBootURI: "http://10.0.2.2:" + s.port() + "/" + tc.file,
@@ -57,7 +58,7 @@ func TestFirmwareHTTPBoot(t *testing.T) {
 			if g := httpBootClient(t, s, tc.file); g != first.Generation {
 				t.Errorf("the fleet page has no client that fetched /%s for generation %d (%d)", tc.file, first.Generation, g)
 			}
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			marker := "http boot " + tc.name + " after the edit"

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // freePort is a loopback port that nothing listened on a moment ago.
@@ -91,14 +93,14 @@ func TestNBDBoots(t *testing.T) {
 				t.Fatalf("%s is not installed (scripts/setup.sh installs it): %v", name, err)
 			}
 			fx := newFixture(t, "nbd "+name)
-			m := startMount(t, fx, ArgWait, "", "")
+			m := startMount(t, fx, testenv.ArgWait, "", "")
 			port := freePort(t)
 			startNBD(t, port, name, args(port, m.image())...)
-			vm := bootToMarker(t, VMOptions{
+			vm := bootToMarker(t, testenv.VMOptions{
 				Drives: []string{"file=nbd://127.0.0.1:" + port + ",media=cdrom,readonly=on,format=raw"},
 				Boot:   "d",
 			}, fx.marker)
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			before, _ := m.status()

@@ -23,16 +23,18 @@ staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # that check the completion scripts and man pages of cmd/liveiso; the fifth
 # the NBD servers and the iPXE ROMs that the netboot and NBD tests boot
 # through, and the nginx the HTTP benchmark compares liveiso serve with
-# (and the fleet test caches serve with); the sixth promtool, which checks
-# serve's /metrics, and the browser the fleet page is tested in.
+# (and the fleet test caches serve with); the sixth the Joliet readers (7z,
+# bsdtar) the Joliet tests hand images to; the seventh promtool, which
+# checks serve's /metrics, and the browser the fleet page is tested in.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
 	qemu-utils nbdkit ipxe-qemu nginx-light
+	p7zip-full libarchive-tools
 	prometheus chromium)
 # The guest's /init loads these, in this order, to mount its CD (see
-# integration/rootfs.go).
+# internal/testenv/rootfs.go).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,10 +1,10 @@
 // Package vfs serves a live image over FUSE: a read-only directory holding
 // image.iso, initrd.img, status.json and uki.efi (when the snapshots have a
 // unified kernel image), whose bytes come from immutable
-// snapshots (live.Snapshot, io.ReaderAt values) that a Source hands out. It
-// is the last step of the pipeline: generation builds generations, live
-// publishes them as snapshots and calls Server.Notify, and vfs adapts them to
-// the kernel; it imports live, never the other way round. It knows nothing of
+// snapshots (live.Snapshot, io.ReaderAt values). It is an outlet, the last
+// step of the pipeline: generation builds generations, live publishes them
+// as snapshots to its subscribers, Server.Publish among them, and vfs adapts
+// them to the kernel; it imports live, never the other way round. It knows nothing of
 // ISO 9660; the only format knowledge it is given is a byte range
 // (Options.RepinRange) at which an open image.iso may move on to a newer
 // snapshot.
@@ -16,7 +16,7 @@
 // a copy from offset 0); the caller sets it to the sectors every reader of
 // the image starts over with (the volume descriptors), so that a virtual
 // machine that keeps the file open across a reset boots the newest
-// generation. A pin is a reference (Source.Acquire): the handle holds one
+// generation. A pin is a reference to a snapshot: the handle holds one
 // until FUSE RELEASE or until it moves on, and each read one while it reads,
 // so a generation's files close as soon as the last handle on it lets go
 // (pinned.go). Files are served with direct I/O so that the kernel's

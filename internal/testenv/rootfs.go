@@ -1,0 +1,229 @@
+package testenv
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Lines the guest's /init prints on its console. Tests wait for them.
+const (
+	MarkerPrefix  = "LIVEISO-MARKER: " // followed by the contents of /etc/marker
+	ListBegin     = "LIVEISO-LIST-BEGIN"
+	ListEnd       = "LIVEISO-LIST-END"
+	GuestError    = "LIVEISO-ERROR: " // followed by what went wrong
+	GuestWaiting  = "LIVEISO-WAITING" // liveiso.wait: the guest idles until reset or killed
+	GuestPoweroff = "LIVEISO-POWEROFF"
+)
+
+// Kernel command-line words the guest's /init acts on.
+const (
+	ArgMountCD = "liveiso.mountcd" // load the CD-ROM modules, mount /dev/sr0 on /mnt and list it
+	ArgWait    = "liveiso.wait"    // stay up instead of powering off
+	// ArgNoRock mounts the CD with -o norock: the kernel's isofs then
+	// reads the Joliet tree (CONFIG_JOLIET=y; with CONFIG_NLS_DEFAULT
+	// "utf8" it converts names with the built-in UTF-16 code, no nls
+	// module).
+	ArgNoRock = "liveiso.norock"
+)
+
+// BusyboxPath is the static busybox the rootfs is made of (Debian's
+// busybox-static package).
+const BusyboxPath = "/bin/busybox"
+
+// initScript is the rootfs's /init. MODULES is replaced by the module names
+// in load order. The listing format is the one ListEntry.String writes.
+const initScript = `#!/bin/sh
+# /init of the liveiso test rootfs, written by integration/rootfs.go.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# Without /dev/console in the archive the kernel gives init no console.
+exec </dev/console >/dev/console 2>&1
+# The kernel writes to the serial port directly, so its messages can cut into
+# a line of ours and hide it from a test waiting for it. From here on only
+# its warnings and errors reach the console (the boot log before /init is
+# there in full; dmesg has the rest).
+echo 4 >/proc/sys/kernel/printk
+
+echo "LIVEISO-MARKER: $(cat /etc/marker)"
+
+has_word() {
+	for w in $(cat /proc/cmdline); do
+		[ "$w" = "$1" ] && return 0
+	done
+	return 1
+}
+
+# listentry prints one line: type perm uid:gid size sha256 path [-> target]
+listentry() {
+	set -- "$1" $(stat -c '%f %u %g %s' "$1")
+	p=$1 mode=$((0x$2)) owner=$3:$4 size=0 sum=- link=
+	case $((mode & 61440)) in
+	16384) t=d ;;
+	32768) t=f size=$5 sum=$(sha256sum "$p" | cut -d ' ' -f 1) ;;
+	40960) t=l link=" -> $(readlink "$p")" ;;
+	8192) t=c ;;
+	24576) t=b ;;
+	4096) t=p ;;
+	49152) t=s ;;
+	*) t=? ;;
+	esac
+	echo "$t $(printf %04o $((mode & 4095))) $owner $size $sum ${p#./}$link"
+}
+
+mountcd() {
+	for m in MODULES; do
+		insmod /lib/modules/$m.ko || { echo "LIVEISO-ERROR: insmod $m failed"; return 1; }
+	done
+	n=0
+	while [ ! -b /dev/sr0 ]; do
+		n=$((n + 1))
+		if [ $n -gt 600 ]; then
+			echo "LIVEISO-ERROR: no /dev/sr0 after 60 s"
+			return 1
+		fi
+		sleep 0.1
+	done
+	opts=ro
+	if has_word liveiso.norock; then
+		opts=ro,norock
+	fi
+	if ! mount -t iso9660 -o $opts /dev/sr0 /mnt; then
+		echo "LIVEISO-ERROR: mount -t iso9660 -o $opts /dev/sr0 failed"
+		dmesg | tail -n 20
+		return 1
+	fi
+	echo LIVEISO-LIST-BEGIN
+	cd /mnt && find . | while IFS= read -r p; do listentry "$p"; done
+	cd /
+	echo LIVEISO-LIST-END
+}
+
+if has_word liveiso.mountcd; then
+	mountcd
+fi
+if has_word liveiso.wait; then
+	echo LIVEISO-WAITING
+	while :; do sleep 60; done
+fi
+echo LIVEISO-POWEROFF
+poweroff -f
+`
+
+// BuildBusyboxRootfs creates in dir (which must be empty or missing) a root
+// file system made of the host's static busybox: /bin/busybox and a symlink
+// per applet, /etc/marker holding marker, the test kernel's CD-ROM modules in
+// /lib/modules, /dev/console when run as root, and an /init that prints
+// MarkerPrefix+marker on the console, then acts on ArgMountCD and ArgWait
+// and otherwise powers off.
+func BuildBusyboxRootfs(dir, marker string) error {
+	if strings.ContainsAny(marker, "\n\r") {
+		return fmt.Errorf("marker %q: must be one line", marker)
+	}
+	k, err := Kernel()
+	if err != nil {
+		return err
+	}
+	if err := checkStatic(BusyboxPath); err != nil {
+		return err
+	}
+	applets, err := exec.Command(BusyboxPath, "--list").Output()
+	if err != nil {
+		return fmt.Errorf("%s --list: %w", BusyboxPath, err)
+	}
+
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{
+		{".", 0o755}, {"bin", 0o755}, {"dev", 0o755}, {"etc", 0o755}, {"lib", 0o755},
+		{"lib/modules", 0o755}, {"mnt", 0o755}, {"proc", 0o555}, {"root", 0o700},
+		{"sys", 0o555}, {"tmp", 0o777 | os.ModeSticky},
+	} {
+		p := filepath.Join(dir, d.path)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return err
+		}
+		// Chmod, because MkdirAll applies the umask and drops the sticky bit.
+		if err := os.Chmod(p, d.mode); err != nil {
+			return err
+		}
+	}
+	if err := CopyFile(BusyboxPath, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
+		return err
+	}
+	for _, name := range strings.Fields(string(applets)) {
+		if name == "busybox" {
+			continue
+		}
+		if err := os.Symlink("busybox", filepath.Join(dir, "bin", name)); err != nil {
+			return err
+		}
+	}
+	for _, m := range Modules() {
+		if err := CopyFile(filepath.Join(k.ModulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc/marker"), []byte(marker+"\n"), 0o644); err != nil {
+		return err
+	}
+	script := strings.Replace(initScript, "MODULES", strings.Join(Modules(), " "), 1)
+	if err := os.WriteFile(filepath.Join(dir, "init"), []byte(script), 0o755); err != nil {
+		return err
+	}
+	// Only root may mknod; /init copes without it (see the script).
+	console := filepath.Join(dir, "dev/console")
+	if err := syscall.Mknod(console, syscall.S_IFCHR|0o600, 5<<8|1); err != nil && !errors.Is(err, syscall.EPERM) {
+		return fmt.Errorf("mknod %s: %w", console, err)
+	}
+	return nil
+}
+
+// checkStatic fails when path is a dynamically linked ELF file, which could
+// not run in a rootfs without a C library.
+func checkStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w (install busybox-static: scripts/setup.sh)", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked; install busybox-static (scripts/setup.sh)", path)
+		}
+	}
+	return nil
+}
+
+func CopyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	return out.Close()
+}
+
+// consoleText normalises what the guest wrote to its serial console: the
+// tty turns "\n" into "\r\n".
+func consoleText(b []byte) string {
+	return string(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")))
+}
