@@ -10,8 +10,10 @@ UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/integration$$')
 
 .PHONY: build man setup test unit-test integration-test lint demo bench clean
 
+# Static (CGO_ENABLED=0): the binary is also the guest agent (agent/), which
+# runs in guests without a C library.
 build:
-	$(GO) build -o bin/liveiso ./cmd/liveiso
+	CGO_ENABLED=0 $(GO) build -o bin/liveiso ./cmd/liveiso
 
 # The man pages (man/liveiso.1, man/liveiso-build.1, ...), made from the same
 # definitions as the help; `man -l man/liveiso-build.1` to read one.

@@ -110,6 +110,8 @@ func run() error {
 	flag.BoolVar(&cfg.fleetOnly, "fleet-only", false, "only the fleet step (nginx cache in front of liveiso serve, 1/16/64 clients) on the Debian tree, else the first -sizes tree; print its table")
 	flag.BoolVar(&loop, "loop", true, "measure the edit-boot loop of liveiso run (busybox fixture, and the Debian tree)")
 	flag.BoolVar(&loopOnly, "loop-only", false, "measure only the edit-boot loop, and print its section instead of writing -out")
+	var squashfsOnlyFlag bool
+	flag.BoolVar(&squashfsOnlyFlag, "squashfs-only", false, "only the squashfs table (liveiso's squashfs against mksquashfs) on the -sizes trees (and Debian's); print it")
 	flag.BoolVar(&quick, "quick", false, "smoke test: the 10k tree only, no Debian tree, 3 runs, 5 edits, 2 boots, a soak of 200 edits")
 	flag.Parse()
 	if quick {
@@ -182,6 +184,9 @@ func run() error {
 		res.DebianError = "not requested (-debootstrap=false)"
 	}
 
+	if squashfsOnlyFlag {
+		return squashfsOnly(ctx, cfg, corpora)
+	}
 	if cfg.httpOnly {
 		h, err := measureHTTPIn(ctx, cfg, corpora[0])
 		if err != nil {

@@ -83,7 +83,10 @@ func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree
 		}
 		st.BytesIn += ch.rawBytes
 		chunks = append(chunks, ch)
-		if ch.m = p.lookup(prev, ch, built); ch.m == nil {
+		// A guess of this Pack may already have put the chunk's member in
+		// the caches: it is this Pack's build, for spec.take to give.
+		if ch.m = p.lookup(prev, ch, built); ch.m == nil || spec.has(ch.key) {
+			ch.m = nil
 			todo = append(todo, ch)
 		}
 	}

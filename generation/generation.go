@@ -16,6 +16,7 @@ import (
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
 	"github.com/liveiso/liveiso/isolayout"
+	"github.com/liveiso/liveiso/squashroot"
 	"github.com/liveiso/liveiso/uki"
 )
 
@@ -66,9 +67,25 @@ type Options struct {
 
 	Initramfs cache.Options
 
+	// ExtraMembers, when set, makes members that go after the rootfs's in
+	// every generation's initrd, before its trailer: the guest agent
+	// (package agent). NewBuilder calls it once, with the compression it
+	// chose, so an edit of the rootfs costs nothing more.
+	ExtraMembers func(cache.Compression) ([]cache.Member, error)
+
 	// Search is where the boot files not named above are looked for; the
 	// zero value, the distributions' usual places.
 	Search HostSearch
+
+	// Root is where the rootfs goes; "" means RootInitramfs. With
+	// RootSquashfs, Init is the rootfs's init liveiso's own init hands over
+	// to ("" means DefaultInit), InitBinary the static liveiso binary
+	// copied into the small initrd ("" means this process's own), and
+	// Squashfs tunes the image (its zero Compression follows Initramfs).
+	Root       Root
+	Init       string
+	InitBinary string
+	Squashfs   squashroot.Options
 }
 
 // Generation is one immutable image: the layout and the initrd it serves.
@@ -99,6 +116,10 @@ type Generation struct {
 
 	Compression CompressionChoice // of the initrd
 
+	// Squashfs is the rootfs as /live/filesystem.squashfs (RootSquashfs);
+	// nil with the rootfs in the initrd.
+	Squashfs *squashroot.Image
+
 	refs    atomic.Int64 // see lifetime.go
 	closers []io.Closer  // the files gather opened, closed by the last Release
 }
@@ -122,10 +143,12 @@ type Builder struct {
 	ukiStub   string              // "" without a UKI
 	search    HostSearch          // opts.Search with its defaults
 	packer    *cache.Packer
+	squashfs  *squashfsRoot // RootSquashfs; nil otherwise
 	log       *slog.Logger
 	number    uint64
 
 	compression CompressionChoice
+	extra       []cache.Member // of Options.ExtraMembers
 
 	// The last signature checks, so that an unchanged file is read whole
 	// once, not once per generation.
@@ -170,8 +193,24 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	if err := b.resolveCompression(); err != nil {
 		return nil, err
 	}
+	if opts.ExtraMembers != nil {
+		if b.extra, err = opts.ExtraMembers(b.compression.Compression); err != nil {
+			return nil, err
+		}
+	}
 	if b.packer, err = cache.NewPacker(b.opts.Initramfs, log); err != nil {
 		return nil, err
+	}
+	switch opts.Root {
+	case "", RootInitramfs:
+	case RootSquashfs:
+		if err := b.newSquashfsRoot(); err != nil {
+			b.packer.Close()
+			return nil, err
+		}
+	default:
+		b.packer.Close()
+		return nil, fmt.Errorf("root %q: want %s or %s", opts.Root, RootInitramfs, RootSquashfs)
 	}
 	return b, nil
 }
@@ -218,7 +257,12 @@ func (b *Builder) findLoaders() error {
 }
 
 // Close releases the packer's caches. Generations already built stay readable.
-func (b *Builder) Close() error { return b.packer.Close() }
+func (b *Builder) Close() error {
+	if b.squashfs != nil {
+		b.squashfs.builder.Close()
+	}
+	return b.packer.Close()
+}
 
 // Settle caches the racy chunks of the last build's initrd once their files
 // are past the racy window (cache.Packer.Settle); nothing in the generation
@@ -231,11 +275,29 @@ func (b *Builder) Settle(ctx context.Context) (cache.Settled, error) { return b.
 // done (see lifetime.go).
 func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, err error) {
 	start := time.Now()
-	initrd, err := b.packer.Pack(ctx, b.opts.Rootfs, changed)
-	if err != nil {
-		return nil, err
+	var initrd *cache.Initrd
+	var sq *squashroot.Image
+	var stats cache.Stats
+	if b.squashfs != nil {
+		var newest time.Time
+		if sq, newest, err = b.buildSquashfs(ctx, changed); err != nil {
+			return nil, err
+		}
+		initrd, stats.NewestMtime = b.squashfs.initrd, newest
+	} else {
+		if initrd, err = b.packer.Pack(ctx, b.opts.Rootfs, changed); err != nil {
+			return nil, err
+		}
+		stats = initrd.Stats()
 	}
-	stats := initrd.Stats()
+	if len(b.extra) > 0 {
+		if initrd, err = initrd.WithMembers(b.extra...); err != nil {
+			return nil, err
+		}
+		if b.squashfs == nil {
+			stats = initrd.Stats()
+		}
+	}
 	g, err := b.gather(initrd, stats.NewestMtime)
 	defer func() {
 		if err != nil {
@@ -244,6 +306,11 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 	}()
 	if err != nil {
 		return nil, err
+	}
+	if sq != nil {
+		g.Squashfs = &file{Source: sq, Size: sq.Size(), Mtime: stats.NewestMtime}
+		id := b.squashfs.mediumID()
+		g.MediumID = &id
 	}
 	in, err := plan(g, planOptions{
 		VolumeID:        b.opts.VolumeID,
@@ -283,6 +350,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		Warnings:   slices.Concat(warnings(WarningRootfs, stats.Warnings), warnings(WarningBoot, g.Warnings), warnings(WarningLayout, layout.Warnings())),
 
 		Compression: b.compression,
+		Squashfs:    sq,
 		// The pin keeps the initrd's members from every trim of the
 		// store, this process's and others', for as long as the
 		// generation is held; taken before the next Pack, as Pin asks.

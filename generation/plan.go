@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/efiboot"
+	"github.com/liveiso/liveiso/guestinit"
 	"github.com/liveiso/liveiso/isolayout"
 )
 
@@ -49,6 +50,11 @@ type file struct {
 type gathered struct {
 	Kernel file
 	Initrd file // Mtime: the newest mtime in the rootfs
+
+	// Squashfs is the rootfs as a squashfs (RootSquashfs), put at
+	// /live/filesystem.squashfs with the image's ID at /live/liveiso.id;
+	// the initrd is then the small one, the same in every generation.
+	Squashfs, MediumID *file
 
 	BIOS *biosFiles // nil: no BIOS entry
 	UEFI *file      // the GRUB EFI image; nil: no UEFI entry
@@ -135,6 +141,14 @@ func plan(g gathered, o planOptions) (isolayout.Input, error) {
 	boot.Children = append(boot.Children, initrd)
 
 	root := t.dir("", boot)
+	if g.Squashfs != nil {
+		// The small initrd does not change: only the squashfs is laid out
+		// last, after every file that stays.
+		initrd.Mtime, initrd.Volatile = stable, false
+		sq := t.file(guestinit.SquashfsName, *g.Squashfs)
+		sq.Mtime, sq.Volatile = rootfsDate, true
+		root.Children = append(root.Children, t.dir(guestinit.MediumDir, t.file(guestinit.IDName, *g.MediumID), sq))
+	}
 	if g.UEFI != nil {
 		// GRUB reads the kernel and initrd from the ISO 9660 tree, so they
 		// are stored once, and nothing here changes when the rootfs does.

@@ -28,6 +28,10 @@ var genFiles = map[string]*genFile{
 		return g.Initrd, g.InitrdSize
 	}},
 	"uki.efi": {"application/efi", func(g *live.Snapshot) (io.ReaderAt, int64) { return g.UKI, g.UKISize }},
+	// The rootfs as a squashfs (--root squashfs), for live-boot's fetch=.
+	"filesystem.squashfs": {"application/octet-stream", func(g *live.Snapshot) (io.ReaderAt, int64) {
+		return g.Squashfs, g.SquashfsSize
+	}},
 }
 
 // noUKI is the 404 body for uki.efi of a generation without one.
@@ -70,6 +74,10 @@ func (s *Server) serveGeneration(w http.ResponseWriter, r *http.Request, rest st
 			"user_agent", r.UserAgent())
 	}
 	data, size := f.bytes(g)
+	if data == nil && name == "filesystem.squashfs" {
+		httpError(w, http.StatusNotFound, fmt.Sprintf("generation %d has no filesystem.squashfs: its rootfs is the initrd (--root initramfs)\n", n))
+		return
+	}
 	if data == nil {
 		httpError(w, http.StatusNotFound, noUKI(n))
 		return

@@ -27,6 +27,10 @@ var liveisoBin = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(dir, "liveiso")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/liveiso")
 	cmd.Dir = root
+	// Static, as make build makes it: --root squashfs copies the binary
+	// into the small initrd as the guest's init, and it is also the guest
+	// agent; there is no libc in either place.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", &exec.ExitError{Stderr: out}
 	}

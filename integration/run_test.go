@@ -97,10 +97,16 @@ func startRun(t *testing.T, args ...string) *liveRun {
 // wait waits for run to exit and returns its exit status.
 func (r *liveRun) wait(t *testing.T) int {
 	t.Helper()
+	return r.waitFor(t, runTimeout)
+}
+
+// waitFor is wait with its own bound.
+func (r *liveRun) waitFor(t *testing.T, timeout time.Duration) int {
+	t.Helper()
 	select {
 	case <-r.done:
-	case <-time.After(runTimeout):
-		t.Fatalf("liveiso run still running after %v\nstderr:\n%s", runTimeout, r.stderr.String())
+	case <-time.After(timeout):
+		t.Fatalf("liveiso run still running after %v\nstderr:\n%s", timeout, r.stderr.String())
 	}
 	var ee *exec.ExitError
 	if r.waitErr != nil && !errors.As(r.waitErr, &ee) {
@@ -136,7 +142,13 @@ func (r *liveRun) waitLine(t *testing.T, re *regexp.Regexp) {
 // waitStderr waits until run has said something matching re.
 func (r *liveRun) waitStderr(t *testing.T, re *regexp.Regexp) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	r.waitStderrFor(t, time.Minute, re)
+}
+
+// waitStderrFor is waitStderr with its own bound.
+func (r *liveRun) waitStderrFor(t *testing.T, timeout time.Duration, re *regexp.Regexp) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !re.MatchString(r.stderr.String()) {
 		if time.Now().After(deadline) {
 			t.Fatalf("liveiso run never said %q; stderr:\n%s", re, r.stderr.String())

@@ -280,6 +280,7 @@ func (d *Daemon) publish(g *generation.Generation) {
 		Capacity:          capacity,
 		CapacityGrown:     d.st.CapacityGrown,
 		InitrdSize:        g.Initrd.Size(),
+		InitrdUnpacked:    s.BytesIn,
 		ChunksTotal:       s.ChunksTotal,
 		ChunksRebuilt:     s.ChunksRebuilt,
 		ChunksRacy:        s.ChunksRacy,
@@ -311,6 +312,9 @@ func (d *Daemon) publish(g *generation.Generation) {
 	}
 	if g.UKI != nil { // a nil *uki.Layout is not a nil io.ReaderAt
 		snap.UKI, snap.UKISize = g.UKI, g.UKI.Size()
+	}
+	if g.Squashfs != nil {
+		snap.Squashfs, snap.SquashfsSize = g.Squashfs, g.Squashfs.Size()
 	}
 	d.st.UKISize = snap.UKISize
 	d.st.ReadyAt = snap.Published.UTC().Format(time.RFC3339Nano)

@@ -32,7 +32,11 @@ type Snapshot struct {
 	KernelSize  int64
 	UKI         io.ReaderAt // the unified kernel image of the same generation; nil: none
 	UKISize     int64
-	Published   time.Time // when it became current (HTTP's Last-Modified)
+	// Squashfs is the rootfs as a squashfs (--root squashfs), the image's
+	// /live/filesystem.squashfs on its own; nil: the rootfs is the initrd.
+	Squashfs     io.ReaderAt
+	SquashfsSize int64
+	Published    time.Time // when it became current (HTTP's Last-Modified)
 
 	// Status is status.json as of the publication: how the generation was
 	// built (BuildMs, ChunksRebuilt, ...) and its warnings.

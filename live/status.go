@@ -19,6 +19,7 @@ type Status struct {
 	Capacity        int64                `json:"capacity"`       // size of image.iso: image plus zero headroom
 	CapacityGrown   int                  `json:"capacity_grown"` // times the image outgrew the capacity
 	InitrdSize      int64                `json:"initrd_size"`
+	InitrdUnpacked  int64                `json:"initrd_unpacked"` // bytes of its cpio archive: about what it takes in the guest's memory once unpacked
 	ChunksTotal     int                  `json:"chunks_total"`
 	ChunksRebuilt   int                  `json:"chunks_rebuilt"`
 	ChunksRacy      int                  `json:"chunks_racy"` // of the generation served: in no cache yet, until they settle

@@ -16,12 +16,16 @@ const TailLines = 40
 const maxLineBytes = 64 << 10
 
 // DefaultFail are the console lines that mean a boot failed, whatever the
-// rootfs: the kernel panicked, /init exited, or the kernel found no root.
+// rootfs: the kernel panicked, /init exited, the kernel found no root, the
+// initrd did not unpack (a truncated image, a guest out of memory), or no
+// init could run.
 func DefaultFail() []*regexp.Regexp {
 	return []*regexp.Regexp{
 		regexp.MustCompile(`Kernel panic`),
 		regexp.MustCompile(`Attempted to kill init`),
 		regexp.MustCompile(`Unable to mount root`),
+		regexp.MustCompile(`Initramfs unpacking failed`),
+		regexp.MustCompile(`No working init found`),
 	}
 }
 

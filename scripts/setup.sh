@@ -31,11 +31,15 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
 	qemu-utils nbdkit ipxe-qemu nginx-light
-	p7zip-full libarchive-tools
+	p7zip-full libarchive-tools tmux
 	prometheus chromium)
 # The guest's /init loads these, in this order, to mount its CD (see
 # internal/testenv/rootfs.go).
-modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
+# The CD-ROM modules, then what liveiso's own init needs for --root squashfs
+# (a loop device over the medium, the squashfs, an overlay on tmpfs, and
+# virtio-blk for the disk medium of liveiso run --medium disk).
+modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs loop squashfs overlay
+	virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fixtures=${LIVEISO_FIXTURES:-$repo/.fixtures}
@@ -133,14 +137,19 @@ newest_kernel_package() {
 fetch_kernel() {
 	local pkg=""
 	if [[ -f $kernel_dir/PACKAGE ]]; then
-		if [[ -f $kernel_dir/config-$(cat "$kernel_dir/RELEASE" 2>/dev/null) ]]; then
+		local complete=true m
+		[[ -f $kernel_dir/config-$(cat "$kernel_dir/RELEASE" 2>/dev/null) ]] || complete=false
+		for m in "${modules[@]}"; do
+			[[ -f $kernel_dir/modules/$m.ko ]] || complete=false
+		done
+		if $complete; then
 			say "test kernel: $(cat "$kernel_dir/PACKAGE") in $kernel_dir"
 			return 0
 		fi
-		# A fixture from before config-RELEASE was kept: fetch the same
-		# package again when apt still has it.
+		# A fixture from before config-RELEASE or a module was added to the
+		# list: fetch the same package again when apt still has it.
 		pkg=$(cat "$kernel_dir/PACKAGE")
-		say "test kernel: $kernel_dir has no config-RELEASE; fetching $pkg again"
+		say "test kernel: $kernel_dir lacks config-RELEASE or a module; fetching $pkg again"
 		apt-cache show "$pkg" >/dev/null 2>&1 || pkg=""
 	fi
 	[[ -n $pkg ]] || pkg=$(newest_kernel_package)

@@ -24,6 +24,9 @@ type partFile struct {
 
 func initrdPart(s *live.Snapshot) (io.ReaderAt, int64) { return s.Initrd, s.InitrdSize }
 func ukiPart(s *live.Snapshot) (io.ReaderAt, int64)    { return s.UKI, s.UKISize }
+func squashfsPart(s *live.Snapshot) (io.ReaderAt, int64) {
+	return s.Squashfs, s.SquashfsSize
+}
 
 var (
 	_ = (fs.NodeOpener)((*partFile)(nil))

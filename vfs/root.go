@@ -39,6 +39,9 @@ func (d *rootDir) OnAdd(ctx context.Context) {
 	if first.UKI != nil {
 		s.uki = add(ukiName, ukiIno, &partFile{srv: s, name: ukiName, part: ukiPart})
 	}
+	if first.Squashfs != nil {
+		s.squashfs = add(squashfsName, squashfsIno, &partFile{srv: s, name: squashfsName, part: squashfsPart})
+	}
 }
 
 func (d *rootDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {

@@ -60,6 +60,7 @@ type Server struct {
 
 	image, initrd, status *fs.Inode // set by the root's OnAdd, during Mount
 	uki                   *fs.Inode // likewise; nil when the snapshots have no UKI
+	squashfs              *fs.Inode // likewise; nil when the rootfs is the initrd
 
 	// current is the newest snapshot, which a new open pins; the server
 	// holds a reference to it until a newer one is published or the
@@ -84,6 +85,9 @@ const (
 	initrdName = "initrd.img"
 	statusName = "status.json"
 	ukiName    = "uki.efi"
+	// squashfsName is the rootfs as a squashfs (--root squashfs), also
+	// on the image as /live/filesystem.squashfs.
+	squashfsName = "filesystem.squashfs"
 )
 
 // Inode numbers of the served files; the root is 1.
@@ -92,6 +96,7 @@ const (
 	initrdIno
 	statusIno
 	ukiIno
+	squashfsIno
 )
 
 const (
@@ -212,7 +217,7 @@ func (s *Server) invalidate(c int64) {
 		s.log.Info("image.iso size changed", "old_bytes", old, "bytes", c)
 	}
 	s.changed.Store(time.Now().UnixNano())
-	for _, n := range []*fs.Inode{s.image, s.initrd, s.status, s.uki} {
+	for _, n := range []*fs.Inode{s.image, s.initrd, s.status, s.uki, s.squashfs} {
 		if n == nil {
 			continue
 		}

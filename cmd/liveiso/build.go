@@ -20,6 +20,7 @@ type buildFlags struct {
 	logs  logFlags
 	out   string
 	uki   string
+	agent bool
 }
 
 func newBuildCommand() *cobra.Command {
@@ -36,6 +37,7 @@ func newBuildCommand() *cobra.Command {
 	f.image.register(cmd.Flags())
 	f.logs.register(cmd.Flags())
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write the image to `FILE`")
+	cmd.Flags().BoolVar(&f.agent, "agent", false, "add the guest agent (what 'liveiso run --exec' talks to: it runs anything as root in the guest) to the initrd, started first by rdinit=")
 	cmd.Flags().StringVar(&f.uki, "uki", "", "write the unified kernel image (systemd-stub, kernel, command line, initrd) to `FILE`")
 	return cmd
 }
@@ -49,6 +51,11 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 		return err
 	}
 	opts.UKI = f.uki != ""
+	if f.agent {
+		if err := withAgent(&opts, &agentImage{}); err != nil {
+			return err
+		}
+	}
 	out := f.out
 	o, err := f.logs.output(false)
 	if err != nil {
@@ -100,7 +107,10 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 		secureBoot = ", UEFI through shim (Secure Boot)"
 	}
 	joliet := ", Joliet " + onOff(g.Joliet)
-	if out != "" {
+	if out != "" && g.Squashfs != nil {
+		fmt.Fprintf(stdout, "%s: %s%s, %s, initrd %s (liveiso's own init)%s, %.2f s\n",
+			out, humanBytes(g.Image.Size()), joliet, squashfsSummary(g.Squashfs), humanBytes(g.Initrd.Size()), secureBoot, time.Since(start).Seconds())
+	} else if out != "" {
 		fmt.Fprintf(stdout, "%s: %s, %d files on the CD%s, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
 			out, humanBytes(g.Image.Size()), g.Files, joliet, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
 			humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, secureBoot, time.Since(start).Seconds())

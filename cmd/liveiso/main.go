@@ -9,8 +9,20 @@
 // mount.go, status.go); root.go ties them together and sets the exit status.
 package main
 
-import "os"
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/liveiso/liveiso/agent"
+)
 
 func main() {
+	if runsAsGuestInit() {
+		guestInitMain()
+	}
+	// In a guest, the initrd's /liveiso-agent is this binary (agent.go).
+	if filepath.Base(os.Args[0]) == agent.Name {
+		os.Exit(agent.Main(os.Args))
+	}
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }

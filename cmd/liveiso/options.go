@@ -26,6 +26,7 @@ type imageFlags struct {
 	excludes                           []string
 	kernelConfig                       string
 	secureBoot, shim, ukiStub          string
+	root, init                         string // --root squashfs (options_root.go)
 }
 
 // register defines the image flags on fs.
@@ -42,6 +43,7 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.shim, "shim", "", "shim `FILE` for Secure Boot, with MokManager (mmx64.efi.signed or mmx64.efi) beside it (default: Debian's shimx64.efi.signed)")
 	fs.StringVar(&f.ukiStub, "uki-stub", "", "systemd-stub `FILE` for the unified kernel image (default: /usr/lib/systemd/boot/efi/linuxx64.efi.stub)")
 	fs.BoolVar(&f.noHybrid, "no-hybrid", false, "leave the system area empty: no MBR or GPT, so the image boots as a CD only")
+	f.registerRoot(fs)
 	fs.BoolVar(&f.noJoliet, "no-joliet", false, "leave out the Joliet tree (the long, mixed-case names Windows and macOS show): Rock Ridge only")
 	fs.BoolVar(&f.jolietLong, "joliet-long", false, "allow Joliet names of up to 103 characters instead of 64 (xorriso's -joliet-long; read by Windows and Linux)")
 	fs.StringVar(&f.volumeID, "volume-id", generation.DefaultVolumeID, "ISO 9660 volume `ID`")
@@ -128,7 +130,13 @@ func (f *imageFlags) options() (generation.Options, error) {
 	if err != nil {
 		return o, err
 	}
+	root, err := f.rootOption()
+	if err != nil {
+		return o, err
+	}
 	return generation.Options{
+		Root:            root,
+		Init:            f.init,
 		Rootfs:          f.rootfs,
 		Kernel:          f.kernel,
 		KernelConfig:    f.kernelConfig,

@@ -77,6 +77,7 @@ func newRootCommand() *cobra.Command {
 		newBuildCommand(),
 		newMountCommand(),
 		newRunCommand(),
+		newExecCommand(),
 		newServeCommand(),
 		newStatusCommand(),
 		newCacheCommand(),

@@ -279,7 +279,7 @@ func TestManPages(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if got, want := strings.Join(names, " "), "liveiso-build.1 liveiso-cache.1 liveiso-completion.1 liveiso-mount.1 liveiso-run.1 liveiso-serve.1 liveiso-status.1 liveiso.1"; got != want {
+	if got, want := strings.Join(names, " "), "liveiso-build.1 liveiso-cache.1 liveiso-completion.1 liveiso-exec.1 liveiso-mount.1 liveiso-run.1 liveiso-serve.1 liveiso-status.1 liveiso.1"; got != want {
 		t.Errorf("man pages %s, want %s", got, want)
 	}
 	if _, err := exec.LookPath("groff"); err != nil {

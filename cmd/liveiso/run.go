@@ -42,6 +42,7 @@ type runFlags struct {
 	ovmfCode, ovmfVars string
 	capacity           string
 	allowOther         bool
+	execFlags
 }
 
 const runLong = `Boots the live image of DIR in QEMU with the guest's serial console on this
@@ -64,8 +65,19 @@ monitor and back. Arguments after -- go to QEMU as they are.
 Scripted runs (CI, boot tests): --until REGEX ends the run as soon as a console
 line matches; then the guest boots once and is not reset on change, unless
 --watch is given too. --fail REGEX (repeatable) adds to the patterns that end
-it as failed: Kernel panic, Attempted to kill init, Unable to mount root.
+it as failed: Kernel panic, Attempted to kill init, Unable to mount root,
+Initramfs unpacking failed, No working init found.
 Without --until, a --fail match is only reported and the loop goes on.
+
+Tests inside the guest: --exec CMD boots with the guest agent (one more
+initrd member, started before the rootfs's /init by rdinit=, which talks to run
+over a second serial port), runs CMD as root with /bin/sh -c once the agent
+answers, and exits with its status (128+N when signal N killed it); stdout and
+stderr are CMD's, the console goes to --console-log (or stderr with --console).
+--copy-in HOST_PATH:GUEST_PATH copies before CMD, --copy-out GUEST_PATH:HOST_DIR
+after it. With --watch, CMD runs after every boot of a new generation and run
+says one line per generation; --until-pass ends at the first that exits 0. A
+boot that fails before the agent answers ends as below (1, 2, 3).
 
 Exit status:
   0  a console line matched --until (or, without --until, QEMU was quit)
@@ -133,6 +145,7 @@ func (f *runFlags) command() *cobra.Command {
 	fs.StringVar(&f.timeout, "timeout", "", "end with status 2 after `DURATION` (like 120, 90s, 5m) from the first boot")
 	fs.BoolVar(&f.watch, "watch", false, "with --until: still reset the guest on every new generation")
 	fs.StringVar(&f.consoleLog, "console-log", "", "also write the whole console to `FILE`")
+	f.execFlags.register(fs)
 	return cmd
 }
 
@@ -153,6 +166,8 @@ type runPlan struct {
 	timeout    time.Duration
 	watch      bool // boot again on every new generation
 	consoleLog string
+	exec       *execPlan // --exec; nil without
+	events     string    // --events FILE, "-" for stdout
 }
 
 // plan checks the command line and the machine, so that a mistake is
@@ -223,6 +238,9 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 	default:
 		return p, usageError{fmt.Sprintf("--on-change %q: want reset, restart or none", f.onChange)}
 	}
+	if f.direct && f.image.root == string(generation.RootSquashfs) {
+		return p, usageError{"--direct boots without the medium, and --root squashfs reads the root from it: boot from the CD or --medium disk"}
+	}
 	if f.direct && f.onChange == onChangeReset {
 		// QEMU reads -kernel and -initrd only when it starts.
 		p.onChange = onChangeRestart
@@ -232,6 +250,9 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 			return p, usageError{fmt.Sprintf("--until: %v", err)}
 		}
 	}
+	if err := f.planExec(&p); err != nil {
+		return p, err
+	}
 	p.fail = qemu.DefaultFail()
 	for _, s := range f.fail {
 		re, err := regexp.Compile(s)
@@ -240,10 +261,10 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 		}
 		p.fail = append(p.fail, re)
 	}
-	if f.watch && p.until == nil {
-		return p, usageError{"--watch goes with --until: without it, run boots again on every generation anyway"}
+	if f.watch && p.until == nil && !p.runsCommand() {
+		return p, usageError{"--watch goes with --until or --exec: without them, run boots again on every generation anyway"}
 	}
-	p.watch = p.until == nil || f.watch
+	p.watch = p.until == nil && !p.runsCommand() || f.watch
 	if f.timeout != "" {
 		if p.timeout, err = parseTimeout(f.timeout); err != nil {
 			return p, usageError{"--timeout: " + err.Error()}
@@ -288,7 +309,8 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 		if p.kernel, err = generation.KernelFile(opts); err != nil {
 			return p, fmt.Errorf("--direct: %w", err)
 		}
-		m.Direct = &qemu.Direct{Kernel: p.kernel, Append: f.image.appendLine}
+		// p.image's: with the agent's rdinit= when it is in.
+		m.Direct = &qemu.Direct{Kernel: p.kernel, Append: p.image.Append}
 	}
 	p.machine = m
 	return p, nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,9 @@ type session struct {
 	starts     int
 	poweredOff bool          // the guest powered off: a reset must continue it too
 	force      chan struct{} // closed by a second signal: stop waiting in cleanup
+	gen        uint64        // the newest generation: the one a boot now boots
+	x          *execState    // --exec; nil without
+	events     *eventLog     // --events; nil without
 }
 
 // runRun runs the plan and returns run's exit status as an exitStatus.
@@ -94,6 +98,30 @@ func runRun(p runPlan, out output) (err error) {
 		return exitStatus{code, nil}
 	}
 
+	if p.events != "" {
+		w := io.Writer(os.Stdout)
+		if p.events != "-" {
+			f, err := os.Create(p.events)
+			if err != nil {
+				return exitStatus{qemu.ExitError, fmt.Errorf("--events: %w", err)}
+			}
+			defer f.Close()
+			w = f
+		}
+		s.events = &eventLog{w: w}
+		defer func() { s.runEnded(err) }()
+	}
+	if p.exec != nil {
+		s.x = &execState{plan: p.exec, results: make(chan execResult, 1)}
+		id := strconv.Itoa(os.Getpid())
+		srv, err := listenExec(id)
+		if err != nil {
+			return exitStatus{qemu.ExitError, fmt.Errorf("the socket for liveiso exec: %w", err)}
+		}
+		defer srv.Close()
+		s.x.server = srv
+		s.say("run %s: 'liveiso exec --run %s -- CMD' runs CMD in the guest", id, id)
+	}
 	var consoleLog io.Writer
 	if p.consoleLog != "" {
 		f, err := os.Create(p.consoleLog)
@@ -105,7 +133,7 @@ func runRun(p runPlan, out output) (err error) {
 	}
 	s.matches = make(chan qemu.Match, 1)
 	s.console = qemu.NewConsole(qemu.ConsoleOptions{
-		Until: p.until, Fail: p.fail, Out: os.Stdout, Log: consoleLog,
+		Until: p.until, Fail: p.fail, Out: s.consoleOut(), Log: consoleLog,
 		OnMatch: s.onMatch,
 	})
 	if t, ok := qemu.SaveTerminal(os.Stdin); ok {
@@ -187,8 +215,11 @@ func runRun(p runPlan, out output) (err error) {
 		}
 		s.plan.machine.OVMF = o
 	}
+	s.gen = first.Generation
+	s.event(event{Event: "generation_ready", Generation: first.Generation, Ms: first.BuildMs})
+	s.warnUnpack(first)
 	s.say("%s, booting it: %s", generationLine(first), p.describe())
-	if s.term != nil {
+	if s.term != nil && p.exec == nil {
 		s.say("the guest's console follows; Ctrl-A x quits QEMU, Ctrl-A c switches to its monitor and back")
 	}
 	if err := s.start(); err != nil {
@@ -211,6 +242,10 @@ func runRun(p runPlan, out output) (err error) {
 			return exitStatus{qemu.ExitTimeout, nil}
 		case m := <-s.matches:
 			return s.matched(m)
+		case res := <-s.execResults():
+			if done, err := s.execEnded(res); done {
+				return err
+			}
 		case <-s.proc.Done():
 			select {
 			case <-ctx.Done():
@@ -240,7 +275,12 @@ func runRun(p runPlan, out output) (err error) {
 
 // onMatch is called from the console's writer for each matching line.
 func (s *session) onMatch(m qemu.Match) {
-	if m.Kind == qemu.MatchFail && s.plan.until == nil {
+	kind := "until"
+	if m.Kind == qemu.MatchFail {
+		kind = "fail"
+	}
+	s.event(event{Event: "console_match", Generation: s.gen, Kind: kind, Pattern: m.Pattern.String(), Line: m.Line})
+	if m.Kind == qemu.MatchFail && s.plan.until == nil && (!s.plan.runsCommand() || s.plan.watch) {
 		// Without --until the loop goes on: the next edit may fix it.
 		s.say("the console matched --fail %q; waiting for the next generation", m.Pattern)
 		return
@@ -272,6 +312,10 @@ func (s *session) qemuExited() error {
 		s.tail(fmt.Sprintf("%s before the console matched --until %q (the guest powered off or rebooted)", how, s.plan.until))
 		return exitStatus{qemu.ExitEnded, nil}
 	}
+	if s.plan.runsCommand() && !s.plan.watch {
+		s.tail(fmt.Sprintf("%s before %s ended (the guest powered off or rebooted)", how, s.plan.exec.command))
+		return exitStatus{qemu.ExitEnded, nil}
+	}
 	if err == nil {
 		s.say("%s", how) // the user quit it (Ctrl-A x)
 		return nil
@@ -283,6 +327,11 @@ func (s *session) qemuExited() error {
 // onGeneration acts on a new generation as --on-change says.
 func (s *session) onGeneration(st live.Status) error {
 	line := generationLine(st)
+	s.event(event{Event: "generation_ready", Generation: st.Generation, Ms: st.BuildMs})
+	if s.plan.watch && s.plan.onChange != onChangeNone {
+		s.gen = st.Generation
+		s.warnUnpack(st)
+	}
 	switch {
 	case !s.plan.watch:
 		s.say("%s; not booting it: --until boots once (add --watch)", line)
@@ -296,6 +345,8 @@ func (s *session) onGeneration(st live.Status) error {
 			return s.restart()
 		}
 		s.say("%s, resetting the guest", line)
+		s.event(event{Event: "reset_sent", Generation: st.Generation})
+		s.startJob(st.Generation)
 	default:
 		s.say("%s, restarting QEMU", line)
 		return s.restart()
@@ -318,6 +369,7 @@ func (s *session) start() error {
 	s.starts++
 	// A socket of its own per QEMU: the old one may linger as it exits.
 	m.QMP = filepath.Join(s.dir, fmt.Sprintf("qmp-%d.sock", s.starts))
+	s.withAgentPort(&m, s.starts)
 	if m.Direct != nil {
 		d := *m.Direct
 		d.Initrd = filepath.Join(s.mountpoint, "initrd.img")
@@ -326,11 +378,14 @@ func (s *session) start() error {
 		m.Image = filepath.Join(s.mountpoint, "image.iso")
 	}
 	s.log.Debug("starting QEMU", "args", strings.Join(m.Args(), " "))
-	p, err := qemu.Start(s.plan.binary, m, qemu.IO{Stdin: os.Stdin, Stdout: s.console, Stderr: s.stderr})
+	s.stopJob()
+	p, err := qemu.Start(s.plan.binary, m, qemu.IO{Stdin: s.qemuStdin(), Stdout: s.console, Stderr: s.stderr})
 	if err != nil {
 		return err
 	}
 	s.proc, s.poweredOff = p, false
+	s.event(event{Event: "boot_started", Generation: s.gen})
+	s.startJob(s.gen)
 	return nil
 }
 
@@ -345,6 +400,7 @@ func (s *session) restart() error {
 
 // stopQEMU ends QEMU, at once after a second signal.
 func (s *session) stopQEMU() {
+	s.stopJob()
 	if s.proc == nil {
 		return
 	}
