@@ -92,12 +92,14 @@ func measureHTTP(ctx context.Context, cfg *config, c *corpus, work string) (*htt
 		// The immutable URL, as a client that followed the redirect has it.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	resp, err := client.Get(base + "image.iso")
+	// /image.iso answers 200 (firmware HTTP Boot follows no redirect);
+	// /vmlinuz still redirects to the generation's URL, beside its image.
+	resp, err := client.Get(base + "vmlinuz")
 	if err != nil {
 		return nil, err
 	}
 	resp.Body.Close()
-	liveURL := strings.TrimSuffix(base, "/") + resp.Header.Get("Location")
+	liveURL := strings.TrimSuffix(base, "/") + strings.TrimSuffix(resp.Header.Get("Location"), "vmlinuz") + "image.iso"
 
 	// nginx serves the same bytes from a file in the page cache.
 	www := filepath.Join(work, "nginx", "www")

@@ -43,6 +43,7 @@ type config struct {
 	liveiso     liveisoTool
 	start       time.Time
 	httpOnly    bool
+	fleetOnly   bool
 }
 
 func (c *config) logf(format string, args ...any) {
@@ -69,6 +70,8 @@ type results struct {
 	SoakError   string
 	HTTP        *httpResult
 	HTTPError   string
+	Fleet       *fleetResult // bench/fleet.go
+	FleetError  string
 	Loops       []*loopResult // the edit-boot loop (liveiso run), per tree
 	LoopError   string
 }
@@ -104,6 +107,7 @@ func run() error {
 	flag.BoolVar(&soakOnly, "soak-only", false, "run the soak alone (its section of the report; the others empty)")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "write the report to `FILE` (relative to the repository root)")
 	flag.BoolVar(&cfg.httpOnly, "http-only", false, "only the HTTP step (liveiso serve against nginx) on the first -sizes tree; print its table")
+	flag.BoolVar(&cfg.fleetOnly, "fleet-only", false, "only the fleet step (nginx cache in front of liveiso serve, 1/16/64 clients) on the Debian tree, else the first -sizes tree; print its table")
 	flag.BoolVar(&loop, "loop", true, "measure the edit-boot loop of liveiso run (busybox fixture, and the Debian tree)")
 	flag.BoolVar(&loopOnly, "loop-only", false, "measure only the edit-boot loop, and print its section instead of writing -out")
 	var squashfsOnlyFlag bool
@@ -199,6 +203,23 @@ func run() error {
 			debian = c
 		}
 	}
+	fleetCorpus := debian
+	if fleetCorpus == nil && len(corpora) > 0 {
+		fleetCorpus = corpora[0]
+	}
+	if cfg.fleetOnly {
+		f, err := measureFleetIn(ctx, cfg, fleetCorpus)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+		renderFleet(p, f, "")
+		t := fleetTarget(f)
+		p("- %s: %s. %s\n", t.name, t.verdict(), t.detail)
+		fmt.Print(b.String())
+		return nil
+	}
 	if loopOnly {
 		if res.Loops, err = measureLoops(ctx, cfg, filepath.Join(cfg.dir, "work", "loop"), debian); err != nil {
 			return err
@@ -264,6 +285,12 @@ func run() error {
 		res.HTTPError = err.Error()
 		cfg.logf("http: %v", err)
 	}
+	if soakOnly {
+		res.FleetError = "not requested (-soak-only)"
+	} else if res.Fleet, err = measureFleetIn(ctx, cfg, fleetCorpus); err != nil {
+		res.FleetError = err.Error()
+		cfg.logf("fleet: %v", err)
+	}
 	if loop {
 		if res.Loops, err = measureLoops(ctx, cfg, filepath.Join(cfg.dir, "work", "loop"), debian); err != nil {
 			res.LoopError = err.Error()
@@ -295,6 +322,22 @@ func parseCount(s string) (int, error) {
 		return 0, fmt.Errorf("-sizes: %q is not a file count like 10k", s)
 	}
 	return n * mult, nil
+}
+
+// measureFleetIn runs the fleet step on c in a work directory of its own.
+func measureFleetIn(ctx context.Context, cfg *config, c *corpus) (*fleetResult, error) {
+	if c == nil {
+		return nil, fmt.Errorf("no tree")
+	}
+	work := filepath.Join(cfg.dir, "work", "fleet")
+	if err := os.RemoveAll(work); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	return measureFleet(ctx, cfg, c, work)
 }
 
 // measureHTTPIn runs the HTTP step on c in a work directory of its own.

@@ -174,6 +174,7 @@ func renderReport(r *results) string {
 	} else {
 		p("## 7. HTTP: liveiso serve against nginx\n\nNot measured: %s\n\n", oneLine(r.HTTPError))
 	}
+	renderFleet(p, r.Fleet, r.FleetError)
 	renderLoop(p, r.Loops, r.LoopError, cfg.edits)
 
 	renderSoak(p, r.Soak, cfg.soakEdits, r.SoakError)

@@ -52,7 +52,7 @@ func (t target) verdict() string {
 
 // targets judges each target of issue 6 on this run's numbers.
 func (r *results) targets() []target {
-	var ts []target
+	ts := []target{fleetTarget(r.Fleet)}
 
 	// Edit-to-ready on the Debian tree, and the gap widening with size.
 	t := target{name: fmt.Sprintf("edit-to-ready at least %dx faster than the classic full rebuild on the Debian minbase tree", targetEditSpeedup)}

@@ -22,7 +22,7 @@ type genFile struct {
 // QEMU's -kernel/-initrd users expect, and the mount's uki.efi. A file whose
 // reader is nil (uki.efi without systemd-stub) is not there.
 var genFiles = map[string]*genFile{
-	"image.iso": {"application/x-iso9660-image", func(g *live.Snapshot) (io.ReaderAt, int64) { return g.Image, g.ImageSize }},
+	"image.iso": {stableTypes["image.iso"], func(g *live.Snapshot) (io.ReaderAt, int64) { return g.Image, g.ImageSize }},
 	"vmlinuz":   {"application/octet-stream", func(g *live.Snapshot) (io.ReaderAt, int64) { return g.Kernel, g.KernelSize }},
 	"initrd.img": {"application/octet-stream", func(g *live.Snapshot) (io.ReaderAt, int64) {
 		return g.Initrd, g.InitrdSize
@@ -68,6 +68,7 @@ func (s *Server) serveGeneration(w http.ResponseWriter, r *http.Request, rest st
 		return
 	}
 	defer release()
+	tagGeneration(w, n)
 	if s.clients.first(clientHost(r), n) {
 		s.log.Info("client reads a generation", "client", clientHost(r), "generation", n, "file", name,
 			"user_agent", r.UserAgent())

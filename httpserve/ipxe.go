@@ -5,13 +5,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/liveiso/liveiso/live"
 )
-
-// script makes an iPXE script for generation g, its URLs under base
-// ("http://HOST").
-type script func(s *Server, base string, g *live.Snapshot) string
 
 // bootScript boots the kernel and initrd of one generation over HTTP, with
 // the image's kernel command line. The URLs name the generation, so the
@@ -69,9 +66,54 @@ func sanbootScript(s *Server, base string, g *live.Snapshot) string {
 	return fmt.Sprintf("#!ipxe\n# liveiso generation %d\nsanboot %s%s\n", g.Generation, base, s.genPath(g.Generation, "image.iso"))
 }
 
+// chunkScript boots the kernel of one generation (from its content
+// address, when it has one) and its initrd as the
+// chunks it is made of, one initrd line each, from their content-addressed
+// URLs (see chunks.go): a cache in front keeps each chunk once, and after
+// an edit fetches only the chunks that changed. iPXE loads the initrds in
+// the order of the lines, each at a page boundary with zeros up to the next
+// (bzimage.c, bzimage_load_initrd; the EFI initrd of newer iPXE does the
+// same), which the kernel's unpacker reads as one initramfs (see
+// cache.Part). UEFI iPXE of before 2021 has no such initrd: the kernel's
+// EFI stub loads the files named by initrd= on the command line, one after
+// another with no padding, which reads the same, since every initrd has
+// one compression (so no uncompressed part follows a compressed one at an
+// unaligned offset). Hence each initrd gets a short --name, and the
+// command line names them all.
+func chunkScript(s *Server, base string, g *live.Snapshot, keys []string, kernelKey string) string {
+	var cmdline, initrds strings.Builder
+	for i, k := range keys {
+		fmt.Fprintf(&cmdline, "initrd=c%d ", i)
+		fmt.Fprintf(&initrds, "initrd --name c%d %s%s%s\n", i, base, chunkPrefix, k)
+	}
+	cmd := strings.TrimSpace(cmdline.String() + strings.Join(strings.Fields(s.opts.Append), " "))
+	kernel := s.genPath(g.Generation, "vmlinuz")
+	if kernelKey != "" {
+		kernel = chunkPrefix + kernelKey
+	}
+	return fmt.Sprintf("#!ipxe\n# liveiso generation %d, %d chunks\nkernel %s%s %s\n%sboot\n",
+		g.Generation, len(keys), base, kernel, cmd, initrds.String())
+}
+
+// identifyScript is the answer to a script's URL without the client's
+// parameters: it chains the same URL with them, so that the fleet page
+// knows the machine by its MAC address, platform and architecture. iPXE
+// expands the settings in the line; the script that comes back is the real
+// one.
+func identifyScript(base, path string, r *http.Request) string {
+	q := "?" + paramMAC + "=${net0/mac}&" + paramPlatform + "=${platform}&" + paramArch + "=${buildarch}"
+	if r.URL.Query().Get("whole") == "1" {
+		q += "&whole=1"
+	}
+	return "#!ipxe\nchain " + base + path + q + "\n"
+}
+
 // serveScript answers /boot.ipxe and /sanboot.ipxe for the current
 // generation. They change with every generation, so no cache keeps them.
-func (s *Server) serveScript(w http.ResponseWriter, r *http.Request, write script) {
+// /boot.ipxe boots the chunks (chunkScript) unless asked for the whole
+// initrd (?whole=1: bootScript, which also chains the UKI on UEFI) or
+// the generation has no chunks.
+func (s *Server) serveScript(w http.ResponseWriter, r *http.Request, path string) {
 	g := s.gens.Current()
 	if g == nil {
 		noGeneration(w)
@@ -80,7 +122,28 @@ func (s *Server) serveScript(w http.ResponseWriter, r *http.Request, write scrip
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "text/plain; charset=utf-8")
-	body := write(s, s.base(r), g)
+	base := s.base(r)
+	var body string
+	q := r.URL.Query()
+	identify := !q.Has(paramMAC) && !q.Has(paramPlatform) && !q.Has(paramArch)
+	keys, kernelKey, indexed := s.chunks.keysOf(g.Generation)
+	switch {
+	case identify:
+		body = identifyScript(base, path, r)
+	case path == sanbootPath:
+		body = sanbootScript(s, base, g)
+	case q.Get("whole") == "1" || !indexed || len(keys) == 0:
+		body = bootScript(s, base, g)
+	default:
+		body = chunkScript(s, base, g, keys, kernelKey)
+	}
+	if !identify && r.Method == http.MethodGet {
+		tagGeneration(w, g.Generation)
+		c := clientOf(r, strings.TrimPrefix(path, "/"), g.Generation, time.Now())
+		s.fleet.saw(c)
+		s.log.Info("client boots a generation", "client", c.Addr, "mac", c.MAC, "platform", c.Platform,
+			"buildarch", c.Arch, "generation", g.Generation, "script", c.Via)
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if r.Method == http.MethodHead {
 		return

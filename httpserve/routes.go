@@ -17,6 +17,8 @@ const (
 	bootPath    = "/boot.ipxe"
 	sanbootPath = "/sanboot.ipxe"
 	genPrefix   = "/g/" // + N-RUN/ + a name in genFiles
+	// chunkPrefix (chunks.go) + KEY, metricsPath (metrics.go), fleetPath
+	// (page.go)
 )
 
 // runTokenBytes is the size of the run token: 32 bits, so that two runs of
@@ -24,7 +26,9 @@ const (
 const runTokenBytes = 4
 
 // ServeHTTP answers the routes.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &countingWriter{ResponseWriter: rw, route: routeOther}
+	defer s.metrics.done(w)
 	// Every response gets stallTimeout to be written; a generation's body
 	// extends it at each write (bodyWriter).
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.stall))
@@ -41,19 +45,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "not found\n")
 		return
 	}
+	route := func(name string) { w.route = name }
 	switch {
 	case p == indexPath:
+		route(routeIndex)
 		s.serveIndex(w, r)
 	case p == statusPath:
+		route(routeStatus)
 		s.serveStatus(w, r)
+	case p == fleetPath:
+		route(routeFleet)
+		s.serveFleet(w, r)
+	case p == metricsPath:
+		route(routeMetrics)
+		s.serveMetrics(w, r)
 	case p == bootPath:
-		s.serveScript(w, r, bootScript)
+		route(routeBoot)
+		s.serveScript(w, r, bootPath)
 	case p == sanbootPath:
-		s.serveScript(w, r, sanbootScript)
+		route(routeSanboot)
+		s.serveScript(w, r, sanbootPath)
+	case stableTypes[strings.TrimPrefix(p, "/")] != "":
+		route(routeStable)
+		s.serveStable(w, r, strings.TrimPrefix(p, "/"))
 	case genFiles[strings.TrimPrefix(p, "/")] != nil:
+		route(routeRedirect)
 		s.redirect(w, r, strings.TrimPrefix(p, "/"))
 	case strings.HasPrefix(p, genPrefix):
+		route(routeGeneration)
 		s.serveGeneration(w, r, strings.TrimPrefix(p, genPrefix))
+	case strings.HasPrefix(p, chunkPrefix):
+		route(routeChunk)
+		s.serveChunk(w, r, strings.TrimPrefix(p, chunkPrefix))
 	default:
 		httpError(w, http.StatusNotFound, "not found\n")
 	}

@@ -48,6 +48,12 @@ type Server struct {
 	ln      net.Listener
 	clients clientLog
 	stall   time.Duration // stallTimeout; tests shorten it
+
+	namer      ChunkNamer
+	chunks     chunkIndex
+	metrics    metrics
+	fleet      fleet
+	capacities map[string]*capacity // of the stable files
 }
 
 // New makes a server; ServeHTTP answers at once, Listen also serves a
@@ -69,7 +75,10 @@ func New(gens Generations, opts Options, log *slog.Logger) (*Server, error) {
 	if !validRun(opts.Run) {
 		return nil, fmt.Errorf("run token %q: want %d hex digits", opts.Run, 2*runTokenBytes)
 	}
-	s := &Server{gens: gens, opts: opts, log: log, stall: stallTimeout}
+	s := &Server{gens: gens, opts: opts, log: log, stall: stallTimeout, capacities: make(map[string]*capacity)}
+	for name := range stableTypes {
+		s.capacities[name] = &capacity{}
+	}
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -231,7 +231,13 @@ func TestOnlyTheRoutesExist(t *testing.T) {
 		"/status.json":                    200,
 		"/boot.ipxe":                      200,
 		"/sanboot.ipxe":                   200,
-		"/image.iso":                      302,
+		"/image.iso":                      200, // firmware HTTP Boot takes no redirect
+		"/metrics":                        200,
+		"/fleet.json":                     200,
+		"/c/":                             404,
+		"/c/" + strings.Repeat("0", 64):   404, // no such chunk
+		"/c/" + strings.Repeat("A", 64):   404, // one spelling per key
+		"/c/../image.iso":                 404,
 		"/vmlinuz":                        302,
 		"/initrd.img":                     302,
 		"/uki.efi":                        404, // this generation has none
@@ -239,7 +245,7 @@ func TestOnlyTheRoutesExist(t *testing.T) {
 		g + "/image.iso":                  200,
 		g + "/initrd.img":                 200,
 		g + "/vmlinuz":                    200,
-		"/image.iso?x=1":                  302, // a query names the same resource
+		"/image.iso?x=1":                  200, // a query names the same resource
 		"/etc/shadow":                     404,
 		"/g/1/image.iso":                  404, // no run token
 		g + "/../image.iso":               404,
@@ -267,7 +273,8 @@ func TestOnlyTheRoutesExist(t *testing.T) {
 		"/IMAGE.ISO":                                        404,
 		"/status.json/":                                     404,
 		"/index.html":                                       404,
-		"http://liveiso.test/image.iso":                     302,
+		"http://liveiso.test/image.iso":                     200,
+		"http://liveiso.test/vmlinuz":                       302,
 		"http://liveiso.test/../image.iso":                  404,
 		"*":                                                 404,
 	} {
@@ -284,14 +291,14 @@ func TestOnlyTheRoutesExist(t *testing.T) {
 
 func TestRedirectToTheCurrentGeneration(t *testing.T) {
 	k, _, ts := testServer(t, 2, Options{}, nil)
-	resp, _ := get(t, ts.URL+"/image.iso")
+	resp, _ := get(t, ts.URL+"/initrd.img")
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("before the first generation: %d, want 503", resp.StatusCode)
 	}
 	k.Publish(fakeGen(1, 4096))
 	g2 := fakeGen(2, 8192)
 	k.Publish(g2)
-	for _, name := range []string{"image.iso", "vmlinuz", "initrd.img"} {
+	for _, name := range []string{"vmlinuz", "initrd.img"} {
 		resp, _ := get(t, ts.URL+"/"+name)
 		want := "/g/2-" + testRun + "/" + name
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want || resp.Header.Get("Cache-Control") != "no-store" {
@@ -300,16 +307,20 @@ func TestRedirectToTheCurrentGeneration(t *testing.T) {
 		}
 	}
 	// A client that follows the redirect reads the current generation.
-	r, err := http.Get(ts.URL + "/image.iso")
+	r, err := http.Get(ts.URL + "/initrd.img")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(r.Body)
 	r.Body.Close()
-	if !bytes.Equal(body, genBytes(t, g2, "image.iso")) {
-		t.Errorf("following /image.iso: %d bytes, not generation 2's", len(body))
+	if !bytes.Equal(body, genBytes(t, g2, "initrd.img")) {
+		t.Errorf("following /initrd.img: %d bytes, not generation 2's", len(body))
 	}
 }
+
+// clientQuery is what iPXE sends when identifyScript has it chain a
+// script again.
+const clientQuery = "?mac=52:54:00:12:34:56&platform=pcbios&buildarch=i386"
 
 func TestIPXEScripts(t *testing.T) {
 	k, _, ts := testServer(t, 2, Options{Append: "console=ttyS0 quiet"}, nil)
@@ -322,7 +333,7 @@ func TestIPXEScripts(t *testing.T) {
 		{"evil\nboot http://x", ts.URL}, // never written into the script
 		{"a/b", ts.URL},
 	} {
-		req, _ := http.NewRequest("GET", ts.URL+"/boot.ipxe", nil)
+		req, _ := http.NewRequest("GET", ts.URL+"/boot.ipxe"+clientQuery, nil)
 		if tc.host != "" {
 			req.Host = tc.host
 		}
@@ -335,7 +346,7 @@ func TestIPXEScripts(t *testing.T) {
 		if host == "" {
 			host = addr
 		}
-		fmt.Fprintf(c, "GET /boot.ipxe HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", strings.ReplaceAll(host, "\n", ""))
+		fmt.Fprintf(c, "GET /boot.ipxe%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", clientQuery, strings.ReplaceAll(host, "\n", ""))
 		resp, err := http.ReadResponse(bufio.NewReader(c), req)
 		if err != nil {
 			t.Fatal(err)
@@ -353,13 +364,13 @@ func TestIPXEScripts(t *testing.T) {
 			t.Errorf("Host %q: /boot.ipxe (Cache-Control %q):\n%s\nwant:\n%s", tc.host, resp.Header.Get("Cache-Control"), body, want)
 		}
 	}
-	_, body := get(t, ts.URL+"/sanboot.ipxe")
+	_, body := get(t, ts.URL+"/sanboot.ipxe"+clientQuery)
 	want := "#!ipxe\n# liveiso generation 7\nsanboot " + ts.URL + "/g/7-" + testRun + "/image.iso\n"
 	if string(body) != want {
 		t.Errorf("/sanboot.ipxe:\n%s\nwant:\n%s", body, want)
 	}
 	_, page := get(t, ts.URL+"/")
-	for _, s := range []string{"Generation 7", "chain " + ts.URL + "/boot.ipxe", "/g/7-" + testRun + "/image.iso"} {
+	for _, s := range []string{"Generation <b>7</b>", "chain " + ts.URL + "/boot.ipxe", "/g/7-" + testRun + "/image.iso"} {
 		if !bytes.Contains(page, []byte(s)) {
 			t.Errorf("the index page lacks %q:\n%s", s, page)
 		}
@@ -373,7 +384,7 @@ func TestStatusJSON(t *testing.T) {
 		t.Errorf("status.json: %q, %v", body, resp.Header)
 	}
 	_, page := get(t, ts.URL+"/")
-	if !bytes.Contains(page, []byte("No generation is ready yet (building)")) {
+	if !bytes.Contains(page, []byte(`No generation is ready yet.`)) || !bytes.Contains(page, []byte(`<span id="state">building</span>`)) {
 		t.Errorf("index page before the first generation:\n%s", page)
 	}
 }

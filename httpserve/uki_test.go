@@ -53,12 +53,12 @@ func TestUKIFile(t *testing.T) {
 		t.Errorf("If-None-Match of uki.efi: %d, want 304", resp.StatusCode)
 	}
 
-	resp, _ = get(t, ts.URL+"/uki.efi")
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/g/1-"+testRun+"/uki.efi" || resp.Header.Get("Cache-Control") != "no-store" {
-		t.Errorf("/uki.efi: %d to %q (%q), want 302 to generation 1's, no-store", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Cache-Control"))
+	resp, body = get(t, ts.URL+"/uki.efi")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/efi" || !bytes.Equal(body[:len(want)], want) {
+		t.Errorf("/uki.efi: %d (%q), want 200 with generation 1's UKI", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	_, page := get(t, ts.URL+"/")
-	if !bytes.Contains(page, []byte(`<a href="/g/1-`+testRun+`/uki.efi">uki.efi</a> (50000 bytes)`)) {
+	if !bytes.Contains(page, []byte(`/uki.efi</code>`)) {
 		t.Errorf("the index page does not list the UKI:\n%s", page)
 	}
 
@@ -74,7 +74,7 @@ func TestUKIFile(t *testing.T) {
 	if resp, body := get(t, url); resp.StatusCode != 200 || !bytes.Equal(body, want) {
 		t.Errorf("generation 1's uki.efi after generation 2: %d, %d bytes", resp.StatusCode, len(body))
 	}
-	if _, page := get(t, ts.URL+"/"); bytes.Contains(page, []byte("uki.efi")) {
+	if _, page := get(t, ts.URL+"/"); bytes.Contains(page, []byte("/uki.efi</code>")) {
 		t.Errorf("the index page lists a UKI generation 2 does not have:\n%s", page)
 	}
 }
@@ -91,7 +91,7 @@ func TestBootScriptUEFIBranch(t *testing.T) {
 	}
 
 	k.Publish(fakeGen(7, 4096))
-	if _, body := get(t, ts.URL+"/boot.ipxe"); string(body) != "#!ipxe\n# liveiso generation 7\n"+bios(7) {
+	if _, body := get(t, ts.URL+"/boot.ipxe"+clientQuery); string(body) != "#!ipxe\n# liveiso generation 7\n"+bios(7) {
 		t.Errorf("/boot.ipxe without a UKI:\n%s\nwant the kernel and initrd only:\n%s", body, bios(7))
 	}
 
@@ -101,14 +101,14 @@ func TestBootScriptUEFIBranch(t *testing.T) {
 		bios(8) +
 		":uefi\n" +
 		"chain " + ts.URL + "/g/8-" + testRun + "/uki.efi console=ttyS0 quiet\n"
-	if _, body := get(t, ts.URL+"/boot.ipxe"); string(body) != want {
+	if _, body := get(t, ts.URL+"/boot.ipxe"+clientQuery); string(body) != want {
 		t.Errorf("/boot.ipxe with a UKI:\n%s\nwant:\n%s", body, want)
 	}
 
 	// Without --append the chain line has no trailing blank.
 	k2, _, ts2 := testServer(t, 2, Options{}, nil)
 	k2.Publish(withUKI(fakeGen(1, 4096), 1000))
-	if _, body := get(t, ts2.URL+"/boot.ipxe"); !strings.HasSuffix(string(body), "\nchain "+ts2.URL+"/g/1-"+testRun+"/uki.efi\n") {
+	if _, body := get(t, ts2.URL+"/boot.ipxe"+clientQuery); !strings.HasSuffix(string(body), "\nchain "+ts2.URL+"/g/1-"+testRun+"/uki.efi\n") {
 		t.Errorf("/boot.ipxe with a UKI and no --append:\n%s", body)
 	}
 }

@@ -120,24 +120,37 @@ func (s *liveServe) waitNext(t *testing.T, gen uint64) live.Status {
 // iPXE in QEMU (the e1000's iPXE ROM of Debian's ipxe-qemu, user-mode
 // networking reaching the host's loopback as 10.0.2.2) netboots the fixture
 // from liveiso serve, then boots the new marker after an edit and a reset:
-// through /boot.ipxe (kernel and initrd over HTTP) and through
-// /sanboot.ipxe (the CD image as an HTTP SAN disk, read with Range requests).
+// through /boot.ipxe (the kernel and the initrd's chunks over HTTP, on BIOS
+// and on UEFI) and through /sanboot.ipxe (the CD image as an HTTP SAN disk,
+// read with Range requests).
 func TestServeNetboot(t *testing.T) {
 	t.Parallel()
-	for _, script := range []string{"boot.ipxe", "sanboot.ipxe"} {
-		t.Run(script, func(t *testing.T) {
+	for _, tc := range []struct {
+		name, script string
+		uefi         bool
+	}{
+		{"boot.ipxe", "boot.ipxe", false},
+		{"boot.ipxe UEFI", "boot.ipxe", true},
+		{"sanboot.ipxe", "sanboot.ipxe", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fx := newFixture(t, "netboot "+script)
+			fx := newFixture(t, "netboot "+tc.name)
 			s := startServe(t, fx, testenv.ArgWait)
 			vm := bootToMarker(t, testenv.VMOptions{
+				OVMF: tc.uefi,
 				Boot: "n",
-				NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + s.port() + "/" + script,
+				NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + s.port() + "/" + tc.script,
 			}, fx.marker)
 			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			before := s.status(t)
-			marker := "netboot " + script + " after the edit"
+			chunks := s.chunkRequests(t)
+			if tc.script == "boot.ipxe" && chunks == 0 {
+				t.Errorf("the guest booted, but read no chunk (/metrics):\n%s", s.logTail(20))
+			}
+			marker := "netboot " + tc.name + " after the edit"
 			writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte(marker+"\n"))
 			st := s.waitNext(t, before.Generation)
 			t.Logf("generation %d ready; resetting the guest", st.Generation)
@@ -150,8 +163,39 @@ func TestServeNetboot(t *testing.T) {
 			if !strings.Contains(s.logTail(100), fmt.Sprintf("generation=%d", st.Generation)) {
 				t.Errorf("the log does not say the guest read generation %d:\n%s", st.Generation, s.logTail(20))
 			}
+			platform := "pcbios"
+			if tc.uefi {
+				platform = "efi"
+			}
+			boots := regexp.MustCompile(fmt.Sprintf(`msg="client boots a generation" client=\S+ mac=52:54:00:12:34:56 platform=%s buildarch=\S+ generation=%d script=%s`,
+				platform, st.Generation, regexp.QuoteMeta(tc.script)))
+			if !boots.MatchString(s.logTail(200)) {
+				t.Errorf("the log has no line of the guest (its MAC, platform %s) booting generation %d:\n%s", platform, st.Generation, s.logTail(20))
+			}
+			if tc.script == "boot.ipxe" && s.chunkRequests(t) <= chunks {
+				t.Errorf("after the reset the guest read no chunk")
+			}
 		})
 	}
+}
+
+// chunkRequests is how many chunk requests the server has answered, from
+// its /metrics.
+func (s *liveServe) chunkRequests(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get(s.url + "metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	n := 0
+	for _, m := range regexp.MustCompile(`(?m)^liveiso_http_requests_total\{route="chunk"[^}]*\} (\d+)$`).FindAllStringSubmatch(string(body), -1) {
+		var k int
+		fmt.Sscan(m[1], &k)
+		n += k
+	}
+	return n
 }
 
 // rangeRead is one client read: the generation's URL it was sent to, the
@@ -162,7 +206,23 @@ type rangeRead struct {
 	checksum [32]byte
 }
 
-// 32 clients read /image.iso in random ranges, following the redirect,
+// currentURL is the current generation's URL of name, from the redirect
+// of /vmlinuz (/image.iso answers 200 itself, for firmware HTTP Boot).
+func (s *liveServe) currentURL(c *http.Client, name string) (string, error) {
+	resp, err := c.Get(s.url + "vmlinuz")
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasSuffix(loc, "/vmlinuz") {
+		return "", fmt.Errorf("/vmlinuz: %d to %q, want a redirect", resp.StatusCode, loc)
+	}
+	return s.url + strings.TrimPrefix(strings.TrimSuffix(loc, "vmlinuz"), "/") + name, nil
+}
+
+// 32 clients read the current generation's image.iso in random ranges, at
+// the URL the redirect of /vmlinuz names,
 // while the rootfs changes every 100 ms: each client's bytes are those of
 // the generation it was sent to (as one whole download of that generation
 // has them), a dropped generation answers 410 and a kept one still
@@ -210,12 +270,10 @@ func TestServeConsistentUnderLoad(t *testing.T) {
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
-			resp, err := noRedirect.Get(s.url + "image.iso")
+			genURL, err := s.currentURL(noRedirect, "image.iso")
 			if err != nil {
 				continue
 			}
-			resp.Body.Close()
-			genURL := s.url + strings.TrimPrefix(resp.Header.Get("Location"), "/")
 			archiveMu.Lock()
 			_, seen := archive[genURL]
 			if !seen {
@@ -259,9 +317,14 @@ func TestServeConsistentUnderLoad(t *testing.T) {
 				}
 				off := rng.Int64N(12 << 20) // the image is about 14 MB
 				n := 1 + rng.Int64N(maxReadLen)
-				req, _ := http.NewRequest("GET", s.url+"image.iso", nil)
+				genURL, err := s.currentURL(noRedirect, "image.iso")
+				if err != nil {
+					errs <- fmt.Errorf("client %d: %v", c, err)
+					return
+				}
+				req, _ := http.NewRequest("GET", genURL, nil)
 				req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+n-1))
-				resp, err := http.DefaultClient.Do(req) // follows the redirect, with the Range
+				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					errs <- fmt.Errorf("client %d: %v", c, err)
 					return
@@ -364,14 +427,17 @@ func TestServeConsistentUnderLoad(t *testing.T) {
 		t.Errorf("checked %d kept and %d dropped generations, want some of each", checked[true], checked[false])
 	}
 
-	// Once quiet, the current generation is liveiso build of the same tree.
-	resp, err := http.Get(s.url + "image.iso")
+	// Once quiet, the current generation is liveiso build of the same
+	// tree, and the stable /image.iso is that, then zeros.
+	genURL, err := s.currentURL(noRedirect, "image.iso")
 	if err != nil {
 		t.Fatal(err)
 	}
-	served, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	served := httpGet(t, genURL)
 	built := readFile(t, fx.build(t, ""))
+	if stable := httpGet(t, s.url+"image.iso"); len(stable) < len(built) || !bytes.Equal(stable[:len(built)], built) || !allZero(stable[len(built):]) {
+		t.Errorf("/image.iso (%d bytes) is not liveiso build's image (%d bytes) then zeros", len(stable), len(built))
+	}
 	if !bytes.Equal(served, built) {
 		t.Fatalf("generation %d over HTTP (%d bytes) differs from liveiso build of the same tree (%d bytes)", cur.Generation, len(served), len(built))
 	}
@@ -404,18 +470,18 @@ func TestMountListen(t *testing.T) {
 		// The HTTP side hears of a generation just after status.json.
 		var served []byte
 		want := fmt.Sprintf("/g/%d-", st.Generation)
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		for i := 0; ; i++ {
-			resp, err := http.Get(url + "image.iso")
+			genURL, err := s.currentURL(noRedirect, "image.iso")
 			if err != nil {
 				t.Fatal(err)
 			}
-			served, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(resp.Request.URL.Path, want) {
+			if strings.Contains(genURL, want) {
+				served = httpGet(t, genURL)
 				break
 			}
 			if i == 50 {
-				t.Fatalf("/image.iso goes to %s, want generation %d", resp.Request.URL.Path, st.Generation)
+				t.Fatalf("the current generation's URL is %s, want generation %d", genURL, st.Generation)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -426,4 +492,28 @@ func TestMountListen(t *testing.T) {
 		writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("mount and serve, edited\n"))
 		m.waitNext(t, st.Generation)
 	}
+}
+
+// httpGet is the body of a GET that must answer 200.
+func httpGet(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	return b
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

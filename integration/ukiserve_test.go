@@ -22,7 +22,7 @@ func TestServeNetbootUKI(t *testing.T) {
 	fx := newFixture(t, "netboot uki.efi")
 	s := startServe(t, fx, testenv.ArgWait)
 
-	resp, err := http.Get(s.url + "boot.ipxe")
+	resp, err := http.Get(s.url + "boot.ipxe?whole=1&mac=52:54:00:12:34:56")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestServeNetbootUKI(t *testing.T) {
 	vm := bootToMarker(t, testenv.VMOptions{
 		OVMF: true,
 		Boot: "n",
-		NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + s.port() + "/boot.ipxe",
+		NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + s.port() + "/boot.ipxe?whole=1",
 	}, fx.marker)
 	first := s.status(t)
 	readUKI := func(gen uint64) bool {

@@ -75,16 +75,17 @@ func (d *Daemon) publish(g *generation.Generation) {
 	}
 	d.st.Published++
 	snap := &Snapshot{
-		Generation: g.Number,
-		Image:      g.Image,
-		ImageSize:  size,
-		Capacity:   capacity,
-		Initrd:     g.Initrd,
-		InitrdSize: g.Initrd.Size(),
-		Kernel:     g.Kernel,
-		KernelSize: g.KernelSize,
-		Published:  time.Now(),
-		Holds:      g, // Build's reference
+		Generation:  g.Number,
+		Image:       g.Image,
+		ImageSize:   size,
+		Capacity:    capacity,
+		Initrd:      g.Initrd,
+		InitrdSize:  g.Initrd.Size(),
+		InitrdParts: g.Initrd.Parts(),
+		Kernel:      g.Kernel,
+		KernelSize:  g.KernelSize,
+		Published:   time.Now(),
+		Holds:       g, // Build's reference
 	}
 	if g.UKI != nil { // a nil *uki.Layout is not a nil io.ReaderAt
 		snap.UKI, snap.UKISize = g.UKI, g.UKI.Size()

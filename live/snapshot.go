@@ -4,6 +4,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/liveiso/liveiso/cache"
 )
 
 // Snapshot is one published generation, reduced to what an outlet serves:
@@ -24,10 +26,13 @@ type Snapshot struct {
 	Capacity   int64 // the size of image.iso in a live mount when it was published: ImageSize plus headroom
 	Initrd     io.ReaderAt
 	InitrdSize int64
-	Kernel     io.ReaderAt // the kernel the image boots, for network and direct boot; nil: none
-	KernelSize int64
-	UKI        io.ReaderAt // the unified kernel image of the same generation; nil: none
-	UKISize    int64
+	// InitrdParts are the initrd's members and trailer at their offsets,
+	// for the HTTP server's content-addressed chunks; nil: not known.
+	InitrdParts []cache.Part
+	Kernel      io.ReaderAt // the kernel the image boots, for network and direct boot; nil: none
+	KernelSize  int64
+	UKI         io.ReaderAt // the unified kernel image of the same generation; nil: none
+	UKISize     int64
 	// Squashfs is the rootfs as a squashfs (--root squashfs), the image's
 	// /live/filesystem.squashfs on its own; nil: the rootfs is the initrd.
 	Squashfs     io.ReaderAt

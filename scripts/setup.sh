@@ -27,17 +27,20 @@ staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # that read signatures and PE sections back; the fourth the shells and groff
 # that check the completion scripts and man pages of cmd/liveiso; the fifth
 # the NBD servers and the iPXE ROMs that the netboot and NBD tests boot
-# through, and the nginx the HTTP benchmark compares liveiso serve with;
-# the sixth the Joliet readers (7z, bsdtar) the Joliet tests hand images to;
-# the seventh the arm64 guest's emulator and firmware (AAVMF), and the
-# objdump that reads an arm64 UKI back.
+# through, and the nginx the HTTP benchmark compares liveiso serve with
+# (and the fleet test caches serve with); the sixth the Joliet readers (7z,
+# bsdtar) the Joliet tests hand images to; the seventh the arm64 guest's
+# emulator and firmware (AAVMF), and the objdump that reads an arm64 UKI
+# back; the eighth promtool, which checks serve's /metrics, and the browser
+# the fleet page is tested in.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
 	qemu-utils nbdkit ipxe-qemu nginx-light
 	p7zip-full libarchive-tools tmux
-	qemu-system-arm qemu-efi-aarch64 binutils-aarch64-linux-gnu)
+	qemu-system-arm qemu-efi-aarch64 binutils-aarch64-linux-gnu
+	prometheus chromium)
 # The guest's /init loads these, in this order, to mount its CD (see
 # internal/testenv/rootfs.go).
 # The CD-ROM modules, then what liveiso's own init needs for --root squashfs

@@ -108,14 +108,19 @@ const httpDrain = 5 * time.Second
 // startHTTP starts the HTTP server on f.listen.
 func startHTTP(f httpFlags, d *live.Daemon, appendLine string, out output) (*httpOutlet, error) {
 	keep := httpserve.NewKeep(f.keep)
-	d.Subscribe(keep.Publish)
 	h := &httpOutlet{keep: keep}
 	var err error
 	h.srv, err = httpserve.New(keep, httpserve.Options{Addr: f.listen, Append: appendLine, Status: d.StatusJSON}, out.log)
-	if err == nil {
-		err = h.srv.Listen()
-	}
 	if err != nil {
+		return nil, err
+	}
+	// The server names and indexes each snapshot's chunks before Keep
+	// makes it current, so that every script names chunks it can serve.
+	d.Subscribe(func(g *live.Snapshot) {
+		h.srv.Published(g)
+		keep.Publish(g)
+	})
+	if err := h.srv.Listen(); err != nil {
 		keep.Close()
 		return nil, err
 	}

@@ -17,9 +17,11 @@ func newServeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve --rootfs DIR [flags]",
 		Short: "serve the live image over HTTP (iPXE netboot), rebuilt whenever the rootfs changes",
-		Long: "Serves the live image over HTTP until interrupted: /boot.ipxe and /sanboot.ipxe for iPXE,\n" +
-			"/image.iso, /vmlinuz and /initrd.img (redirects to the current generation's /g/ URLs),\n" +
-			"/status.json and a page at /. Needs no FUSE and no root.",
+		Long: "Serves the live image over HTTP until interrupted: /boot.ipxe (kernel and initrd chunks at\n" +
+			"content-addressed /c/ URLs; ?whole=1 for one initrd.img) and /sanboot.ipxe for iPXE,\n" +
+			"/image.iso and /uki.efi for firmware HTTP Boot (the current generation, at a constant size),\n" +
+			"/vmlinuz and /initrd.img (redirects to the current generation's /g/ URLs), /status.json,\n" +
+			"/metrics (Prometheus) and the fleet page at /. Needs no FUSE and no root.",
 		Args: exactArgs(0, ""),
 		RunE: func(_ *cobra.Command, _ []string) error { return runServe(f) },
 	}

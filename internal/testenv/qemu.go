@@ -53,11 +53,14 @@ type VMOptions struct {
 	// a private copy of OVMFSecureBootVars) on a q35 machine with SMM, whose
 	// flash only SMM may write, as that firmware needs.
 	SecureBoot bool
-	Boot       string   // -boot value, e.g. "d" for the CD first, "n" for the network
-	NIC        string   // -nic value, e.g. "user,model=e1000,bootfile=URL"; "" means no network
-	MemoryMB   int      // 0 means 512
-	NoReboot   bool     // -no-reboot: a guest reboot or kernel panic ends QEMU
-	Args       []string // more QEMU arguments
+	// HTTPBootURI, with OVMF, adds a boot option that boots this URL with
+	// UEFI HTTP Boot, first in the boot order (AddHTTPBootOption).
+	HTTPBootURI string
+	Boot        string   // -boot value, e.g. "d" for the CD first, "n" for the network
+	NIC         string   // -nic value, e.g. "user,model=e1000,bootfile=URL"; "" means no network
+	MemoryMB    int      // 0 means 512
+	NoReboot    bool     // -no-reboot: a guest reboot or kernel panic ends QEMU
+	Args        []string // more QEMU arguments
 }
 
 // VM is one running QEMU. Its serial console goes to a file that
@@ -138,6 +141,11 @@ func Start(dir string, opts VMOptions) (_ *VM, err error) {
 		vars := filepath.Join(dir, "OVMF_VARS.fd")
 		if err := CopyFile(varsTemplate, vars, 0o644); err != nil {
 			return nil, fmt.Errorf("OVMF variables: %w", err)
+		}
+		if opts.HTTPBootURI != "" {
+			if err := AddHTTPBootOption(vars, "liveiso HTTP Boot", opts.HTTPBootURI); err != nil {
+				return nil, fmt.Errorf("OVMF variables: %w", err)
+			}
 		}
 		args = append(args,
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
