@@ -21,7 +21,7 @@ type Options struct {
 	AllowOther bool // let other users (and root) read the mount; needs user_allow_other in /etc/fuse.conf for non-root
 	Debug      bool // log every FUSE request
 
-	// RepinRange is the safe point of image.iso: a read that touches it moves
+	// RepinRange is a safe point of image.iso: a read that touches it moves
 	// its handle on to the newest snapshot before it is served, unless the
 	// read continues a copy (a run of back-to-back reads that began at
 	// offset 0, such as cp or dd bs=4k). Set it to the bytes every reader of
@@ -30,7 +30,9 @@ type Options struct {
 	// reset), so that a program that keeps image.iso open (QEMU across guest
 	// resets) sees the newest generation when it starts over, and a copy
 	// never gets two. The zero range disables moving on: handles keep their
-	// snapshot for life.
+	// snapshot for life, or until MoveOn. liveiso leaves it zero: a running
+	// guest reads these bytes too (promise 7), so only the one who resets
+	// the guest can say when it boots again (MoveOn).
 	RepinRange ByteRange
 
 	// pageCache serves image.iso and initrd.img through the kernel page cache
@@ -55,6 +57,7 @@ type Server struct {
 	image, initrd, status *fs.Inode // set by the root's OnAdd, during Mount
 	uki                   *fs.Inode // likewise; nil when the snapshots have no UKI
 
+	images   openImages   // the open image.iso handles, for MoveOn
 	capacity atomic.Int64 // size of image.iso, refreshed by Notify
 	changed  atomic.Int64 // mtime of the files (Unix ns): the last Notify, or the mount
 	detached atomic.Bool  // Unmount finished (cleanly or lazily)
@@ -153,7 +156,7 @@ func (s *Server) Mountpoint() string { return s.mountpoint }
 // Notify tells the kernel that Current (and maybe Capacity) changed: it
 // refreshes image.iso's size and drops cached attributes of all the files,
 // and their cached pages when they are served through the page cache.
-// Handles already open keep their snapshots (see Options.RepinRange). Call it
+// Handles already open keep their snapshots (see MoveOn). Call it
 // from the goroutine that publishes generations, never from a Source method
 // (the kernel may wait on reads in flight while it invalidates).
 func (s *Server) Notify() {

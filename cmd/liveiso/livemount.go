@@ -81,11 +81,11 @@ func startLive(ctx context.Context, mountpoint string, o liveOptions, log *slog.
 		log.Warn(warning)
 	}
 	s.first = daemonStatus(s.daemon)
-	repinOff, repinLen := generation.RepinRange()
+	// No RepinRange: an open image.iso keeps its generation until MoveOn
+	// (promise 7; run_moveon.go).
 	s.srv, err = vfs.Mount(mountpoint, s.daemon, vfs.Options{
 		AllowOther: o.allowOther,
 		Debug:      o.debugFUSE,
-		RepinRange: vfs.ByteRange{Off: repinOff, Len: repinLen},
 	}, log)
 	if err != nil {
 		return nil, err
