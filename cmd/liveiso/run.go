@@ -220,8 +220,10 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 	default:
 		return p, usageError{fmt.Sprintf("--on-change %q: want reset, restart or none", f.onChange)}
 	}
-	if f.direct && f.onChange == onChangeReset {
-		// QEMU reads -kernel and -initrd only when it starts.
+	if (f.direct || p.attach) && f.onChange == onChangeReset {
+		// QEMU reads -kernel and -initrd only when it starts; an attached
+		// mount is another process's, which run cannot tell to move QEMU's
+		// open image.iso on (promise 7): a new QEMU opens it anew.
 		p.onChange = onChangeRestart
 	}
 	if f.until != "" {
@@ -250,6 +252,9 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 	// run keeps QEMU when the guest powers off, to boot it again.
 	m.NoReboot = !p.watch
 	m.NoShutdown = p.watch
+	// A guest's own reboot stops it, so that run moves the image on
+	// before the firmware reads it (bootAgain).
+	m.RebootStops = p.watch
 
 	if p.binary, err = qemu.LookPath(); err != nil {
 		return p, err

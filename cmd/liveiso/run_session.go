@@ -41,8 +41,9 @@ type session struct {
 	term       *qemu.Terminal // nil when stdin is not a terminal
 	proc       *qemu.Process
 	starts     int
-	poweredOff bool          // the guest powered off: a reset must continue it too
-	force      chan struct{} // closed by a second signal: stop waiting in cleanup
+	poweredOff bool              // the guest powered off: a reset must continue it too
+	moveOn     func(pid int) int // moves QEMU's image.iso on; nil with --attach
+	force      chan struct{}     // closed by a second signal: stop waiting in cleanup
 }
 
 // runRun runs the plan and returns run's exit status as an exitStatus.
@@ -151,6 +152,7 @@ func runRun(p runPlan, log *slog.Logger) (err error) {
 			return exitStatus{qemu.ExitError, err}
 		}
 		defer s.unmount(srv)
+		s.moveOn = srv.MoveOn
 		first = srv.first
 		go func() {
 			select {
@@ -216,6 +218,12 @@ func runRun(p runPlan, log *slog.Logger) (err error) {
 				s.poweredOff = true
 				s.say("the guest powered off; the next generation boots it again")
 			}
+			if p.watch && guestRebooted(ev) {
+				s.say("the guest rebooted; booting the newest generation")
+				if err := s.bootAgain(); err != nil {
+					return exitStatus{qemu.ExitError, err}
+				}
+			}
 		case st := <-gens:
 			if err := s.onGeneration(st); err != nil {
 				return exitStatus{qemu.ExitError, err}
@@ -275,13 +283,8 @@ func (s *session) onGeneration(st live.Status) error {
 	case s.plan.onChange == onChangeNone:
 		s.say("%s (--on-change none)", line)
 	case s.plan.onChange == onChangeReset:
-		err := s.proc.Reset(s.poweredOff)
-		s.poweredOff = false
-		if err != nil {
-			s.say("%s; system_reset failed (%v), restarting QEMU", line, err)
-			return s.restart()
-		}
 		s.say("%s, resetting the guest", line)
+		return s.bootAgain()
 	default:
 		s.say("%s, restarting QEMU", line)
 		return s.restart()

@@ -1,0 +1,37 @@
+package main
+
+import "github.com/liveiso/liveiso/qemu"
+
+// MoveOn moves the image.iso that process pid holds open on to the newest
+// generation (vfs.Server.MoveOn); nothing else does (promise 7).
+func (s *liveServer) MoveOn(pid int) int { return s.srv.MoveOn(pid) }
+
+// bootAgain boots the newest generation: in the same QEMU, stopped while
+// the mount moves its open image.iso on and reset, when run serves the
+// mount itself; otherwise (--direct, --attach, --on-change restart) in a
+// new QEMU, whose open of the image is new. A guest that powered off, or
+// rebooted under RebootStops, is started again.
+func (s *session) bootAgain() error {
+	if s.plan.onChange == onChangeRestart || s.moveOn == nil {
+		return s.restart()
+	}
+	pid := s.proc.Pid()
+	err := s.proc.BootAgain(func() {
+		n := s.moveOn(pid)
+		s.log.Debug("moved QEMU's image.iso on", "pid", pid, "handles", n)
+	})
+	s.poweredOff = false
+	if err != nil {
+		s.say("system_reset failed (%v), restarting QEMU", err)
+		return s.restart()
+	}
+	return nil
+}
+
+// guestRebooted reports whether ev is the guest rebooting (or panicking)
+// under qemu.Machine.RebootStops: QEMU has stopped it, and run boots it
+// again.
+func guestRebooted(ev qemu.Event) bool {
+	r := qemu.ShutdownReason(ev)
+	return r == qemu.ShutdownReset || r == qemu.ShutdownPanic
+}
