@@ -177,8 +177,8 @@ func TestMountBoots(t *testing.T) {
 }
 
 // QEMU keeps running; the rootfs changes (a new marker and a few MB more, so
-// the initrd grows); after the new generation is ready, a guest reset boots
-// it.
+// the initrd grows); after the new generation is ready, the README's
+// monitor recipe (a fresh open of the CD, then a reset) boots it.
 func TestMountLiveReboot(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "before the edit")
@@ -200,7 +200,7 @@ func TestMountLiveReboot(t *testing.T) {
 			t.Errorf("image.iso's size changed from %d to %d: QEMU would not see it", before.Capacity, s.Capacity)
 		}
 		t.Logf("generation %d ready in %d ms (%d of %d chunks rebuilt); resetting the guest", s.Generation, s.BuildMs, s.ChunksRebuilt, s.ChunksTotal)
-		if err := vm.SystemReset(); err != nil {
+		if err := vm.BootNewestCD(m.image()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
@@ -209,7 +209,8 @@ func TestMountLiveReboot(t *testing.T) {
 	}
 }
 
-// The rootfs is edited continuously while the guest boots again and again:
+// The rootfs is edited continuously while the guest boots again and again
+// (the README's monitor recipe: a fresh open of the CD, then a reset):
 // every boot succeeds and prints a marker that existed as a whole.
 func TestMountNoTornBoots(t *testing.T) {
 	t.Parallel()
@@ -251,7 +252,7 @@ func TestMountNoTornBoots(t *testing.T) {
 		}
 		s, _ := m.status()
 		t.Logf("boot %d: %s (daemon at generation %d)", boot, line, s.Generation)
-		if err := vm.SystemReset(); err != nil {
+		if err := vm.BootNewestCD(m.image()); err != nil {
 			t.Fatal(err)
 		}
 	}

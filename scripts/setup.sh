@@ -29,8 +29,10 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	zsh fish groff-base
 	qemu-utils nbdkit ipxe-qemu nginx-light)
 # The guest's /init loads these, in this order, to mount its CD (see
-# integration/rootfs.go).
-modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
+# integration/rootfs.go), and (the last seven) to read its medium as a
+# virtio disk and mount a copy of it (liveiso.probe).
+modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs
+	virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk loop)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fixtures=${LIVEISO_FIXTURES:-$repo/.fixtures}
@@ -128,14 +130,18 @@ newest_kernel_package() {
 fetch_kernel() {
 	local pkg=""
 	if [[ -f $kernel_dir/PACKAGE ]]; then
-		if [[ -f $kernel_dir/config-$(cat "$kernel_dir/RELEASE" 2>/dev/null) ]]; then
+		local missing="" m
+		for m in "${modules[@]}"; do
+			[[ -f $kernel_dir/modules/$m.ko ]] || missing+=" $m"
+		done
+		if [[ -f $kernel_dir/config-$(cat "$kernel_dir/RELEASE" 2>/dev/null) && -z $missing ]]; then
 			say "test kernel: $(cat "$kernel_dir/PACKAGE") in $kernel_dir"
 			return 0
 		fi
-		# A fixture from before config-RELEASE was kept: fetch the same
-		# package again when apt still has it.
+		# A fixture from before config-RELEASE or a module was kept: fetch
+		# the same package again when apt still has it.
 		pkg=$(cat "$kernel_dir/PACKAGE")
-		say "test kernel: $kernel_dir has no config-RELEASE; fetching $pkg again"
+		say "test kernel: $kernel_dir lacks config-RELEASE or modules ($missing ); fetching $pkg again"
 		apt-cache show "$pkg" >/dev/null 2>&1 || pkg=""
 	fi
 	[[ -n $pkg ]] || pkg=$(newest_kernel_package)
