@@ -125,6 +125,17 @@ func sha256File(t *testing.T, path string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// lastProbeBoot is the initrd hash of the last ProbeBoot line on console.
+func lastProbeBoot(console string) string {
+	hash := ""
+	for _, line := range strings.Split(console, "\n") {
+		if m := probeBootRe.FindStringSubmatch(strings.TrimRight(line, "\r")); m != nil {
+			hash = m[2]
+		}
+	}
+	return hash
+}
+
 var generationReadyRe = regexp.MustCompile(`generation (\d+) ready`)
 
 // lastGeneration is the newest generation run reported on stderr.
@@ -184,9 +195,7 @@ func TestRunPromise7(t *testing.T) {
 			r.waitLineWithin(t, probeBootRe, bootTimeout)
 			r.waitStderr(t, regexp.MustCompile(`the guest rebooted; booting the newest generation`))
 			want := sha256File(t, filepath.Join(mnt, "initrd.img"))
-			out := strings.ReplaceAll(r.stdout.String(), "\r\n", "\n")
-			boots := probeBootRe.FindAllStringSubmatch(out, -1)
-			if got := boots[len(boots)-1][2]; got != want {
+			if got := lastProbeBoot(r.stdout.String()); got != want {
 				t.Errorf("after the reboot the guest's initrd is %s, the newest generation's %s", got, want)
 			}
 			t.Logf("%d generations during the probe; the reboot booted the newest", gens)

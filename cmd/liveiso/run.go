@@ -53,9 +53,12 @@ The image is served from a private mount in a temporary directory (removed
 afterwards), from --mount MOUNTPOINT (mounted and unmounted by run), or from
 --attach MOUNTPOINT, a running 'liveiso mount' that is left running.
 
-On a new generation, --on-change says what happens: reset (system_reset over
-QMP: QEMU keeps running and the firmware boots the new image), restart (a new
-QEMU) or none. --direct boots the kernel and MOUNTPOINT/initrd.img with QEMU's
+On a new generation, --on-change says what happens: reset (QEMU keeps
+running: run stops the guest, moves QEMU's open image on to the new
+generation and resets it, so the firmware boots the new image), restart (a
+new QEMU) or none. A guest that reboots by itself boots the newest
+generation too; a running guest reads the generation it booted until then.
+With --attach, reset starts a new QEMU: the mount is another process's. --direct boots the kernel and MOUNTPOINT/initrd.img with QEMU's
 -kernel/-initrd, skipping firmware and boot loader; QEMU reads them only when
 it starts, so with --direct a new generation restarts QEMU.
 
