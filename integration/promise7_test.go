@@ -173,6 +173,9 @@ func TestRunPromise7(t *testing.T) {
 			CleanupUnmount(t, mnt)
 			args := append(fx.imageArgs(t, ArgProbe+" "+ArgWait), "--accel", "tcg", "--mount", mnt, "--on-change", "none")
 			r := startRun(t, append(args, tc.args...)...)
+			// Edits start after the first build: one that sees a file
+			// change under it fails, and run with it.
+			r.waitStderr(t, regexp.MustCompile(`generation 1 ready .*booting it`))
 			stopEdits := editContinuously(t, fx.rootfs, "edit", probeEditInterval, 50_000)
 			defer stopEdits()
 
