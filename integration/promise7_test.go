@@ -74,8 +74,8 @@ func (r probeReport) check(t *testing.T, wantDev string) {
 		t.Errorf("the guest probed %s, want %s", r.dev, wantDev)
 	}
 	// Once a second for 30 s; a round takes seconds under TCG on a loaded
-	// machine (8 rounds were measured with a load average of 22).
-	if len(r.rounds) < 5 {
+	// machine (3 to 8 rounds were measured at load averages of 20 to 30).
+	if len(r.rounds) < 3 {
 		t.Errorf("only %d probe rounds", len(r.rounds))
 	}
 	for i, h := range r.rounds {

@@ -34,6 +34,11 @@ func (p *Process) BootAgain(moveOn func()) error {
 			drained = true
 		}
 	}
+	// Under RebootStops (-action reboot=shutdown) QEMU turns system_reset
+	// into a shutdown too: let it reset, for this once.
+	if _, err := p.qmp.Execute(ctx, "set-action", map[string]string{"reboot": "reset"}); err != nil {
+		return err
+	}
 	if _, err := p.qmp.Execute(ctx, "system_reset", nil); err != nil {
 		return err
 	}
@@ -45,6 +50,11 @@ func (p *Process) BootAgain(moveOn func()) error {
 			return fmt.Errorf("system_reset: %w", p.qmp.err)
 		case <-ctx.Done():
 			return fmt.Errorf("system_reset: no RESET event: %w", ctx.Err())
+		}
+	}
+	if p.rebootStops {
+		if _, err := p.qmp.Execute(ctx, "set-action", map[string]string{"reboot": "shutdown"}); err != nil {
+			return err
 		}
 	}
 	_, err := p.qmp.Execute(ctx, "cont", nil)
