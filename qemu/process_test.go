@@ -1,9 +1,9 @@
 package qemu
 
 import (
-	"fmt"
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
