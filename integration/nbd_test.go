@@ -96,7 +96,7 @@ func TestNBDPromise7(t *testing.T) {
 				t.Fatalf("%s is not installed (scripts/setup.sh installs it): %v", name, err)
 			}
 			fx := probeFixture(t, "nbd "+name, "wait")
-			m := startMount(t, fx, ArgProbe+" "+ArgWait, "", "")
+			m := startMount(t, fx, probeArgs, "", "")
 			port := freePort(t)
 			startNBD(t, port, name, args(port, m.image())...)
 			url := "nbd://127.0.0.1:" + port
