@@ -20,7 +20,7 @@ import (
 
 // probeTimeout bounds a guest's boot, its 30 s probe and its copy of the
 // medium, under TCG on a loaded machine.
-const probeTimeout = 8 * time.Minute
+const probeTimeout = 15 * time.Minute
 
 // probeArgs are the kernel arguments of a probing guest. no_timer_check:
 // on a host loaded far beyond its cores, the kernel's check of the TCG
