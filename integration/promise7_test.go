@@ -238,7 +238,7 @@ func (r *liveRun) waitLineWithin(t *testing.T, re *regexp.Regexp, timeout time.D
 // A QEMU started by hand on MOUNTPOINT/image.iso (BIOS, CD): the guest
 // reads the generation it booted while it probes its medium and the
 // rootfs changes every 0.5 s; then the README's monitor recipe (stop, a
-// fresh open of the CD with change -f, system_reset, cont) boots the
+// fresh open of the CD with change ... -f, system_reset, cont) boots the
 // newest generation.
 func TestMountPromise7(t *testing.T) {
 	t.Parallel()

@@ -435,7 +435,7 @@ func (vm *VM) BootNewestCD(image string) error {
 	if m == nil {
 		return fmt.Errorf("no CD drive in info block:\n%s", info)
 	}
-	for _, c := range []string{"stop", "change -f " + m[1] + " " + image + " raw", "system_reset", "cont"} {
+	for _, c := range []string{"stop", "change " + m[1] + " -f " + image + " raw", "system_reset", "cont"} {
 		reply, err := vm.Monitor(c)
 		if err != nil {
 			return err
