@@ -16,12 +16,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/generation"
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/fixture"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"github.com/liveiso/liveiso/live"
 	"github.com/liveiso/liveiso/vfs"
 )
@@ -35,14 +35,11 @@ func benchRootfs(b *testing.B) string {
 }
 
 func newBuilder(b *testing.B, rootfs, cacheDir string) *generation.Builder {
-	k, err := integration.Kernel()
-	if err != nil {
-		b.Skip(err)
-	}
+	k := fixture.MustKernel(b)
 	builder, err := generation.NewBuilder(generation.Options{
 		Rootfs:    rootfs,
 		Kernel:    k.Vmlinuz,
-		Append:    integration.KernelArgs,
+		Append:    testenv.KernelArgs,
 		Initramfs: cache.Options{CacheDir: cacheDir, Compression: generation.AutoCompression},
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -88,13 +85,14 @@ func BenchmarkImageReadAt(b *testing.B) {
 // 1 MiB reads: the whole live read path, kernel round trips included.
 func BenchmarkFUSERead(b *testing.B) {
 	g := buildOnce(b)
-	src := &fixedSource{}
-	src.snap.Store(&live.Snapshot{Generation: 1, Image: g.Image, ImageSize: g.Image.Size(), Initrd: g.Initrd, InitrdSize: g.Initrd.Size()})
+	// The snapshot holds nothing: the benchmark keeps Build's reference
+	// to the generation for the whole run.
+	snap := &live.Snapshot{Generation: 1, Image: g.Image, ImageSize: g.Image.Size(), Capacity: g.Image.Size(), Initrd: g.Initrd, InitrdSize: g.Initrd.Size()}
 	mnt := filepath.Join(b.TempDir(), "mnt")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := vfs.Mount(mnt, src, vfs.Options{}, nil)
+	srv, err := vfs.Mount(mnt, snap, vfs.Options{}, nil)
 	if err != nil {
 		b.Skip(err)
 	}
@@ -165,11 +163,3 @@ func buildOnce(b *testing.B) *generation.Generation {
 	}
 	return g
 }
-
-// fixedSource serves one snapshot, which holds nothing: the benchmark keeps
-// Build's reference to the generation for the whole run.
-type fixedSource struct{ snap atomic.Pointer[live.Snapshot] }
-
-func (s *fixedSource) Acquire() *live.Snapshot { return s.snap.Load() }
-func (s *fixedSource) Capacity() int64         { return s.snap.Load().ImageSize }
-func (s *fixedSource) Status() []byte          { return []byte("{}\n") }

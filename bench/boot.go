@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // bootResult is the time from starting QEMU to the guest's marker line.
@@ -25,7 +25,7 @@ func measureBoot(ctx context.Context, cfg *config, work string, boots int) (*boo
 	}
 	marker := "bench boot"
 	rootfs := filepath.Join(work, "rootfs")
-	if err := integration.BuildBusyboxRootfs(rootfs, marker); err != nil {
+	if err := testenv.BuildBusyboxRootfs(rootfs, marker); err != nil {
 		return nil, err
 	}
 	file := filepath.Join(work, "image.iso")
@@ -62,12 +62,12 @@ func measureBoot(ctx context.Context, cfg *config, work string, boots int) (*boo
 // bootToMarker starts QEMU on the CD image and returns the seconds until
 // the console shows the marker line, polled every 10 ms.
 func bootToMarker(dir, image, marker string) (float64, error) {
-	return bootVMToMarker(dir, integration.VMOptions{CDROM: image, NoReboot: true}, marker)
+	return bootVMToMarker(dir, testenv.VMOptions{CDROM: image, NoReboot: true}, marker)
 }
 
 // bootVMToMarker starts QEMU with opts and returns the seconds until the
 // console shows the marker line, polled every 10 ms.
-func bootVMToMarker(dir string, opts integration.VMOptions, marker string) (float64, error) {
+func bootVMToMarker(dir string, opts testenv.VMOptions, marker string) (float64, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return 0, err
 	}
@@ -76,12 +76,12 @@ func bootVMToMarker(dir string, opts integration.VMOptions, marker string) (floa
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
-	vm, err := integration.Start(dir, opts)
+	vm, err := testenv.Start(dir, opts)
 	if err != nil {
 		return 0, err
 	}
 	defer vm.Kill()
-	want := integration.MarkerPrefix + marker
+	want := testenv.MarkerPrefix + marker
 	for time.Since(start) < 3*time.Minute {
 		b, _ := os.ReadFile(vm.ConsolePath())
 		if strings.Contains(string(b), want+"\r\n") || strings.Contains(string(b), want+"\n") {
@@ -97,5 +97,5 @@ func bootVMToMarker(dir string, opts integration.VMOptions, marker string) (floa
 
 // qemuCommand is the boot as the report shows it.
 func qemuCommand() string {
-	return integration.QEMU + " -accel tcg -m 512 -display none -nic none -parallel none -serial file:console.log -no-reboot -cdrom IMAGE"
+	return testenv.QEMU + " -accel tcg -m 512 -display none -nic none -parallel none -serial file:console.log -no-reboot -cdrom IMAGE"
 }

@@ -5,7 +5,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // Firmware an image boots on, for the "boots" column and for choosing the
@@ -41,8 +41,8 @@ const (
 func classicPipelines() []pipeline {
 	return []pipeline{
 		{Name: classicBIOS, Compressor: []string{"gzip", "-9"}, ISOTool: []string{"genisoimage"}},
-		{Name: classicUEFI, Compressor: []string{"gzip", "-9"}, ISOTool: []string{"genisoimage"}, EFILoader: integration.GrubEFILoader},
-		{Name: classicUEFISB, Compressor: []string{"gzip", "-9"}, ISOTool: []string{"genisoimage"}, EFILoader: integration.GrubEFILoader, Shim: integration.ShimEFI},
+		{Name: classicUEFI, Compressor: []string{"gzip", "-9"}, ISOTool: []string{"genisoimage"}, EFILoader: testenv.GrubEFILoader},
+		{Name: classicUEFISB, Compressor: []string{"gzip", "-9"}, ISOTool: []string{"genisoimage"}, EFILoader: testenv.GrubEFILoader, Shim: testenv.ShimEFI},
 		{Name: "pigz -9 + genisoimage", Compressor: []string{"pigz", "-9"}, ISOTool: []string{"genisoimage"}},
 		{Name: "gzip -9 + xorriso -as mkisofs", Compressor: []string{"gzip", "-9"}, ISOTool: []string{"xorriso", "-as", "mkisofs"}},
 	}
@@ -76,13 +76,13 @@ func (p pipeline) command() string {
 	if p.EFILoader != "" {
 		// The size follows the loader's; a run without the loader has
 		// failed before there is a report.
-		kib, _ := integration.ReferenceESPKiB(p.EFILoader, p.Shim, "LIVEISO")
+		kib, _ := testenv.ReferenceESPKiB(p.EFILoader, p.Shim, "LIVEISO")
 		var cmds []string
-		for _, c := range integration.ESPCommands("ISO/"+integration.ReferenceESPPath, integration.ESPFiles(p.EFILoader, p.Shim, "esp-grub.cfg"), kib) {
+		for _, c := range testenv.ESPCommands("ISO/"+testenv.ReferenceESPPath, testenv.ESPFiles(p.EFILoader, p.Shim, "esp-grub.cfg"), kib) {
 			cmds = append(cmds, strings.Join(c, " "))
 		}
 		esp = strings.Join(cmds, " && ") + " && "
-		efiArgs = " -eltorito-alt-boot -e " + integration.ReferenceESPPath + " -no-emul-boot"
+		efiArgs = " -eltorito-alt-boot -e " + testenv.ReferenceESPPath + " -no-emul-boot"
 	}
 	return esp + "(cd ROOTFS && find . | cpio --quiet -o -H newc | " + strings.Join(p.Compressor, " ") +
 		" > ISO/isolinux/initrd.img) && " + strings.Join(p.ISOTool, " ") +
@@ -97,10 +97,10 @@ func runClassic(ctx context.Context, p pipeline, workDir, rootfs, kernel string)
 		return 0, 0, err
 	}
 	defer os.RemoveAll(workDir)
-	var img *integration.ReferenceImage
+	var img *testenv.ReferenceImage
 	seconds, err = timeIt(func() error {
 		var err error
-		img, err = integration.BuildReference(ctx, workDir, rootfs, kernel, integration.ReferenceOptions{
+		img, err = testenv.BuildReference(ctx, workDir, rootfs, kernel, testenv.ReferenceOptions{
 			Compressor: p.Compressor,
 			ISOTool:    p.ISOTool,
 			EFILoader:  p.EFILoader,

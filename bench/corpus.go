@@ -2,15 +2,11 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -247,62 +243,6 @@ func vocabulary(rng *rand.Rand, n int) []string {
 	return words
 }
 
-// debianCorpus returns a `debootstrap --variant=minbase bookworm` tree made
-// from mirror, running debootstrap (installed with apt-get if missing) when
-// the tree is not cached yet.
-func debianCorpus(ctx context.Context, dir, mirror string) (*corpus, error) {
-	root := filepath.Join(dir, "debian-bookworm-minbase")
-	if _, err := os.Stat(root); err != nil {
-		if _, err := exec.LookPath("debootstrap"); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: installing debootstrap")
-			if out, err := exec.CommandContext(ctx, "apt-get", "install", "-y", "debootstrap").CombinedOutput(); err != nil {
-				return nil, fmt.Errorf("apt-get install debootstrap: %w\n%s", err, lastLines(out, 10))
-			}
-		}
-		tmp := root + ".tmp"
-		if err := os.RemoveAll(tmp); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(os.Stderr, "bench: debootstrap --variant=minbase bookworm %s %s\n", tmp, mirror)
-		out, err := exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "bookworm", tmp, mirror).CombinedOutput()
-		if err != nil {
-			return nil, fmt.Errorf("debootstrap --variant=minbase bookworm: %w\n%s", err, lastLines(out, 10))
-		}
-		if err := os.Rename(tmp, root); err != nil {
-			return nil, err
-		}
-	}
-	return countCorpus("debian-minbase", root)
-}
-
-// debianMirror returns the first Debian mirror URL the machine's apt sources
-// name (one-line or deb822 format), the only host debootstrap may use.
-func debianMirror() (string, error) {
-	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
-	files = append([]string{"/etc/apt/sources.list"}, files...)
-	list, _ := filepath.Glob("/etc/apt/sources.list.d/*.list")
-	files = append(files, list...)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			line = strings.TrimSpace(line)
-			if strings.HasPrefix(line, "#") {
-				continue
-			}
-			for _, field := range strings.Fields(line) {
-				if (strings.HasPrefix(field, "http://") || strings.HasPrefix(field, "https://")) &&
-					strings.Contains(field, "debian") && !strings.Contains(field, "security") {
-					return strings.TrimSuffix(field, "/"), nil
-				}
-			}
-		}
-	}
-	return "", errors.New("no Debian mirror in /etc/apt/sources.list(.d)")
-}
-
 // countCorpus counts a tree's entries and bytes.
 func countCorpus(name, root string) (*corpus, error) {
 	c := &corpus{Name: name, Root: root}
@@ -331,103 +271,6 @@ func countCorpus(name, root string) (*corpus, error) {
 		return nil
 	})
 	return c, err
-}
-
-// editTargets are the places of a tree the edit-to-ready measurements touch:
-// a small file to rewrite, the directory to add files to, and directories
-// to rm -rf (subtrees without hard links, so that cp -a restores them
-// exactly).
-type editTargets struct {
-	File    string   // rootfs-relative
-	AddDir  string   // rootfs-relative
-	RemoveD []string // rootfs-relative, disjoint, not holding File or AddDir
-	Removed []int    // entries under each RemoveD, the directory included
-}
-
-func findEditTargets(root string, removals int) (*editTargets, error) {
-	type dirStat struct {
-		entries  int
-		hardlink bool
-	}
-	stats := map[string]*dirStat{}
-	var smallFiles []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if rel == "." {
-			return nil
-		}
-		hard := false
-		if d.IsDir() {
-			stats[rel] = &dirStat{}
-		} else if d.Type().IsRegular() {
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			hard = nlink(fi) > 1
-			if !hard && fi.Size() >= 64 && fi.Size() <= 4096 && strings.Count(rel, "/") >= 2 {
-				smallFiles = append(smallFiles, rel)
-			}
-		}
-		for a := rel; ; {
-			if s := stats[a]; s != nil {
-				s.entries++
-				s.hardlink = s.hardlink || hard
-			}
-			i := strings.LastIndexByte(a, '/')
-			if i < 0 {
-				break
-			}
-			a = a[:i]
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(smallFiles) == 0 {
-		return nil, fmt.Errorf("%s: no small file to edit", root)
-	}
-	t := &editTargets{File: smallFiles[len(smallFiles)/2]}
-	t.AddDir = filepath.Dir(t.File)
-	var cands []string
-	for p, s := range stats {
-		if strings.Count(p, "/") >= 1 && s.entries >= 20 && s.entries <= 400 && !s.hardlink &&
-			!within(t.File, p) && !within(t.AddDir, p) {
-			cands = append(cands, p)
-		}
-	}
-	sort.Strings(cands)
-	// Evenly spread picks: the first candidate from each k/removals of the
-	// sorted list on that overlaps none taken before.
-	for k := 0; k < removals; k++ {
-		for i := k * len(cands) / removals; i < len(cands); i++ {
-			p := cands[i]
-			overlap := false
-			for _, q := range t.RemoveD {
-				if within(p, q) || within(q, p) {
-					overlap = true
-				}
-			}
-			if !overlap {
-				t.RemoveD = append(t.RemoveD, p)
-				t.Removed = append(t.Removed, stats[p].entries)
-				break
-			}
-		}
-	}
-	if len(t.RemoveD) < removals {
-		return nil, fmt.Errorf("%s: found only %d directories to remove", root, len(t.RemoveD))
-	}
-	return t, nil
-}
-
-// within reports whether p is dir or below it.
-func within(p, dir string) bool {
-	return p == dir || strings.HasPrefix(p, dir+"/")
 }
 
 func countLabel(n int) string {

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/liveiso/liveiso/internal/procfs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/procfs"
 
 	"github.com/liveiso/liveiso/live"
 )

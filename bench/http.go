@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/liveiso/liveiso/internal/procfs"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/procfs"
 )
 
 // The HTTP step: liveiso serve against nginx serving the same image bytes

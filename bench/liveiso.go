@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"github.com/liveiso/liveiso/live"
 )
 
@@ -24,7 +24,7 @@ type liveisoTool struct {
 
 // buildLiveiso compiles cmd/liveiso into dir.
 func buildLiveiso(ctx context.Context, dir string) (string, error) {
-	root, err := integration.RepoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return "", err
 	}
@@ -40,7 +40,7 @@ func buildLiveiso(ctx context.Context, dir string) (string, error) {
 // imageArgs are the options both commands get: the tree, the test kernel
 // on the serial console, and the chunk cache directory.
 func (l liveisoTool) imageArgs(rootfs, cacheDir string) []string {
-	return []string{"--rootfs", rootfs, "--kernel", l.kernel, "--append", integration.KernelArgs, "--cache-dir", cacheDir}
+	return []string{"--rootfs", rootfs, "--kernel", l.kernel, "--append", testenv.KernelArgs, "--cache-dir", cacheDir}
 }
 
 // buildCommand is `liveiso build` with more options as the report shows it.
@@ -49,7 +49,7 @@ func buildCommand(cache string, more ...string) string {
 	if len(more) > 0 {
 		opts = " " + strings.Join(more, " ")
 	}
-	return "liveiso build --rootfs ROOTFS --kernel vmlinuz --append '" + integration.KernelArgs +
+	return "liveiso build --rootfs ROOTFS --kernel vmlinuz --append '" + testenv.KernelArgs +
 		"' --cache-dir " + cache + opts + " -o image.iso"
 }
 
@@ -189,5 +189,5 @@ func (d *daemon) stop() error {
 			<-d.exited
 		}
 	}
-	return errors.Join(err, integration.Unmount(d.mnt))
+	return errors.Join(err, testenv.Unmount(d.mnt))
 }

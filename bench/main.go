@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // config is the command line, resolved.
@@ -126,7 +126,7 @@ func run() error {
 	}
 	cfg.runs, cfg.edits, cfg.readyEdits = max(cfg.runs, 3), max(cfg.edits, 5), max(cfg.readyEdits, 5)
 	if !filepath.IsAbs(cfg.out) {
-		root, err := integration.RepoRoot()
+		root, err := testenv.RepoRoot()
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	k, err := integration.Kernel()
+	k, err := testenv.Kernel()
 	if err != nil {
 		return err
 	}

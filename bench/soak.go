@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // The soak of issue 16: a mount left running through many edits on the
@@ -25,7 +25,7 @@ const (
 	// its next rewrite (the last one-file edit ahead of the rewrite waits
 	// for it): past the racy window, so that edit's Pack stores it and
 	// the store grows by 10 MB a rewrite until it trims.
-	soakBigSettle = cache.RacyWindow + 250*time.Millisecond
+	soakBigSettle = cache.DefaultRacyWindow + 250*time.Millisecond
 	// soakPressed is the share of --cache-size the cache directory must
 	// reach in some sample, besides the store trimming at all: a soak that
 	// never presses the bound proves nothing about it.
@@ -42,7 +42,7 @@ const (
 
 // soakResult is the soak's figures and the options it ran with.
 type soakResult struct {
-	*integration.SoakResult
+	*testenv.SoakResult
 	Corpus    string
 	Edits     int
 	CacheSize int64
@@ -61,7 +61,7 @@ func measureSoak(ctx context.Context, cfg *config, work string) (*soakResult, er
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	r, err := integration.Soak(ctx, integration.SoakOptions{
+	r, err := testenv.Soak(ctx, testenv.SoakOptions{
 		Bin: cfg.liveiso.bin, Rootfs: c.Root, Kernel: cfg.liveiso.kernel,
 		CacheDir: filepath.Join(work, "cache"), Work: work,
 		Args:  []string{"--cache-size", fmt.Sprint(soakCacheSize>>20, "M")},
@@ -76,7 +76,7 @@ func measureSoak(ctx context.Context, cfg *config, work string) (*soakResult, er
 }
 
 // at100 is the sample after the first 100 edits, the soak's baseline.
-func (s *soakResult) at100() *integration.SoakSample {
+func (s *soakResult) at100() *testenv.SoakSample {
 	for i := range s.Samples {
 		if s.Samples[i].Edit == 100 {
 			return &s.Samples[i]
@@ -149,7 +149,7 @@ func renderSoak(p func(string, ...any), s *soakResult, edits int, soakErr string
 	}
 	p("`liveiso mount --cache-size %dM` on %s (default --cache-memory); one-file edits, each waited for until its generation is ready;\n", s.CacheSize>>20, s.Corpus)
 	p("every %dth edit rewrites a %d MB file of random bytes instead, and the edit before it waits, if need be, until that file is %.2f s old\n", soakBigEvery, soakBigBytes>>20, soakBigSettle.Seconds())
-	p("(the racy window, %.0f s, and a margin), so that its Pack stores the file's member and the store grows by %d MB a rewrite until it trims;\n", cache.RacyWindow.Seconds(), soakBigBytes>>20)
+	p("(the racy window, %.0f s, and a margin), so that its Pack stores the file's member and the store grows by %d MB a rewrite until it trims;\n", cache.DefaultRacyWindow.Seconds(), soakBigBytes>>20)
 	p("a full `cp` of image.iso starts every %d edits while the edits go on\n", soakCopyEvery)
 	p("(its initrd then extracted with xorriso and listed with zstd/gzip and cpio); an image.iso handle opened before the first edit stays\n")
 	p("open to the end, like a running QEMU, and reads sector 16 every %d edits. %d edits in %.0f s (%.1f a second).\n\n", soakProbeEvery, s.Edits, s.Took.Seconds(), s.EditsPerS)

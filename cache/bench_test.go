@@ -27,7 +27,6 @@ var benchTree = sync.OnceValues(func() (string, error) {
 		}
 		os.Chtimes(p, old, old)
 	}
-	time.Sleep(RacyWindow) // so that the files are not racy
 	return root, nil
 })
 
@@ -37,7 +36,7 @@ func BenchmarkColdPack(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		p, _ := NewPacker(Options{CacheDir: b.TempDir()}, nil)
+		p, _ := NewPacker(Options{CacheDir: b.TempDir(), RacyWindow: time.Nanosecond}, nil)
 		r, err := p.Pack(context.Background(), root, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -51,11 +50,12 @@ func BenchmarkOneFileEdit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, _ := NewPacker(Options{}, nil)
+	// The files, and the edited one always, are young: measure the
+	// rebuild, not the racy rule.
+	p, _ := NewPacker(Options{RacyWindow: time.Nanosecond}, nil)
 	if _, err := p.Pack(context.Background(), root, nil); err != nil {
 		b.Fatal(err)
 	}
-	p.racy = 0 // the edited file is always young; measure the rebuild, not the racy rule
 	rel := "d042/file04242"
 	i := 0
 	for b.Loop() {
@@ -77,14 +77,12 @@ func BenchmarkRestart(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	p, _ := NewPacker(Options{CacheDir: dir}, nil)
-	p.racy = 0 // BenchmarkOneFileEdit leaves a young file in the shared tree
+	p, _ := NewPacker(Options{CacheDir: dir, RacyWindow: time.Nanosecond}, nil)
 	if _, err := p.Pack(context.Background(), root, nil); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		q, _ := NewPacker(Options{CacheDir: dir}, nil)
-		q.racy = 0
+		q, _ := NewPacker(Options{CacheDir: dir, RacyWindow: time.Nanosecond}, nil)
 		r, err := q.Pack(context.Background(), root, nil)
 		if err != nil || r.Stats().ChunksRebuilt != 0 {
 			b.Fatal(err, r.Stats())

@@ -50,7 +50,7 @@ func (p *Packer) build(ctx context.Context, tree *rootfs.Tree, todo []*chunk, wo
 				m, reread, err := p.makeMember(ctx, c, s, tree, ch)
 				saved := false
 				if err == nil && !ch.racy && p.store != nil {
-					if serr := p.store.save(m); serr != nil {
+					if serr := p.store.Save(m.stored()); serr != nil {
 						p.log.Warn("cache store not written", "err", serr)
 					} else {
 						saved = true

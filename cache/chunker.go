@@ -94,6 +94,9 @@ func startsChunk(h uint64, n, target int64) bool {
 	return h%uint64(target) < uint64(n)
 }
 
+// castagnoli is CRC-32C, which amd64 and arm64 compute in hardware.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // pathHash is the hash of a path that chunk cuts and inode numbers are
 // derived from. It must not change without a new keyVersion, and it runs
 // for every entry on every Pack, so it is CRC-32C (castagnoli, computed in

@@ -17,13 +17,12 @@
 // independent member (member.go, compress.go) on a pool of workers
 // (build.go). Members are keyed by everything their bytes depend on (key.go).
 // The members this process compressed are kept in a bounded in-memory cache
-// (memcache.go); all of them go to a persistent, checksummed disk store
-// (store.go, storefile.go), and a member found there is checked once and then
-// read through its file, by way of a bounded cache of open files
-// (openfiles.go). The store is shared by every process on the cache directory
-// and trimmed to a size, least recently used first (trim.go); the members a
-// live Initrd uses are pinned with hard links that no trim removes (pins.go).
-// So a Pack after an edit compresses only the chunks the edit touched, and a
+// (memcache.go); all of them go to a persistent, checksummed disk store, a
+// room of its own (cache/internal/store, and store.go for all the packer
+// knows of it): a member found there is checked once and then read through
+// its file; the store is shared by every process on the cache directory and
+// trimmed to a size, least recently used first; the members a live Initrd
+// uses are pinned so that no trim removes them. So a Pack after an edit compresses only the chunks the edit touched, and a
 // restart on an unchanged tree reads no rootfs file content at all. What the
 // next Pack reuses of the last one is one value (lastPack, lastpack.go),
 // swapped in when a Pack succeeds. A chunk of files changed just before the

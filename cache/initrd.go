@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/liveiso/liveiso/cache/internal/store"
 	"github.com/liveiso/liveiso/extent"
 	"github.com/liveiso/liveiso/newc"
 )
@@ -50,8 +51,8 @@ type Initrd struct {
 	stats   Stats
 	mems    []Member
 	// store and stored are the disk store and the members of r it holds,
-	// for Retain (pins.go); nil for an Initrd of Assemble.
-	store  *store
+	// for Retain (store.go); nil for an Initrd of Assemble.
+	store  *store.Store
 	stored []*member
 }
 

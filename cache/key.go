@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 )
 
-// memberKey identifies a member: a hash of everything its bytes depend on.
-// That is the encoding options and, for every entry of its chunk, the path,
+// A memberKey (store.go) identifies a member: a hash of everything its
+// bytes depend on. That is the encoding options and, for every entry of its chunk, the path,
 // the full stat data the scan saw (a file's content is trusted to be the
 // same while size, mtime, ctime, dev and ino are, which is what makes a
 // restart on an unchanged tree instant; see racy in packer.go for when it is
 // not trusted), the symlink target, the header decisions made for the whole
 // tree (inode number, link count, whether the entry carries the data) and a
 // synthetic file's content.
-type memberKey [sha256.Size]byte
-
-func (k memberKey) String() string { return hex.EncodeToString(k[:]) }
 
 // keyVersion changes whenever the encoding of a member changes, so that an
 // old disk store is never served.

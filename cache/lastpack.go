@@ -98,7 +98,7 @@ func (p *Packer) lookup(prev *lastPack, ch *chunk, built map[memberKey]*member) 
 	if p.store == nil {
 		return nil
 	}
-	m, err := p.store.load(ch.key, p.opts.Compression)
+	m, err := loadMember(p.store, ch.key, p.opts.Compression)
 	if err != nil {
 		p.log.Warn("cache store unreadable", "err", err)
 		return nil
@@ -154,7 +154,7 @@ func (p *Packer) finish(prev *lastPack, tree *rootfs.Tree, chunks []*chunk, item
 	r.stats = st
 	r.stats.BytesIn += int64(len(newc.AppendTrailer(nil)))
 	if p.store != nil {
-		p.store.publish(stored, r.Size())
+		p.store.Publish(storedMembers(stored), r.Size())
 		r.store, r.stored = p.store, stored
 	}
 	return r, next, nil

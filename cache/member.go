@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/liveiso/liveiso/cache/internal/store"
 	"github.com/liveiso/liveiso/newc"
 	"github.com/liveiso/liveiso/rootfs"
 )
@@ -36,7 +37,7 @@ type member struct {
 // which keeps the file from trims while the member is referenced).
 type backing struct {
 	data []byte
-	st   *store
+	st   *store.Store
 }
 
 func newMemoryMember(k memberKey, comp Compression, raw int64, data []byte) *member {
@@ -63,7 +64,7 @@ func (m *member) ReadAt(p []byte, off int64) (int, error) {
 	if b.st == nil {
 		n = copy(p, b.data[off:])
 	} else {
-		n, err = b.st.readAt(m.key, p, off)
+		n, err = b.st.ReadAt(m.key, p, off)
 	}
 	if err == nil && short {
 		err = io.EOF

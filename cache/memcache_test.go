@@ -58,11 +58,11 @@ func TestMemoryHoldsLatestInitrd(t *testing.T) {
 	if got := initrdBytes(t, r1); !bytes.Equal(got, want) {
 		t.Error("the first initrd reads otherwise after the second Pack")
 	}
-	if _, open := p.store.files.index[gone[0].key]; !open {
+	if !p.store.IsOpen(gone[0].key) {
 		t.Error("the old member's store file was not open while pinned and read")
 	}
 	pin.Close()
-	if _, open := p.store.files.index[gone[0].key]; open {
+	if p.store.IsOpen(gone[0].key) {
 		t.Error("the old member's store file stays open after its last pin is closed")
 	}
 	if got := initrdBytes(t, r1); !bytes.Equal(got, want) {

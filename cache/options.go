@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 )
 
 // Compression is how a member's bytes are stored in the initrd.
@@ -32,6 +33,12 @@ type Options struct {
 	MemoryLimitBytes int64       // bound on member bytes held in memory; 0 means a default
 	ChunkTargetBytes int64       // 0 means the default of Compression (see defaultChunkTarget)
 	Workers          int         // 0 means runtime.NumCPU()
+
+	// RacyWindow is how close to a Pack's start a file's ctime makes its
+	// chunk racy (see DefaultRacyWindow); 0 means DefaultRacyWindow. Tests
+	// shorten it so that they need not wait for files to age: a file
+	// written before the Pack starts is never racy with time.Nanosecond.
+	RacyWindow time.Duration
 
 	// Progress, if set, is called as chunks are compressed with the
 	// uncompressed bytes done and to do in this Pack (for a progress line
@@ -108,6 +115,12 @@ func (o Options) resolved() (Options, error) {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()
+	}
+	switch {
+	case o.RacyWindow == 0:
+		o.RacyWindow = DefaultRacyWindow
+	case o.RacyWindow < 0:
+		return o, fmt.Errorf("racy window %v: %w", o.RacyWindow, ErrBadOption)
 	}
 	return o, nil
 }

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -70,7 +71,7 @@ func TestExcludes(t *testing.T) {
 	}
 }
 
-// TestRacy: a file changed within RacyWindow of a Pack is not trusted by
+// TestRacy: a file changed within the racy window of a Pack is not trusted by
 // its stat: its chunk is cached nowhere, and the next Pack re-reads it (and
 // uses the member if the bytes are the same) until the file is old enough.
 func TestRacy(t *testing.T) {
@@ -110,5 +111,33 @@ func TestRacy(t *testing.T) {
 	r := newPacker(t, Options{ChunkTargetBytes: 16 << 10, CacheDir: p.opts.CacheDir})
 	if got := pack(t, r, root, nil).Stats().ChunksRebuilt; got != 0 {
 		t.Errorf("restart after the file was cached: %d chunks rebuilt, want 0", got)
+	}
+}
+
+// Options.RacyWindow reaches the Packer: a tree written just before is all
+// racy under a long window and not racy at all under a nanosecond one,
+// with no wait; 0 is the default window, a negative one an error.
+func TestRacyWindowOption(t *testing.T) {
+	root := t.TempDir()
+	buildManyFiles(t, root, 50)
+	for _, c := range []struct {
+		window time.Duration
+		racy   bool
+	}{{time.Hour, true}, {time.Nanosecond, false}} {
+		p, err := NewPacker(Options{ChunkTargetBytes: 16 << 10, RacyWindow: c.window}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := pack(t, p, root, nil).Stats()
+		if racy := st.ChunksRacy == st.ChunksTotal && st.ChunksTotal > 0; racy != c.racy || (!c.racy && st.ChunksRacy != 0) {
+			t.Errorf("window %v: %d of %d chunks racy, want all racy %v", c.window, st.ChunksRacy, st.ChunksTotal, c.racy)
+		}
+		p.Close()
+	}
+	if o, err := (Options{}).resolved(); err != nil || o.RacyWindow != DefaultRacyWindow {
+		t.Errorf("zero RacyWindow resolves to %v, %v; want %v", o.RacyWindow, err, DefaultRacyWindow)
+	}
+	if _, err := (Options{RacyWindow: -time.Second}).resolved(); !errors.Is(err, ErrBadOption) {
+		t.Errorf("negative RacyWindow: %v, want ErrBadOption", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/liveiso/liveiso/cache/internal/store"
 	"github.com/liveiso/liveiso/rootfs"
 )
 
@@ -30,15 +31,16 @@ type Stats struct {
 // the moment the file was read can leave size, mtime and ctime as they were.
 // Every write sets ctime to the current time (and ctime cannot be set from
 // user space, unlike mtime), so a file whose ctime is older than the start
-// of the Pack minus RacyWindow cannot have been written since without its
+// of the Pack minus the racy window cannot have been written since without its
 // ctime changing. A chunk holding a file younger than that is racy: its
 // member is used for this Pack's initrd but kept in no cache, memory or disk,
 // until re-reading its files after the window gives the bytes it was made
 // from (Settle, or the next Pack: settle.go). 2 s is far above any Linux
 // file system's timestamp granularity (ext4/xfs/btrfs/tmpfs: the kernel
-// tick; FAT: 2 s). Exported for whoever paces writes around it (the soak
-// lets a file outlive it, so that a later Pack stores the file's member).
-const RacyWindow = 2 * time.Second
+// tick; FAT: 2 s). Options.RacyWindow changes it (tests shorten it).
+// Exported for whoever paces writes around it (the soak lets a file
+// outlive it, so that a later Pack stores the file's member).
+const DefaultRacyWindow = 2 * time.Second
 
 // racyAfter is the oldest ctime that is racy for a Pack that started at
 // start, with the racy window racy.
@@ -56,7 +58,7 @@ const maxRescans = 3
 type Packer struct {
 	opts  Options
 	log   *slog.Logger
-	store *store // nil: no disk store
+	store *store.Store // nil: no disk store
 	mem   *memCache
 	// memMu guards mem: a speculative build (spec.go) adds to it while the
 	// Pack that started it looks members up.
@@ -67,7 +69,7 @@ type Packer struct {
 	// older is the tree of the Pack before last, which nothing reads any
 	// more: the next rescan builds its tree in its memory.
 	older *rootfs.Tree
-	// racy is RacyWindow; tests shorten it.
+	// racy is Options.RacyWindow; tests in this package also set it to 0.
 	racy time.Duration
 	// afterScan, if set, runs between the scan and the reading of files
 	// (tests change the tree there); afterReread, after Settle re-read a
@@ -94,9 +96,9 @@ func NewPacker(opts Options, log *slog.Logger) (*Packer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Packer{opts: o, log: log, racy: RacyWindow}
+	p := &Packer{opts: o, log: log, racy: o.RacyWindow}
 	if o.CacheDir != "" {
-		if p.store, err = openStore(o.CacheDir, o.CacheSizeBytes, log); err != nil {
+		if p.store, err = store.Open(o.CacheDir, store.Options{LimitBytes: o.CacheSizeBytes, Log: log}); err != nil {
 			return nil, err
 		}
 	}
@@ -119,7 +121,7 @@ func (p *Packer) spill(evicted []*member) {
 		return
 	}
 	for _, m := range evicted {
-		p.store.spill(m)
+		spillMember(p.store, m)
 	}
 }
 
@@ -128,9 +130,11 @@ func (p *Packer) spill(evicted []*member) {
 // (unpinned, their members may lose their store files to a trim).
 func (p *Packer) Close() error {
 	if p.store != nil {
-		p.store.close()
+		p.store.Close()
 	}
+	p.memMu.Lock()
 	p.mem = newMemCache(p.opts.MemoryLimitBytes)
+	p.memMu.Unlock()
 	p.last = nil
 	return nil
 }
@@ -147,7 +151,7 @@ func (p *Packer) Close() error {
 func (p *Packer) Pack(ctx context.Context, root string, changed []string) (*Initrd, error) {
 	r, err := p.pack(ctx, root, changed)
 	if err != nil && p.store != nil {
-		p.store.abandon() // the members this Pack loaded or wrote
+		p.store.Abandon() // the members this Pack loaded or wrote
 	}
 	return r, err
 }

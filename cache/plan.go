@@ -83,7 +83,10 @@ func (p *Packer) packTree(ctx context.Context, prev *lastPack, tree *rootfs.Tree
 		}
 		st.BytesIn += ch.rawBytes
 		chunks = append(chunks, ch)
-		if ch.m = p.lookup(prev, ch, built); ch.m == nil {
+		// A guess of this Pack may already have put the chunk's member in
+		// the caches: it is this Pack's build, for spec.take to give.
+		if ch.m = p.lookup(prev, ch, built); ch.m == nil || spec.has(ch.key) {
+			ch.m = nil
 			todo = append(todo, ch)
 		}
 	}
@@ -132,7 +135,8 @@ func (p *Packer) newItem(e *rootfs.Entry) (item, error) {
 // entries in their place, inode numbers; and returns the newest mtime of
 // the tree's entries with them.
 func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) (_ []item, newest int64, _ []string, _ error) {
-	extra, warns := synthesize(tree.Entries, p.opts.NoAutoInit)
+	entries := tree.Entries()
+	extra, warns := synthesize(entries, p.opts.NoAutoInit)
 	// The synthetic items are merged in archive order in the same pass: an
 	// insert into the whole slice per item would move every item after it.
 	slices.SortFunc(extra, func(a, b item) int { return rootfs.ComparePaths(a.hdr.Name, b.hdr.Name) })
@@ -148,11 +152,11 @@ func (p *Packer) items(prev *lastPack, tree *rootfs.Tree) (_ []item, newest int6
 	}
 	var links []oldLink
 	var cands []int // the hard-link candidates, for assignInodes
-	if n := len(tree.Entries) + len(extra); cap(items) < n {
+	if n := len(entries) + len(extra); cap(items) < n {
 		items = make([]item, 0, n+n/16)
 	}
-	for i := range tree.Entries {
-		e := &tree.Entries[i]
+	for i := range entries {
+		e := &entries[i]
 		for len(extra) > 0 && rootfs.ComparePaths(extra[0].hdr.Name, e.Path) < 0 {
 			items = append(items, extra[0])
 			extra = extra[1:]

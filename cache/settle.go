@@ -12,11 +12,12 @@ import (
 
 // Settling racy chunks.
 //
-// A racy chunk (see RacyWindow) is used but cached nowhere, so a tree made
-// just before a Pack (cp -a, rsync, debootstrap) would have nothing cached
-// and its first edit would compress everything again. So a racy member
-// keeps the SHA-256 of the newc bytes it was made from. Once its files are
-// past the racy window, re-reading them, with their stat checked against the
+// A racy chunk (see DefaultRacyWindow) is used but cached nowhere, so a
+// tree made just before a Pack (cp -a, rsync, debootstrap) would have
+// nothing cached and its first edit would compress everything again. So a
+// racy member keeps a digest of the newc bytes it was made from (two
+// maphash sums, 128 bits: rawsum.go). Once its files are past the racy
+// window, re-reading them, with their stat checked against the
 // scan before and after each read as when they were packed, and finding the
 // same hash proves that the member holds what the files hold now; and every
 // later write changes a ctime, since the files are old enough. Then the
@@ -120,7 +121,7 @@ func (p *Packer) Settle(ctx context.Context) (Settled, error) {
 // cache.
 func (p *Packer) admit(m *member) {
 	if p.store != nil {
-		if err := p.store.save(m); err != nil {
+		if err := p.store.Save(m.stored()); err != nil {
 			p.log.Warn("cache store not written", "err", err)
 		}
 	}

@@ -100,7 +100,7 @@ func TestSettleWaitsOutTheWindow(t *testing.T) {
 	p := newPacker(t, Options{ChunkTargetBytes: 16 << 10, CacheDir: t.TempDir()})
 	p.racy = 0
 	pack(t, p, root, nil)
-	p.racy = RacyWindow
+	p.racy = DefaultRacyWindow
 	var st Stats
 	// The write and the Pack are a moment apart; a machine that stalls for
 	// the whole window between them gets another try.
@@ -116,7 +116,7 @@ func TestSettleWaitsOutTheWindow(t *testing.T) {
 	if time.Now().Before(st.SettleAt) {
 		t.Errorf("Settle returned at %v, before SettleAt %v", time.Now(), st.SettleAt)
 	}
-	if took := time.Since(start); took > 2*RacyWindow+5*time.Second {
+	if took := time.Since(start); took > 2*DefaultRacyWindow+5*time.Second {
 		t.Errorf("Settle took %v, more than the window", took)
 	}
 	if s.Chunks != st.ChunksRacy || s.Racy != 0 {
@@ -241,7 +241,7 @@ func TestSettleNeverStale(t *testing.T) {
 		if s.Racy != 1 {
 			t.Errorf("Settle: %+v, want the chunk whose bytes hash otherwise refused", s)
 		}
-		if _, err := os.Stat(p.store.path(ch.key)); err == nil {
+		if _, err := os.Stat(p.store.Path(ch.key)); err == nil {
 			t.Error("a refused member is in the store")
 		}
 	})

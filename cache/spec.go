@@ -85,6 +85,19 @@ func (p *Packer) speculate(ctx context.Context, prev *lastPack, tree *rootfs.Tre
 	return s
 }
 
+// has reports whether a guess has the key k.
+func (s *speculation) has(k memberKey) bool {
+	if s == nil {
+		return false
+	}
+	for _, g := range s.chunks {
+		if g.key == k {
+			return true
+		}
+	}
+	return false
+}
+
 // take gives each chunk of todo whose key a guess has that guess's member,
 // once the guesses are built, and returns the chunks still to build. Guesses
 // the plan has no use for are cancelled first. taken counts the members
@@ -148,7 +161,7 @@ func (p *Packer) guess(prev *lastPack, i int, tree *rootfs.Tree, racyAfter int64
 		}
 	}
 	target, maxBytes := p.opts.ChunkTargetBytes, maxChunkBytes(p.opts.ChunkTargetBytes)
-	es := tree.Entries
+	es := tree.Entries()
 	k := rootfs.FindEntry(es, old.items[0].hdr.Name)
 	if k < 0 {
 		return nil

@@ -153,3 +153,59 @@ func TestSpeculationWrongGuess(t *testing.T) {
 		t.Errorf("%d members taken from the wrong guess", n)
 	}
 }
+
+// TestSpeculationDoneBeforePlan is TestSettleNeverStale's flake made
+// certain: on a loaded machine the guess can be built, and its member stored
+// in the caches, before the plan looks its chunk up. The plan must still
+// take it as this Pack's build (counted rebuilt), not as a member some
+// cache held before the edit.
+func TestSpeculationDoneBeforePlan(t *testing.T) {
+	root := t.TempDir()
+	buildManyFiles(t, root, 300)
+	opts := Options{ChunkTargetBytes: 16 << 10, CacheDir: t.TempDir()}
+	p := newPacker(t, opts)
+	pack(t, p, root, nil)
+	const rel = "d03/file00003"
+	fi, err := os.Stat(filepath.Join(root, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pseudoRandom(8, int(fi.Size()))
+	writeFile(t, filepath.Join(root, rel), want, 0o644, fi.ModTime())
+	ctx := context.Background()
+	changed := []string{rel}
+	prev := p.last
+	tree, err := rootfs.Rescan(ctx, prev.tree, changed, rootfs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	s := p.speculate(ctx, prev, tree, changed, racyAfter(start, p.racy))
+	if s == nil {
+		t.Fatal("no guess for the rewritten file's chunk")
+	}
+	<-s.done // the plan is slower than the guess
+	compressed := p.compressions.Load()
+	chunks, items, st, stale, err := p.packTree(ctx, prev, tree, start, map[memberKey]*member{}, s)
+	if err != nil || len(stale) > 0 {
+		t.Fatal(err, stale)
+	}
+	if st.ChunksRebuilt != 1 || st.BytesCompressed == 0 {
+		t.Errorf("the edit's Pack: %d chunks rebuilt, %d bytes compressed, want 1 chunk", st.ChunksRebuilt, st.BytesCompressed)
+	}
+	if n := p.compressions.Load() - compressed; n != 0 {
+		t.Errorf("the plan compressed %d members again", n)
+	}
+	if n := p.guessed.Load(); n != 1 {
+		t.Errorf("%d members taken from the guess, want 1", n)
+	}
+	r, _, err := p.finish(prev, tree, chunks, items, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	extract(t, initrdBytes(t, r), []string{"gzip", "-dc"}, out)
+	if got, _ := os.ReadFile(filepath.Join(out, rel)); !bytes.Equal(got, want) {
+		t.Errorf("%s in the initrd: not the bytes of the file now (stale)", rel)
+	}
+}

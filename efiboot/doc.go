@@ -35,4 +35,14 @@
 // the same kernel and the same initrd. The ESP also carries
 // EFI/BOOT/grub.cfg, which GRUB images that source $cmdpath/grub.cfg read:
 // it finds the ISO the same way and hands over to the same file.
+//
+// It carries the same file as boot/grub/grub.cfg too. The embedded
+// configuration starts with `if [ -z "$prefix" -o ! -e "$prefix" ]`, and
+// when $root is the ESP (a disk or USB stick, HTTP Boot's RAM disk, or
+// firmware that boots a CD's El Torito image as a partition) GRUB's test
+// command, asked about the missing /boot/grub, leaves the error "file
+// `/boot/' not found" behind although the test succeeds, and GRUB prints
+// it before it goes on to search for /.disk/info and boots. With
+// /boot/grub in the ESP the prefix exists, nothing is printed, and the
+// embedded configuration sources $prefix/grub.cfg: the same hand-over.
 package efiboot

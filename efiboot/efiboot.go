@@ -25,21 +25,27 @@ const (
 	shimLoaderPath      = "EFI/BOOT/grubx64.efi" // shim's DEFAULT_LOADER, beside shim
 	mokManagerPath      = "EFI/BOOT/mmx64.efi"   // shim's MOK_MANAGER, beside shim
 	espGrubConfigPath   = "EFI/BOOT/grub.cfg"
+	// espPrefixConfigPath makes the prefix of Debian's gcdx64 exist when
+	// GRUB's $root is the ESP (see the package comment).
+	espPrefixConfigPath = "boot/grub/grub.cfg"
 	espLabel            = "LIVEISO-EFI"
 )
 
-// LoaderPaths are where distributions install a GRUB EFI image that reads
-// its configuration from /boot/grub on an ISO 9660 CD, in search order.
-var LoaderPaths = []string{
-	"/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed", // Debian, Ubuntu: grub-efi-amd64-signed
+// DefaultLoaders are where distributions install a GRUB EFI image that
+// reads its configuration from /boot/grub on an ISO 9660 CD, in search
+// order; a new slice each call.
+func DefaultLoaders() []string {
+	return []string{
+		"/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed", // Debian, Ubuntu: grub-efi-amd64-signed
+	}
 }
 
 // ErrNoLoader means no UEFI loader was found.
 var ErrNoLoader = errors.New("UEFI loader not found")
 
 // FindLoader returns path when it is set and names a regular file, else the
-// first of LoaderPaths that exists.
-func FindLoader(path string) (string, error) {
+// first of search that exists (nil: DefaultLoaders).
+func FindLoader(path string, search []string) (string, error) {
 	if path != "" {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -50,13 +56,16 @@ func FindLoader(path string) (string, error) {
 		}
 		return path, nil
 	}
-	for _, p := range LoaderPaths {
+	if search == nil {
+		search = DefaultLoaders()
+	}
+	for _, p := range search {
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 			return p, nil
 		}
 	}
 	return "", fmt.Errorf("%w: looked for %s; install grub-efi-amd64-signed (Debian, Ubuntu) or pass the loader's path",
-		ErrNoLoader, strings.Join(LoaderPaths, ", "))
+		ErrNoLoader, strings.Join(search, ", "))
 }
 
 // ESPInput is what goes into the EFI System Partition.
@@ -91,7 +100,9 @@ func ESP(in ESPInput) (*fat.Image, error) {
 			{Path: mokManagerPath, Size: in.MokManagerSize, Source: in.MokManager},
 		}
 	}
-	files = append(files, fat.File{Path: espGrubConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))})
+	files = append(files,
+		fat.File{Path: espGrubConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))},
+		fat.File{Path: espPrefixConfigPath, Size: int64(len(cfg)), Source: strings.NewReader(string(cfg))})
 	return fat.Plan(fat.Input{
 		Label:    espLabel,
 		VolumeID: in.VolumeID,

@@ -32,11 +32,28 @@ func TestESP(t *testing.T) {
 }
 
 func TestFindLoaderOverride(t *testing.T) {
-	if _, err := FindLoader("/nonexistent/loader.efi"); err == nil {
+	if _, err := FindLoader("/nonexistent/loader.efi", nil); err == nil {
 		t.Fatal("no error for a missing override")
 	}
-	if _, err := FindLoader(t.TempDir()); err == nil {
+	if _, err := FindLoader(t.TempDir(), nil); err == nil {
 		t.Fatal("no error for a directory")
+	}
+}
+
+// The search list is the caller's: the first regular file of it, and an
+// error naming every place looked at when there is none.
+func TestFindLoaderSearch(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	search := []string{filepath.Join(dir, "a.efi"), dir, filepath.Join(dir, "b.efi")}
+	if _, err := FindLoader("", search); !errors.Is(err, ErrNoLoader) || !strings.Contains(err.Error(), search[2]) {
+		t.Errorf("nothing installed: %v, want ErrNoLoader naming %s", err, search[2])
+	}
+	if err := os.WriteFile(search[2], []byte("MZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := FindLoader("", search); err != nil || got != search[2] {
+		t.Errorf("FindLoader = %q, %v, want %s", got, err, search[2])
 	}
 }
 
@@ -106,6 +123,7 @@ func TestESPWithShim(t *testing.T) {
 		"EFI/BOOT/grubx64.efi": loader,
 		"EFI/BOOT/mmx64.efi":   mm,
 		"EFI/BOOT/grub.cfg":    espGrubConfig(),
+		"boot/grub/grub.cfg":   espGrubConfig(),
 	} {
 		got, err := exec.Command("mcopy", "-n", "-i", path, "::"+name, "-").Output()
 		if err != nil {
@@ -124,17 +142,30 @@ func TestFindShim(t *testing.T) {
 	if err := os.WriteFile(shim, []byte("MZ"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := FindShim(shim); !errors.Is(err, ErrNoShim) || !strings.Contains(err.Error(), "mmx64.efi") {
+	if _, err := FindShim(shim, nil); !errors.Is(err, ErrNoShim) || !strings.Contains(err.Error(), "mmx64.efi") {
 		t.Errorf("FindShim without MokManager beside it: %v, want ErrNoShim naming mmx64.efi", err)
 	}
 	mm := filepath.Join(dir, "mmx64.efi")
 	if err := os.WriteFile(mm, []byte("MZ"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := FindShim(shim); err != nil || got != (Shim{Shim: shim, MokManager: mm}) {
+	if got, err := FindShim(shim, nil); err != nil || got != (Shim{Shim: shim, MokManager: mm}) {
 		t.Errorf("FindShim = %+v, %v", got, err)
 	}
-	if _, err := FindShim(filepath.Join(dir, "missing")); err == nil {
+	if _, err := FindShim(filepath.Join(dir, "missing"), nil); err == nil {
 		t.Error("no error for a missing shim")
+	}
+	// A search list of the caller's: a pair whose MokManager is missing
+	// is passed over.
+	other := t.TempDir()
+	search := []Shim{{Shim: filepath.Join(other, "shimx64.efi"), MokManager: filepath.Join(other, "mmx64.efi")}, {Shim: shim, MokManager: mm}}
+	if err := os.WriteFile(search[0].Shim, []byte("MZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := FindShim("", search); err != nil || got != search[1] {
+		t.Errorf("FindShim search = %+v, %v, want %+v", got, err, search[1])
+	}
+	if _, err := FindShim("", search[:1]); !errors.Is(err, ErrNoShim) || !strings.Contains(err.Error(), search[0].MokManager) {
+		t.Errorf("FindShim search without a whole pair: %v, want ErrNoShim naming %s", err, search[0].MokManager)
 	}
 }

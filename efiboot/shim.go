@@ -8,11 +8,14 @@ import (
 	"strings"
 )
 
-// ShimPaths are where distributions install a shim signed by Microsoft's
-// UEFI CA, the first stage of a Secure Boot chain, each with the
-// MokManager shipped beside it; in search order.
-var ShimPaths = []Shim{
-	{Shim: "/usr/lib/shim/shimx64.efi.signed", MokManager: "/usr/lib/shim/mmx64.efi.signed"}, // Debian, Ubuntu: shim-signed
+// DefaultShims are where distributions install a shim signed by
+// Microsoft's UEFI CA, the first stage of a Secure Boot chain, each with
+// the MokManager shipped beside it; in search order. A new slice each
+// call: a caller that searches elsewhere passes its own to FindShim.
+func DefaultShims() []Shim {
+	return []Shim{
+		{Shim: "/usr/lib/shim/shimx64.efi.signed", MokManager: "/usr/lib/shim/mmx64.efi.signed"}, // Debian, Ubuntu: shim-signed
+	}
 }
 
 // mokManagerNames are the names MokManager may have beside a shim the
@@ -29,8 +32,8 @@ type Shim struct {
 }
 
 // FindShim returns shim when it is set, with MokManager beside it, else the
-// first of ShimPaths whose files exist.
-func FindShim(shim string) (Shim, error) {
+// first of search whose files exist (nil: DefaultShims).
+func FindShim(shim string, search []Shim) (Shim, error) {
 	if shim != "" {
 		if !isRegular(shim) {
 			return Shim{}, fmt.Errorf("shim %s: not a regular file", shim)
@@ -45,8 +48,11 @@ func FindShim(shim string) (Shim, error) {
 		}
 		return Shim{}, fmt.Errorf("%w: MokManager (needed beside shim %s) is none of %s", ErrNoShim, shim, strings.Join(looked, ", "))
 	}
+	if search == nil {
+		search = DefaultShims()
+	}
 	var looked []string
-	for _, s := range ShimPaths {
+	for _, s := range search {
 		if isRegular(s.Shim) && isRegular(s.MokManager) {
 			return s, nil
 		}

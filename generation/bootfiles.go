@@ -17,22 +17,10 @@ var ErrNoKernel = errors.New("no kernel")
 // ErrNoIsolinux is returned when isolinux.bin or ldlinux.c32 cannot be found.
 var ErrNoIsolinux = errors.New("isolinux not found")
 
-// isolinuxDirs are where distributions install isolinux.bin, each with the
-// directories where the matching ldlinux.c32 lives. Debian splits the two
-// across packages (isolinux, syslinux-common); Fedora and Arch keep them
-// side by side.
-var isolinuxDirs = []struct{ loader, modules string }{
-	{"/usr/lib/ISOLINUX", "/usr/lib/syslinux/modules/bios"}, // Debian, Ubuntu
-	{"/usr/share/syslinux", "/usr/share/syslinux"},          // Fedora, openSUSE
-	{"/usr/lib/syslinux/bios", "/usr/lib/syslinux/bios"},    // Arch
-	{"/usr/lib/syslinux", "/usr/lib/syslinux/modules/bios"}, // older Debian
-	{"/usr/share/syslinux/bios", "/usr/share/syslinux/bios"},
-}
-
-// findIsolinux returns the paths of isolinux.bin and ldlinux.c32. With an
-// explicit loader, ldlinux.c32 is looked for beside it first, then in the
-// usual module directories.
-func findIsolinux(loader string) (string, string, error) {
+// findIsolinux returns the paths of isolinux.bin and ldlinux.c32, looked
+// for in dirs (HostSearch.Isolinux). With an explicit loader, ldlinux.c32
+// is looked for beside it first, then in the module directories of dirs.
+func findIsolinux(loader string, dirs []IsolinuxDir) (string, string, error) {
 	var looked []string
 	if loader != "" {
 		if fi, err := os.Stat(loader); err != nil {
@@ -41,8 +29,8 @@ func findIsolinux(loader string) (string, string, error) {
 			return "", "", fmt.Errorf("isolinux %s: not a regular file", loader)
 		}
 		cands := []string{filepath.Join(filepath.Dir(loader), "ldlinux.c32")}
-		for _, d := range isolinuxDirs {
-			cands = append(cands, filepath.Join(d.modules, "ldlinux.c32"))
+		for _, d := range dirs {
+			cands = append(cands, filepath.Join(d.Modules, "ldlinux.c32"))
 		}
 		for _, c := range cands {
 			if isFile(c) {
@@ -53,13 +41,13 @@ func findIsolinux(loader string) (string, string, error) {
 		return "", "", fmt.Errorf("%w: ldlinux.c32 (needed beside %s by isolinux 6) is in none of: %s",
 			ErrNoIsolinux, loader, strings.Join(looked, ", "))
 	}
-	for _, d := range isolinuxDirs {
-		bin := filepath.Join(d.loader, "isolinux.bin")
+	for _, d := range dirs {
+		bin := filepath.Join(d.Loader, "isolinux.bin")
 		looked = append(looked, bin)
 		if !isFile(bin) {
 			continue
 		}
-		for _, m := range []string{d.modules, d.loader} {
+		for _, m := range []string{d.Modules, d.Loader} {
 			if ld := filepath.Join(m, "ldlinux.c32"); isFile(ld) {
 				return bin, ld, nil
 			}
@@ -135,10 +123,17 @@ func splitRun(s string) (string, string) {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // findIsohdpfx reads isolinux's isohybrid MBR boot code, which distributions
-// keep beside isolinux.bin (Debian: /usr/lib/ISOLINUX/isohdpfx.bin).
-func findIsohdpfx(loader string) ([]byte, string, error) {
+// keep beside isolinux.bin (Debian: /usr/lib/ISOLINUX/isohdpfx.bin): beside
+// loader, else in the loader directories of dirs.
+func findIsohdpfx(loader string, dirs []IsolinuxDir) ([]byte, string, error) {
 	var looked []string
-	for _, dir := range []string{filepath.Dir(loader), "/usr/lib/ISOLINUX", "/usr/share/syslinux", "/usr/lib/syslinux/bios"} {
+	cands := []string{filepath.Dir(loader)}
+	for _, d := range dirs {
+		if !slices.Contains(cands, d.Loader) {
+			cands = append(cands, d.Loader)
+		}
+	}
+	for _, dir := range cands {
 		p := filepath.Join(dir, "isohdpfx.bin")
 		looked = append(looked, p)
 		if code, err := os.ReadFile(p); err == nil {

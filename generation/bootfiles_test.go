@@ -92,26 +92,34 @@ func TestOpenBeneathRefusesSymlinks(t *testing.T) {
 }
 
 func TestFindIsolinuxErrorListsPlaces(t *testing.T) {
-	_, _, err := findIsolinux(filepath.Join(t.TempDir(), "isolinux.bin"))
+	t.Parallel()
+	mods := t.TempDir() // a distribution's module directory, empty for now
+	search := []IsolinuxDir{{Loader: t.TempDir(), Modules: mods}}
+	_, _, err := findIsolinux(filepath.Join(t.TempDir(), "isolinux.bin"), search)
 	if err == nil || !strings.Contains(err.Error(), "isolinux.bin") {
 		t.Errorf("missing --isolinux file: got %v", err)
 	}
+	if _, _, err := findIsolinux("", search); !errors.Is(err, ErrNoIsolinux) || !strings.Contains(err.Error(), search[0].Loader) {
+		t.Errorf("nothing installed: got %v, want ErrNoIsolinux naming %s", err, search[0].Loader)
+	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "isolinux.bin")
-	if err := os.WriteFile(bin, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
+	writeFile(t, bin, "x")
+	if _, _, err := findIsolinux(bin, search); !errors.Is(err, ErrNoIsolinux) || !strings.Contains(err.Error(), mods) {
+		t.Errorf("no ldlinux.c32 anywhere: got %v, want ErrNoIsolinux naming %s", err, mods)
 	}
-	if _, err := os.Stat("/usr/lib/syslinux/modules/bios/ldlinux.c32"); err == nil {
-		// With Debian's syslinux-common installed, ldlinux.c32 is found there.
-		_, ld, err := findIsolinux(bin)
-		if err != nil || ld != "/usr/lib/syslinux/modules/bios/ldlinux.c32" {
-			t.Errorf("findIsolinux(%s) = %q, %v", bin, ld, err)
-		}
+	// ldlinux.c32 in a distribution's module directory is found for a
+	// loader elsewhere, and for the distribution's own loader.
+	writeFile(t, filepath.Join(mods, "ldlinux.c32"), "x")
+	if _, ld, err := findIsolinux(bin, search); err != nil || ld != filepath.Join(mods, "ldlinux.c32") {
+		t.Errorf("findIsolinux(%s) = %q, %v", bin, ld, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "ldlinux.c32"), []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
+	writeFile(t, filepath.Join(search[0].Loader, "isolinux.bin"), "x")
+	if got, ld, err := findIsolinux("", search); err != nil || got != filepath.Join(search[0].Loader, "isolinux.bin") || ld != filepath.Join(mods, "ldlinux.c32") {
+		t.Errorf("search: %q, %q, %v", got, ld, err)
 	}
-	if _, ld, err := findIsolinux(bin); err != nil || ld != filepath.Join(dir, "ldlinux.c32") {
+	writeFile(t, filepath.Join(dir, "ldlinux.c32"), "x")
+	if _, ld, err := findIsolinux(bin, search); err != nil || ld != filepath.Join(dir, "ldlinux.c32") {
 		t.Errorf("ldlinux.c32 beside the loader is preferred: got %q, %v", ld, err)
 	}
 }

@@ -138,8 +138,11 @@ func TestBuilderResolvesAuto(t *testing.T) {
 	writeFile(t, filepath.Join(root, "init"), "#!/bin/sh\n")
 	b, err := NewBuilder(Options{Rootfs: root, Boot: Boot{BIOS: true}, NoHybrid: true,
 		Initramfs: cache.Options{Compression: AutoCompression}}, slog.New(slog.DiscardHandler))
+	if errors.Is(err, ErrNoIsolinux) {
+		t.Fatalf("isolinux is not installed: run make setup (scripts/setup.sh): %v", err)
+	}
 	if err != nil {
-		t.Skipf("needs isolinux installed (scripts/setup.sh): %v", err)
+		t.Fatal(err)
 	}
 	defer b.Close()
 	g, err := b.Build(t.Context(), nil)

@@ -29,7 +29,7 @@ type Options struct {
 	Kernel      string // kernel image; "" picks the newest Rootfs/boot/vmlinuz-*
 	Append      string // kernel command line after initrd=
 	Extra       string // directory of files for the CD's root; "" for none
-	Isolinux    string // isolinux.bin; "" searches the distributions' usual places
+	Isolinux    string // isolinux.bin; "" searches Search.Isolinux
 	IsolinuxCfg string // the user's own isolinux.cfg; "" generates one
 	VolumeID    string // "" means DefaultVolumeID
 
@@ -40,17 +40,22 @@ type Options struct {
 	// Boot says which firmware the image boots on; the zero value means
 	// every one whose loader is installed.
 	Boot      Boot
-	EFILoader string // GRUB EFI image for UEFI; "" searches efiboot.LoaderPaths
+	EFILoader string // GRUB EFI image for UEFI; "" searches Search.EFILoaders
 	NoHybrid  bool   // leave the system area empty: a CD image only, no MBR or GPT
+
+	// NoJoliet leaves out the Joliet hierarchy (the names Windows and
+	// macOS read); JolietLong allows 103-character Joliet names instead
+	// of 64.
+	NoJoliet, JolietLong bool
 
 	// SecureBoot chooses whether UEFI boots through shim; the zero value
 	// is SecureBootAuto. Shim is shimx64.efi ("" searches
-	// efiboot.ShimPaths), with MokManager beside it.
+	// Search.Shims), with MokManager beside it.
 	SecureBoot SecureBoot
 	Shim       string
 
 	// UKIStub is systemd-stub for the generation's unified kernel image
-	// ("" searches ukiStubPaths; none found: no UKI). UKI says one is
+	// ("" searches Search.UKIStubs; none found: no UKI). UKI says one is
 	// wanted: no stub is then an error.
 	UKIStub string
 	UKI     bool
@@ -60,6 +65,10 @@ type Options struct {
 	SourceDateEpoch *time.Time
 
 	Initramfs cache.Options
+
+	// Search is where the boot files not named above are looked for; the
+	// zero value, the distributions' usual places.
+	Search HostSearch
 }
 
 // Generation is one immutable image: the layout and the initrd it serves.
@@ -80,8 +89,13 @@ type Generation struct {
 	// SecureBoot says the ESP boots through shim.
 	SecureBoot bool
 
-	// Warnings are the packer's (Stats.Warnings) and the boot files'.
-	Warnings []string
+	// Joliet says the image has a Joliet hierarchy.
+	Joliet bool
+
+	// Warnings are the packer's (Stats.Warnings, WarningRootfs), the boot
+	// files' (WarningBoot) and the layout's (WarningLayout: names the
+	// Joliet tree could not hold as they are), in that order.
+	Warnings []Warning
 
 	Compression CompressionChoice // of the initrd
 
@@ -106,6 +120,7 @@ type Builder struct {
 	shim      efiboot.Shim
 	shimCerts []*x509.Certificate // what shim trusts; nil: signatures are not checked
 	ukiStub   string              // "" without a UKI
+	search    HostSearch          // opts.Search with its defaults
 	packer    *cache.Packer
 	log       *slog.Logger
 	number    uint64
@@ -133,7 +148,7 @@ func NewBuilder(opts Options, log *slog.Logger) (*Builder, error) {
 	if opts.VolumeID == "" {
 		opts.VolumeID = DefaultVolumeID
 	}
-	b := &Builder{opts: opts, log: log}
+	b := &Builder{opts: opts, log: log, search: opts.Search.withDefaults()}
 	if err := b.findLoaders(); err != nil {
 		return nil, err
 	}
@@ -173,10 +188,10 @@ func (b *Builder) findLoaders() error {
 	needUEFI := b.opts.Boot.UEFI || b.opts.EFILoader != ""
 	var biosErr, uefiErr error
 	if needBIOS || !explicit {
-		b.loader, b.ldlinux, biosErr = findIsolinux(b.opts.Isolinux)
+		b.loader, b.ldlinux, biosErr = findIsolinux(b.opts.Isolinux, b.search.Isolinux)
 	}
 	if needUEFI || !explicit {
-		b.efiLoader, uefiErr = efiboot.FindLoader(b.opts.EFILoader)
+		b.efiLoader, uefiErr = efiboot.FindLoader(b.opts.EFILoader, b.search.EFILoaders)
 	}
 	switch {
 	case needBIOS && biosErr != nil:
@@ -191,7 +206,7 @@ func (b *Builder) findLoaders() error {
 		b.log.Warn("the image will not boot on UEFI", "err", uefiErr)
 	}
 	if b.loader != "" && !b.opts.NoHybrid {
-		code, path, err := findIsohdpfx(b.loader)
+		code, path, err := findIsohdpfx(b.loader, b.search.Isolinux)
 		if err != nil {
 			b.log.Warn("the image will not boot on BIOS from a disk (USB stick)", "err", err)
 		} else {
@@ -234,6 +249,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 		VolumeID:        b.opts.VolumeID,
 		Append:          b.opts.Append,
 		NoHybrid:        b.opts.NoHybrid,
+		NoJoliet:        b.opts.NoJoliet,
+		JolietLong:      b.opts.JolietLong,
 		SourceDateEpoch: b.opts.SourceDateEpoch,
 	})
 	if err != nil {
@@ -262,7 +279,8 @@ func (b *Builder) Build(ctx context.Context, changed []string) (_ *Generation, e
 
 		UKI:        ukiLayout,
 		SecureBoot: g.Shim != nil,
-		Warnings:   append(slices.Clone(stats.Warnings), g.Warnings...),
+		Joliet:     in.Joliet != nil,
+		Warnings:   slices.Concat(warnings(WarningRootfs, stats.Warnings), warnings(WarningBoot, g.Warnings), warnings(WarningLayout, layout.Warnings())),
 
 		Compression: b.compression,
 		// The pin keeps the initrd's members from every trim of the

@@ -84,6 +84,8 @@ type planOptions struct {
 	VolumeID        string
 	Append          string
 	NoHybrid        bool
+	NoJoliet        bool
+	JolietLong      bool
 	SourceDateEpoch *time.Time
 }
 
@@ -168,6 +170,10 @@ func plan(g gathered, o planOptions) (isolayout.Input, error) {
 	if !o.NoHybrid {
 		hybrid = &isolayout.Hybrid{MBRCode: g.MBRCode, Seed: "liveiso"}
 	}
+	var joliet *isolayout.Joliet
+	if !o.NoJoliet {
+		joliet = &isolayout.Joliet{Long: o.JolietLong}
+	}
 	return isolayout.Input{
 		VolumeID:      o.VolumeID,
 		ApplicationID: "LIVEISO",
@@ -175,6 +181,7 @@ func plan(g gathered, o planOptions) (isolayout.Input, error) {
 		Root:          root,
 		ElTorito:      et,
 		Hybrid:        hybrid,
+		Joliet:        joliet,
 	}, nil
 }
 

@@ -48,7 +48,7 @@ func (b *Builder) findShim() error {
 		}
 		return nil
 	}
-	shim, err := efiboot.FindShim(b.opts.Shim)
+	shim, err := efiboot.FindShim(b.opts.Shim, b.search.Shims)
 	switch {
 	case err != nil && (mode == SecureBootOn || b.opts.Shim != ""):
 		return fmt.Errorf("boot through shim: %w", err)

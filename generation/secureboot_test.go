@@ -11,7 +11,7 @@ import (
 
 	"github.com/liveiso/liveiso/cache"
 	"github.com/liveiso/liveiso/efiboot"
-	"github.com/liveiso/liveiso/integration/fixture"
+	"github.com/liveiso/liveiso/internal/fixture"
 	"github.com/liveiso/liveiso/secureboot"
 )
 
@@ -36,12 +36,10 @@ func uefiOnly(t *testing.T, root string) Options {
 // --secure-boot on with no shim installed fails in NewBuilder, before
 // anything is packed or written, naming the package to install.
 func TestSecureBootOnWithoutShim(t *testing.T) {
-	saved := efiboot.ShimPaths
-	t.Cleanup(func() { efiboot.ShimPaths = saved })
+	t.Parallel()
 	dir := t.TempDir()
-	efiboot.ShimPaths = []efiboot.Shim{{Shim: filepath.Join(dir, "shimx64.efi.signed"), MokManager: filepath.Join(dir, "mmx64.efi.signed")}}
-
 	opts := uefiOnly(t, t.TempDir())
+	opts.Search.Shims = []efiboot.Shim{{Shim: filepath.Join(dir, "shimx64.efi.signed"), MokManager: filepath.Join(dir, "mmx64.efi.signed")}}
 	opts.Kernel = filepath.Join(dir, "vmlinuz")
 	writeFile(t, opts.Kernel, "k")
 	opts.SecureBoot = SecureBootOn
@@ -88,10 +86,7 @@ func TestSecureBootOnNeedsUEFI(t *testing.T) {
 // will not boot with Secure Boot enforcing; the kernel is checked again
 // when it is replaced.
 func TestSecureBootKernelCheck(t *testing.T) {
-	k, err := fixture.Kernel()
-	if err != nil {
-		t.Fatalf("%v (scripts/setup.sh fetches the test kernel)", err)
-	}
+	k := fixture.MustKernel(t)
 	signed, err := os.ReadFile(k.Vmlinuz)
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +111,8 @@ func TestSecureBootKernelCheck(t *testing.T) {
 		}
 		var ws []string
 		for _, w := range g.Warnings {
-			if strings.HasPrefix(w, "kernel ") {
-				ws = append(ws, w)
+			if w.Source == WarningBoot && strings.HasPrefix(w.Message, "kernel ") {
+				ws = append(ws, w.Message)
 			}
 		}
 		return ws
@@ -141,10 +136,7 @@ func cacheOptions(t *testing.T) cache.Options {
 // BenchmarkKernelSignatureCheck measures the build-time check of the
 // Debian kernel against Debian's shim, paid once per version of the kernel.
 func BenchmarkKernelSignatureCheck(b *testing.B) {
-	k, err := fixture.Kernel()
-	if err != nil {
-		b.Fatal(err)
-	}
+	k := fixture.MustKernel(b)
 	kernel, err := os.ReadFile(k.Vmlinuz)
 	if err != nil {
 		b.Fatal(err)

@@ -9,12 +9,6 @@ import (
 	"github.com/liveiso/liveiso/uki"
 )
 
-// ukiStubPaths are where distributions install systemd-stub, the EFI
-// program a UKI is made of, in search order.
-var ukiStubPaths = []string{
-	"/usr/lib/systemd/boot/efi/linuxx64.efi.stub", // Debian, Ubuntu: systemd-boot-efi; Fedora, Arch
-}
-
 // ErrNoUKIStub means no systemd-stub was found for a UKI.
 var ErrNoUKIStub = errors.New("systemd-stub not found")
 
@@ -34,7 +28,8 @@ type ukiFiles struct {
 }
 
 // findUKIStub sets b.ukiStub: the stub the options name, else the first of
-// ukiStubPaths. Without one there is no UKI, said once here; that is an
+// HostSearch.UKIStubs (systemd-stub, the EFI program a UKI is made of).
+// Without one there is no UKI, said once here; that is an
 // error only when a UKI is asked for or the stub named.
 func (b *Builder) findUKIStub() error {
 	if p := b.opts.UKIStub; p != "" {
@@ -44,14 +39,14 @@ func (b *Builder) findUKIStub() error {
 		b.ukiStub = p
 		return nil
 	}
-	for _, p := range ukiStubPaths {
+	for _, p := range b.search.UKIStubs {
 		if isFile(p) {
 			b.ukiStub = p
 			return nil
 		}
 	}
 	err := fmt.Errorf("%w: looked for %s; install systemd-boot-efi (Debian, Ubuntu) or pass --uki-stub FILE",
-		ErrNoUKIStub, strings.Join(ukiStubPaths, ", "))
+		ErrNoUKIStub, strings.Join(b.search.UKIStubs, ", "))
 	if b.opts.UKI {
 		return err
 	}

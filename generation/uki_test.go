@@ -104,11 +104,9 @@ func TestBuildUKI(t *testing.T) {
 // Without systemd-stub there is no UKI; asked for one, NewBuilder fails
 // naming the package.
 func TestNoUKIStub(t *testing.T) {
-	saved := ukiStubPaths
-	t.Cleanup(func() { ukiStubPaths = saved })
-	ukiStubPaths = []string{filepath.Join(t.TempDir(), "linuxx64.efi.stub")}
-
+	t.Parallel()
 	opts := uefiOnly(t, t.TempDir())
+	opts.Search.UKIStubs = []string{filepath.Join(t.TempDir(), "linuxx64.efi.stub")}
 	opts.Kernel = filepath.Join(t.TempDir(), "vmlinuz")
 	writeFile(t, opts.Kernel, "k")
 	opts.SecureBoot = SecureBootOff
@@ -128,7 +126,7 @@ func TestNoUKIStub(t *testing.T) {
 	if _, err := NewBuilder(opts, slog.New(slog.DiscardHandler)); !errors.Is(err, ErrNoUKIStub) || !strings.Contains(err.Error(), "systemd-boot-efi") {
 		t.Errorf("a UKI asked for without a stub: %v, want ErrNoUKIStub naming systemd-boot-efi", err)
 	}
-	opts.UKIStub = ukiStubPaths[0]
+	opts.UKIStub = opts.Search.UKIStubs[0]
 	if _, err := NewBuilder(opts, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), opts.UKIStub) {
 		t.Errorf("a missing --uki-stub: %v, want an error naming it", err)
 	}

@@ -8,24 +8,26 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // genFile is one file of a generation.
 type genFile struct {
 	contentType string
-	bytes       func(*Generation) (io.ReaderAt, int64)
+	bytes       func(*live.Snapshot) (io.ReaderAt, int64)
 }
 
 // genFiles are the files of a generation, by name: the names iPXE and
 // QEMU's -kernel/-initrd users expect, and the mount's uki.efi. A file whose
 // reader is nil (uki.efi without systemd-stub) is not there.
 var genFiles = map[string]*genFile{
-	"image.iso": {"application/x-iso9660-image", func(g *Generation) (io.ReaderAt, int64) { return g.Image, g.ImageSize }},
-	"vmlinuz":   {"application/octet-stream", func(g *Generation) (io.ReaderAt, int64) { return g.Kernel, g.KernelSize }},
-	"initrd.img": {"application/octet-stream", func(g *Generation) (io.ReaderAt, int64) {
+	"image.iso": {"application/x-iso9660-image", func(g *live.Snapshot) (io.ReaderAt, int64) { return g.Image, g.ImageSize }},
+	"vmlinuz":   {"application/octet-stream", func(g *live.Snapshot) (io.ReaderAt, int64) { return g.Kernel, g.KernelSize }},
+	"initrd.img": {"application/octet-stream", func(g *live.Snapshot) (io.ReaderAt, int64) {
 		return g.Initrd, g.InitrdSize
 	}},
-	"uki.efi": {"application/efi", func(g *Generation) (io.ReaderAt, int64) { return g.UKI, g.UKISize }},
+	"uki.efi": {"application/efi", func(g *live.Snapshot) (io.ReaderAt, int64) { return g.UKI, g.UKISize }},
 }
 
 // noUKI is the 404 body for uki.efi of a generation without one.
@@ -52,7 +54,7 @@ func (s *Server) serveGeneration(w http.ResponseWriter, r *http.Request, rest st
 	case run != s.opts.Run:
 		s.gone(w, cur, name, fmt.Sprintf("generation %d is from an earlier run of the daemon", n))
 		return
-	case cur == nil || n > cur.Number:
+	case cur == nil || n > cur.Generation:
 		httpError(w, http.StatusNotFound, fmt.Sprintf("generation %d does not exist yet\n", n))
 		return
 	}
@@ -84,10 +86,10 @@ func (s *Server) etag(n uint64) string { return fmt.Sprintf(`"%s-%d"`, s.opts.Ru
 
 // gone answers 410 for a generation that cannot be read any more, naming
 // the current one.
-func (s *Server) gone(w http.ResponseWriter, cur *Generation, name, why string) {
+func (s *Server) gone(w http.ResponseWriter, cur *live.Snapshot, name, why string) {
 	msg := why + "\n"
 	if cur != nil {
-		msg += fmt.Sprintf("the current generation is %d: %s\n", cur.Number, s.genPath(cur.Number, name))
+		msg += fmt.Sprintf("the current generation is %d: %s\n", cur.Generation, s.genPath(cur.Generation, name))
 	}
 	httpError(w, http.StatusGone, msg)
 }

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // indexPage is the page at /, for people.
@@ -12,7 +14,7 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>liveiso</title></head>
 <body>
 <h1>liveiso</h1>
-{{if .Gen}}<p>Generation {{.Gen.Number}}, {{.State}}{{if .Error}}: {{.Error}}{{end}}.</p>
+{{if .Gen}}<p>Generation {{.Gen.Generation}}, {{.State}}{{if .Error}}: {{.Error}}{{end}}.</p>
 <ul>
 <li><a href="{{.Image}}">image.iso</a> ({{.Gen.ImageSize}} bytes)</li>
 <li><a href="{{.Kernel}}">vmlinuz</a> ({{.Gen.KernelSize}} bytes)</li>
@@ -35,7 +37,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(s.status(), &st)
 	data := struct {
-		Gen                   *Generation
+		Gen                   *live.Snapshot
 		State, Error, Base    string
 		Image, Kernel, Initrd string
 		UKI                   string // "" without one
@@ -44,9 +46,9 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		data.State = "state unknown"
 	}
 	if g := data.Gen; g != nil {
-		data.Image, data.Kernel, data.Initrd = s.genPath(g.Number, "image.iso"), s.genPath(g.Number, "vmlinuz"), s.genPath(g.Number, "initrd.img")
+		data.Image, data.Kernel, data.Initrd = s.genPath(g.Generation, "image.iso"), s.genPath(g.Generation, "vmlinuz"), s.genPath(g.Generation, "initrd.img")
 		if g.UKI != nil {
-			data.UKI = s.genPath(g.Number, "uki.efi")
+			data.UKI = s.genPath(g.Generation, "uki.efi")
 		}
 	}
 	h := w.Header()

@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // script makes an iPXE script for generation g, its URLs under base
 // ("http://HOST").
-type script func(s *Server, base string, g *Generation) string
+type script func(s *Server, base string, g *live.Snapshot) string
 
 // bootScript boots the kernel and initrd of one generation over HTTP, with
 // the image's kernel command line. The URLs name the generation, so the
@@ -23,24 +25,24 @@ type script func(s *Server, base string, g *Generation) string
 // exactly those of a generation without a UKI, and on UEFI the iseq line
 // jumps past them. Without a UKI, UEFI iPXE boots the kernel and initrd as
 // BIOS does (the bzImage has an EFI stub).
-func bootScript(s *Server, base string, g *Generation) string {
+func bootScript(s *Server, base string, g *live.Snapshot) string {
 	cmdline := "initrd=initrd.img" // the initrd as iPXE names it: its URL's last segment
 	if a := strings.TrimSpace(s.opts.Append); a != "" {
 		cmdline += " " + a
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#!ipxe\n# liveiso generation %d\n", g.Number)
+	fmt.Fprintf(&b, "#!ipxe\n# liveiso generation %d\n", g.Generation)
 	if g.UKI != nil {
 		b.WriteString("iseq ${platform} efi && goto uefi ||\n")
 	}
 	fmt.Fprintf(&b, "kernel %s%s %s\ninitrd %s%s\nboot\n",
-		base, s.genPath(g.Number, "vmlinuz"), cmdline, base, s.genPath(g.Number, "initrd.img"))
+		base, s.genPath(g.Generation, "vmlinuz"), cmdline, base, s.genPath(g.Generation, "initrd.img"))
 	if g.UKI != nil {
 		// iPXE hands a chained EFI program its name and arguments as load
 		// options, and systemd-stub without Secure Boot takes those over
 		// its .cmdline: so the line repeats the UKI's command line (its
 		// initrd is its own section, so no initrd=).
-		fmt.Fprintf(&b, ":uefi\nchain %s%s", base, s.genPath(g.Number, "uki.efi"))
+		fmt.Fprintf(&b, ":uefi\nchain %s%s", base, s.genPath(g.Generation, "uki.efi"))
 		if a := strings.Fields(s.opts.Append); len(a) > 0 {
 			b.WriteString(" " + strings.Join(a, " "))
 		}
@@ -51,8 +53,8 @@ func bootScript(s *Server, base string, g *Generation) string {
 
 // sanbootScript boots the CD image of one generation as an HTTP SAN disk
 // (iPXE reads it with Range requests, as a BIOS reads a CD).
-func sanbootScript(s *Server, base string, g *Generation) string {
-	return fmt.Sprintf("#!ipxe\n# liveiso generation %d\nsanboot %s%s\n", g.Number, base, s.genPath(g.Number, "image.iso"))
+func sanbootScript(s *Server, base string, g *live.Snapshot) string {
+	return fmt.Sprintf("#!ipxe\n# liveiso generation %d\nsanboot %s%s\n", g.Generation, base, s.genPath(g.Generation, "image.iso"))
 }
 
 // serveScript answers /boot.ipxe and /sanboot.ipxe for the current

@@ -3,28 +3,33 @@ package httpserve
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // DefaultKeep is how many of the newest generations Keep holds by default.
 const DefaultKeep = 8
 
-// Keep is a Generations that holds the last n published generations, and
-// any older one while a request reads it. Everything else is dropped, so
-// memory and open files stay bounded however many generations pass. The
-// lock is held only to count references, never during I/O, so no client
-// can delay Publish.
+// Keep is the HTTP server's retention of the daemon's snapshots: it holds
+// the last n published, and any older one while a request reads it.
+// Everything else is let go of, so memory and open files stay bounded
+// however many generations pass. It holds one reference to each snapshot
+// it keeps (the one Publish hands over) and releases it when the snapshot
+// leaves the ring with no request reading it. The lock is held only to
+// count reads, never during I/O, so no client can delay Publish.
 type Keep struct {
 	n       int
-	current atomic.Pointer[Generation]
+	current atomic.Pointer[live.Snapshot]
 
-	mu   sync.Mutex
-	ring []uint64            // numbers of the kept generations, oldest first; at most n
-	held map[uint64]*heldGen // kept or read generations
+	mu     sync.Mutex
+	ring   []uint64            // numbers of the kept generations, oldest first; at most n
+	held   map[uint64]*heldGen // kept or read generations
+	closed bool
 }
 
-// heldGen is a generation with its references: the ring's and requests'.
+// heldGen is a snapshot with what holds it: the ring, and requests.
 type heldGen struct {
-	g      *Generation
+	g      *live.Snapshot
 	inRing bool
 	reads  int
 }
@@ -39,44 +44,69 @@ func NewKeep(n int) *Keep {
 	return &Keep{n: n, held: make(map[uint64]*heldGen)}
 }
 
-// Publish makes g the current generation and lets go of the oldest one
-// beyond the last n (it goes when its last request ends).
-func (k *Keep) Publish(g *Generation) {
-	var dropped *Generation
+// Publish makes g, with the reference the caller hands over, the current
+// generation, and lets go of the oldest one beyond the last n (its
+// reference goes when its last request ends). It is the daemon's
+// subscriber (live.Daemon.Subscribe). After Close it only releases g.
+func (k *Keep) Publish(g *live.Snapshot) {
+	var dropped *live.Snapshot
 	k.mu.Lock()
-	k.held[g.Number] = &heldGen{g: g, inRing: true}
-	k.ring = append(k.ring, g.Number)
+	if k.closed {
+		k.mu.Unlock()
+		g.Release()
+		return
+	}
+	k.held[g.Generation] = &heldGen{g: g, inRing: true}
+	k.ring = append(k.ring, g.Generation)
 	if len(k.ring) > k.n {
 		old := k.held[k.ring[0]]
 		k.ring = k.ring[1:]
 		old.inRing = false
 		if old.reads == 0 {
-			delete(k.held, old.g.Number)
+			delete(k.held, old.g.Generation)
 			dropped = old.g
 		}
 	}
-	k.mu.Unlock()
 	k.current.Store(g)
-	dropped.release()
+	k.mu.Unlock()
+	if dropped != nil {
+		dropped.Release() // outside the lock: it may close files
+	}
 }
 
-// release tells g's publisher that Keep let go of it, outside Keep's lock
-// (it closes files).
-func (g *Generation) release() {
-	if g != nil && g.Release != nil {
+// Close lets go of every kept generation: the server serves none after
+// it. A generation a request still reads stays readable to that request,
+// and goes when it ends.
+func (k *Keep) Close() {
+	var dropped []*live.Snapshot
+	k.mu.Lock()
+	k.closed = true
+	k.current.Store(nil)
+	for _, n := range k.ring {
+		h := k.held[n]
+		h.inRing = false
+		if h.reads == 0 {
+			delete(k.held, n)
+			dropped = append(dropped, h.g)
+		}
+	}
+	k.ring = nil
+	k.mu.Unlock()
+	for _, g := range dropped {
 		g.Release()
 	}
 }
 
-// Current is the last published generation.
-func (k *Keep) Current() *Generation { return k.current.Load() }
+// Current is the last published generation; nil before the first and
+// after Close.
+func (k *Keep) Current() *live.Snapshot { return k.current.Load() }
 
 // Acquire holds generation n if it is kept or being read.
-func (k *Keep) Acquire(n uint64) (*Generation, func(), bool) {
+func (k *Keep) Acquire(n uint64) (*live.Snapshot, func(), bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	h := k.held[n]
-	if h == nil {
+	if h == nil || k.closed {
 		return nil, nil, false
 	}
 	h.reads++
@@ -89,11 +119,11 @@ func (k *Keep) release(h *heldGen) {
 	h.reads--
 	drop := h.reads == 0 && !h.inRing
 	if drop {
-		delete(k.held, h.g.Number)
+		delete(k.held, h.g.Generation)
 	}
 	k.mu.Unlock()
 	if drop {
-		h.g.release()
+		h.g.Release()
 	}
 }
 

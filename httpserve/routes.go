@@ -110,11 +110,11 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	if data, _ := genFiles[name].bytes(g); data == nil {
-		httpError(w, http.StatusNotFound, noUKI(g.Number))
+		httpError(w, http.StatusNotFound, noUKI(g.Generation))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, s.genPath(g.Number, name), http.StatusFound)
+	http.Redirect(w, r, s.genPath(g.Generation, name), http.StatusFound)
 }
 
 // httpError answers with a short plain-text body that no cache keeps.

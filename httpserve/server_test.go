@@ -18,12 +18,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 const testRun = "0badc0de"
 
 // fakeGen is a generation of random bytes, distinct for each number.
-func fakeGen(n uint64, imageSize int) *Generation {
+func fakeGen(n uint64, imageSize int) *live.Snapshot {
 	r := rand.New(rand.NewPCG(n, 1))
 	fill := func(size int) []byte {
 		b := make([]byte, size)
@@ -33,15 +35,15 @@ func fakeGen(n uint64, imageSize int) *Generation {
 		return b
 	}
 	img, kernel, initrd := fill(imageSize), fill(5000), fill(7000)
-	return &Generation{
-		Number: n, Published: time.Date(2026, 12, 1, 10, 0, int(n), 0, time.UTC),
+	return &live.Snapshot{
+		Generation: n, Published: time.Date(2026, 12, 1, 10, 0, int(n), 0, time.UTC),
 		Image: bytes.NewReader(img), ImageSize: int64(len(img)),
 		Kernel: bytes.NewReader(kernel), KernelSize: int64(len(kernel)),
 		Initrd: bytes.NewReader(initrd), InitrdSize: int64(len(initrd)),
 	}
 }
 
-func genBytes(t *testing.T, g *Generation, name string) []byte {
+func genBytes(t *testing.T, g *live.Snapshot, name string) []byte {
 	t.Helper()
 	r, size := genFiles[name].bytes(g)
 	b := make([]byte, size)
@@ -378,7 +380,7 @@ func TestStatusJSON(t *testing.T) {
 
 func TestDroppedGenerationIsGone(t *testing.T) {
 	k, _, ts := testServer(t, 2, Options{}, nil)
-	gens := map[uint64]*Generation{}
+	gens := map[uint64]*live.Snapshot{}
 	for n := uint64(1); n <= 5; n++ {
 		gens[n] = fakeGen(n, 4096)
 		k.Publish(gens[n])
@@ -517,7 +519,7 @@ func TestStuckClientLetsGo(t *testing.T) {
 	k, s, ts := testServer(t, 1, Options{}, nil)
 	s.stall = 300 * time.Millisecond
 	const size = 256 << 20 // far more than loopback's socket buffers take
-	k.Publish(&Generation{Number: 1, Image: zeros{}, ImageSize: size, Published: time.Now()})
+	k.Publish(&live.Snapshot{Generation: 1, Image: zeros{}, ImageSize: size, Published: time.Now()})
 	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/liveiso/liveiso/live"
 )
 
 // withUKI gives g a UKI of random bytes.
-func withUKI(g *Generation, size int) *Generation {
-	r := rand.New(rand.NewPCG(g.Number, 2))
+func withUKI(g *live.Snapshot, size int) *live.Snapshot {
+	r := rand.New(rand.NewPCG(g.Generation, 2))
 	b := make([]byte, size)
 	for i := range b {
 		b[i] = byte(r.Uint32())

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,13 +15,19 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/live"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // storeBytes sums the sizes of the store files under cacheDir/members (a
 // walk of its own, so that the test does not trust liveiso cache alone).
 func storeBytes(t *testing.T, cacheDir string) (total int64, files []string) {
 	t.Helper()
-	err := filepath.WalkDir(filepath.Join(cacheDir, "members"), func(p string, d fs.DirEntry, err error) error {
+	members := filepath.Join(cacheDir, "members")
+	err := filepath.WalkDir(members, func(p string, d fs.DirEntry, err error) error {
+		if p == members && errors.Is(err, fs.ErrNotExist) {
+			return fs.SkipAll // no store yet: a daemon killed before it opened one
+		}
 		if err != nil {
 			return err
 		}
@@ -227,7 +234,7 @@ func TestCacheKilledWhileWriting(t *testing.T) {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		CleanupUnmount(t, dir)
+		testenv.CleanupUnmount(t, dir)
 		args := append([]string{"mount"}, fx.imageArgs(t, "")...)
 		args = append(args, "--cache-dir", cacheDir, "--cache-size", size, "--level", fmt.Sprint(level), dir)
 		cmd := exec.Command(bin, args...)
@@ -237,7 +244,7 @@ func TestCacheKilledWhileWriting(t *testing.T) {
 		time.Sleep(time.Duration(200+round*250) * time.Millisecond)
 		cmd.Process.Kill()
 		cmd.Wait()
-		if err := Unmount(dir); err != nil {
+		if err := testenv.Unmount(dir); err != nil {
 			t.Fatal(err)
 		}
 		now, files := storeBytes(t, cacheDir)

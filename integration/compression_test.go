@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // Magic numbers of the initrd's first member.
@@ -42,9 +44,9 @@ func hostDecompressor(t *testing.T, initrd string) string {
 
 // fixtureKernelWithConfig is the test kernel, with its config-RELEASE
 // beside it.
-func fixtureKernelWithConfig(t *testing.T) TestKernel {
+func fixtureKernelWithConfig(t *testing.T) testenv.TestKernel {
 	t.Helper()
-	k, err := Kernel()
+	k, err := testenv.Kernel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestCompressionAutoZstdBoots(t *testing.T) {
 		t.Errorf("the log does not give the choice:\n%s", stderr)
 	}
 	checkInitrd(t, out, zstdMagic, "zstd")
-	vm := bootToMarker(t, VMOptions{CDROM: out, NoReboot: true}, fx.marker)
+	vm := bootToMarker(t, testenv.VMOptions{CDROM: out, NoReboot: true}, fx.marker)
 	if err := vm.WaitExit(time.Minute); err != nil {
 		vm.Fatalf(t, "guest did not power off: %v", err)
 	}
@@ -92,7 +94,7 @@ func TestCompressionAutoZstdBoots(t *testing.T) {
 // choose, and the image boots.
 func TestCompressionAutoGzipWithoutConfigBoots(t *testing.T) {
 	t.Parallel()
-	k, err := Kernel()
+	k, err := testenv.Kernel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestCompressionAutoGzipWithoutConfigBoots(t *testing.T) {
 		t.Errorf("want one log line with gzip, why (xz payload) and how to choose; got:\n%s", stderr)
 	}
 	checkInitrd(t, out, gzipMagic, "gzip")
-	vm := bootToMarker(t, VMOptions{CDROM: out, NoReboot: true}, fx.marker)
+	vm := bootToMarker(t, testenv.VMOptions{CDROM: out, NoReboot: true}, fx.marker)
 	if err := vm.WaitExit(time.Minute); err != nil {
 		vm.Fatalf(t, "guest did not power off: %v", err)
 	}

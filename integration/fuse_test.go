@@ -9,6 +9,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // helloRoot is the smallest FUSE file system: one file, "hello".
@@ -32,7 +34,7 @@ func mountHello(t *testing.T) (string, *fuse.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	CleanupUnmount(t, dir)
+	testenv.CleanupUnmount(t, dir)
 	if b, err := os.ReadFile(filepath.Join(dir, "hello")); err != nil || string(b) != "hello\n" {
 		t.Fatalf("read through the mount: %q, %v", b, err)
 	}
@@ -41,7 +43,7 @@ func mountHello(t *testing.T) (string, *fuse.Server) {
 
 func mustBeMounted(t *testing.T, dir string, want bool) {
 	t.Helper()
-	mounted, err := IsMounted(dir)
+	mounted, err := testenv.IsMounted(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +67,12 @@ func waitServer(t *testing.T, server *fuse.Server) {
 func TestUnmount(t *testing.T) {
 	dir, server := mountHello(t)
 	mustBeMounted(t, dir, true)
-	if err := Unmount(dir); err != nil {
+	if err := testenv.Unmount(dir); err != nil {
 		t.Fatal(err)
 	}
 	mustBeMounted(t, dir, false)
 	waitServer(t, server)
-	if err := Unmount(dir); err != nil {
+	if err := testenv.Unmount(dir); err != nil {
 		t.Errorf("unmounting what is not mounted: %v", err)
 	}
 }
@@ -83,7 +85,7 @@ func TestUnmountBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Unmount(dir); err != nil {
+	if err := testenv.Unmount(dir); err != nil {
 		t.Fatal(err)
 	}
 	mustBeMounted(t, dir, false)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // The initrds the cache packs boot the test kernel directly (-kernel
@@ -18,13 +20,13 @@ import (
 // uncompressed members, which only the kernel reads in one pass.
 func TestCacheInitrdBoots(t *testing.T) {
 	t.Parallel()
-	k, err := Kernel()
+	k, err := testenv.Kernel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	marker := "cache initrd " + time.Now().Format(time.RFC3339Nano)
 	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	if err := BuildBusyboxRootfs(rootfs, marker); err != nil {
+	if err := testenv.BuildBusyboxRootfs(rootfs, marker); err != nil {
 		t.Fatal(err)
 	}
 	// 2 KiB chunks: dozens of members (large files are their own); the tree
@@ -78,11 +80,11 @@ func TestCacheInitrdBoots(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%s: %d members, %d bytes", tc.name, len(tc.r.Members()), tc.r.Size())
-			vm := StartVM(t, VMOptions{Kernel: k.Vmlinuz, Initrd: img, Append: KernelArgs, NoReboot: true})
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+regexp.QuoteMeta(MarkerPrefix+marker)+"$"), bootTimeout); err != nil {
+			vm := testenv.StartVM(t, testenv.VMOptions{Kernel: k.Vmlinuz, Initrd: img, Append: testenv.KernelArgs, NoReboot: true})
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+regexp.QuoteMeta(testenv.MarkerPrefix+marker)+"$"), bootTimeout); err != nil {
 				vm.Fatalf(t, "%s initrd: %v", tc.name, err)
 			}
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestPoweroff+"$"), time.Minute); err != nil {
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestPoweroff+"$"), time.Minute); err != nil {
 				vm.Fatalf(t, "%s initrd: %v", tc.name, err)
 			}
 		})

@@ -1,29 +1,33 @@
 package integration
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/liveiso/liveiso/internal/testenv"
+)
 
 // A host listing survives its text form, which is what the guest prints.
 func TestListingRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir)
-	entries, err := ListTree(dir)
+	entries, err := testenv.ListTree(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	console := "kernel noise\r\n" + ListBegin + "\r\n"
+	console := "kernel noise\r\n" + testenv.ListBegin + "\r\n"
 	for _, e := range entries {
 		console += e.String() + "\r\n"
 	}
-	console += ListEnd + "\r\n"
-	got, err := GuestListing(console)
+	console += testenv.ListEnd + "\r\n"
+	got, err := testenv.GuestListing(console)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := DiffListings(entries, got); len(diff) > 0 {
+	if diff := testenv.DiffListings(entries, got); len(diff) > 0 {
 		t.Fatalf("round trip differs:\n%v", diff)
 	}
 
-	byPath := map[string]ListEntry{}
+	byPath := map[string]testenv.ListEntry{}
 	for _, e := range entries {
 		byPath[e.Path] = e
 	}
@@ -53,12 +57,12 @@ func TestListingRoundTrip(t *testing.T) {
 }
 
 func TestDiffListings(t *testing.T) {
-	a := ListEntry{Path: "a", Type: 'f', Perm: 0o644, SHA256: "x"}
-	b := ListEntry{Path: "b", Type: 'd', Perm: 0o755, SHA256: "-"}
+	a := testenv.ListEntry{Path: "a", Type: 'f', Perm: 0o644, SHA256: "x"}
+	b := testenv.ListEntry{Path: "b", Type: 'd', Perm: 0o755, SHA256: "-"}
 	b2 := b
 	b2.Perm = 0o700
-	c := ListEntry{Path: "c", Type: 'l', Perm: 0o777, SHA256: "-", Target: "a"}
-	diff := DiffListings([]ListEntry{a, b}, []ListEntry{b2, c})
+	c := testenv.ListEntry{Path: "c", Type: 'l', Perm: 0o777, SHA256: "-", Target: "a"}
+	diff := testenv.DiffListings([]testenv.ListEntry{a, b}, []testenv.ListEntry{b2, c})
 	want := []string{
 		"missing:    " + a.String(),
 		"want:       " + b.String(),
@@ -73,7 +77,7 @@ func TestDiffListings(t *testing.T) {
 			t.Errorf("diff[%d] = %q, want %q", i, diff[i], want[i])
 		}
 	}
-	if d := DiffListings([]ListEntry{a, b}, []ListEntry{a, b}); d != nil {
+	if d := testenv.DiffListings([]testenv.ListEntry{a, b}, []testenv.ListEntry{a, b}); d != nil {
 		t.Errorf("equal listings differ: %q", d)
 	}
 }
@@ -87,7 +91,7 @@ func TestParseListEntryRejectsGarbage(t *testing.T) {
 		"l 0777 0:0 0 - link-without-target",
 		"[   1.234] sr 1:0:0:0: Attached scsi CD-ROM sr0",
 	} {
-		if e, err := ParseListEntry(line); err == nil {
+		if e, err := testenv.ParseListEntry(line); err == nil {
 			t.Errorf("ParseListEntry(%q) = %v, want an error", line, e)
 		}
 	}

@@ -10,11 +10,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // The liveiso binary under test, built once per test run.
 var liveisoBin = sync.OnceValues(func() (string, error) {
-	root, err := RepoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return "", err
 	}
@@ -54,12 +56,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, marker string) fixture {
 	t.Helper()
-	k, err := Kernel()
+	k, err := testenv.Kernel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	if err := BuildBusyboxRootfs(rootfs, marker); err != nil {
+	if err := testenv.BuildBusyboxRootfs(rootfs, marker); err != nil {
 		t.Fatal(err)
 	}
 	return fixture{rootfs: rootfs, kernel: k.Vmlinuz, marker: marker}
@@ -71,7 +73,7 @@ func (fx fixture) imageArgs(t *testing.T, appendArgs string) []string {
 	return []string{
 		"--rootfs", fx.rootfs,
 		"--kernel", fx.kernel,
-		"--append", strings.TrimSpace(KernelArgs + " " + appendArgs),
+		"--append", strings.TrimSpace(testenv.KernelArgs + " " + appendArgs),
 		"--cache-dir", filepath.Join(t.TempDir(), "cache"),
 	}
 }
@@ -90,10 +92,10 @@ func (fx fixture) build(t *testing.T, appendArgs string, more ...string) string 
 }
 
 // bootToMarker boots the VM options and waits for the marker line.
-func bootToMarker(t *testing.T, opts VMOptions, marker string) *VM {
+func bootToMarker(t *testing.T, opts testenv.VMOptions, marker string) *testenv.VM {
 	t.Helper()
 	start := time.Now()
-	vm := StartVM(t, opts)
+	vm := testenv.StartVM(t, opts)
 	if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
 		t.Fatal(err)
 	}

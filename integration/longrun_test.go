@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/cache"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // A daemon with nothing to do does nothing: after its first generation, 30 s
@@ -20,12 +22,12 @@ func TestIdleCPU(t *testing.T) {
 	m := startMount(t, fx, "", "", "")
 	before, _ := m.status()
 	pid := m.cmd.Process.Pid
-	cpu0, err := CPUSeconds(pid)
+	cpu0, err := testenv.CPUSeconds(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(30 * time.Second)
-	cpu1, err := CPUSeconds(pid)
+	cpu1, err := testenv.CPUSeconds(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ const (
 	soakCacheSize = 64 << 20
 	// soakBigSettle is how old each version of the big file gets before
 	// its next rewrite: past the racy window, so a Pack stores it.
-	soakBigSettle = cache.RacyWindow + 250*time.Millisecond
+	soakBigSettle = cache.DefaultRacyWindow + 250*time.Millisecond
 	// soakMemLimit is the daemon's Go memory limit (GOMEMLIMIT) in the short
 	// soak. On a tree this small the peak RSS is set by the collector,
 	// which lets the heap grow toward the limit the daemon sets itself
@@ -91,12 +93,12 @@ func TestSoakShort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build liveiso: %v", err)
 	}
-	k, err := Kernel()
+	k, err := testenv.Kernel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	if err := BuildBusyboxRootfs(rootfs, "soak"); err != nil {
+	if err := testenv.BuildBusyboxRootfs(rootfs, "soak"); err != nil {
 		t.Fatal(err)
 	}
 	// 2,000 small files besides busybox's, in 40 directories.
@@ -114,8 +116,8 @@ func TestSoakShort(t *testing.T) {
 	}
 	work := t.TempDir()
 	cacheDir := filepath.Join(work, "cache")
-	CleanupUnmount(t, filepath.Join(work, "mnt"))
-	res, err := Soak(t.Context(), SoakOptions{
+	testenv.CleanupUnmount(t, filepath.Join(work, "mnt"))
+	res, err := testenv.Soak(t.Context(), testenv.SoakOptions{
 		Bin: bin, Rootfs: rootfs, Kernel: k.Vmlinuz, CacheDir: cacheDir, Work: work,
 		Args:  []string{"--cache-size", fmt.Sprint(soakCacheSize>>20, "M"), "--cache-memory", "16M"},
 		Env:   []string{"GOMEMLIMIT=" + soakMemLimit},
@@ -130,7 +132,7 @@ func TestSoakShort(t *testing.T) {
 }
 
 // checkSoak checks the end of a soak.
-func checkSoak(t *testing.T, res *SoakResult, copies, probes int) {
+func checkSoak(t *testing.T, res *testenv.SoakResult, copies, probes int) {
 	t.Helper()
 	for _, p := range res.Problems {
 		t.Error(p)
@@ -141,7 +143,7 @@ func checkSoak(t *testing.T, res *SoakResult, copies, probes int) {
 	if res.Copies != copies || res.Probes != probes {
 		t.Errorf("%d whole copies, %d probes of the held handle; want %d, %d", res.Copies, res.Probes, copies, probes)
 	}
-	var at100 *SoakSample
+	var at100 *testenv.SoakSample
 	for i := range res.Samples {
 		if res.Samples[i].Edit == 100 {
 			at100 = &res.Samples[i]

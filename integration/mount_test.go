@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/live"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // liveMount is a running `liveiso mount` of a fixture.
@@ -62,7 +64,7 @@ func startMount(t *testing.T, fx fixture, appendArgs, dir, cacheDir string, more
 	go func() { m.cmd.Wait(); close(m.exited) }()
 	// Cleanups run last first: the daemon is stopped (and unmounts), then
 	// anything it left mounted is cleared.
-	CleanupUnmount(t, dir)
+	testenv.CleanupUnmount(t, dir)
 	t.Cleanup(func() {
 		m.stop(t)
 		if t.Failed() {
@@ -170,7 +172,7 @@ func TestMountBoots(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "live boot "+time.Now().Format(time.RFC3339Nano))
 	m := startMount(t, fx, "", "", "")
-	vm := bootToMarker(t, VMOptions{CDROM: m.image(), NoReboot: true}, fx.marker)
+	vm := bootToMarker(t, testenv.VMOptions{CDROM: m.image(), NoReboot: true}, fx.marker)
 	if err := vm.WaitExit(time.Minute); err != nil {
 		vm.Fatalf(t, "guest did not power off: %v", err)
 	}
@@ -182,9 +184,9 @@ func TestMountBoots(t *testing.T) {
 func TestMountLiveReboot(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "before the edit")
-	m := startMount(t, fx, ArgWait, "", "")
-	vm := bootToMarker(t, VMOptions{CDROM: m.image()}, fx.marker)
-	if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+	m := startMount(t, fx, testenv.ArgWait, "", "")
+	vm := bootToMarker(t, testenv.VMOptions{CDROM: m.image()}, fx.marker)
+	if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	for i, marker := range []string{"after the first edit", "after the second edit"} {
@@ -215,7 +217,7 @@ func TestMountLiveReboot(t *testing.T) {
 func TestMountNoTornBoots(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "edit-0")
-	m := startMount(t, fx, ArgWait, "", "")
+	m := startMount(t, fx, testenv.ArgWait, "", "")
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -236,9 +238,9 @@ func TestMountNoTornBoots(t *testing.T) {
 	}()
 	defer func() { close(stop); wg.Wait() }()
 
-	vm := StartVM(t, VMOptions{CDROM: m.image()})
-	whole := regexp.MustCompile(`^` + regexp.QuoteMeta(MarkerPrefix) + `edit-\d+$`)
-	any := regexp.MustCompile(`^` + regexp.QuoteMeta(MarkerPrefix))
+	vm := testenv.StartVM(t, testenv.VMOptions{CDROM: m.image()})
+	whole := regexp.MustCompile(`^` + regexp.QuoteMeta(testenv.MarkerPrefix) + `edit-\d+$`)
+	any := regexp.MustCompile(`^` + regexp.QuoteMeta(testenv.MarkerPrefix))
 	for boot := 1; boot <= 3; boot++ {
 		line, err := vm.WaitForLine(any, bootTimeout)
 		if err != nil {
@@ -247,7 +249,7 @@ func TestMountNoTornBoots(t *testing.T) {
 		if !whole.MatchString(line) {
 			vm.Fatalf(t, "boot %d printed a marker that never existed: %q", boot, line)
 		}
-		if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+		if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 			t.Fatalf("boot %d: %v", boot, err)
 		}
 		s, _ := m.status()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // freePort is a loopback port that nothing listened on a moment ago.
@@ -102,11 +104,11 @@ func TestNBDPromise7(t *testing.T) {
 			url := "nbd://127.0.0.1:" + port
 			stopEdits := editContinuously(t, fx.rootfs, "edit", probeEditInterval, 50_000)
 			defer stopEdits()
-			vm := StartVM(t, VMOptions{
+			vm := testenv.StartVM(t, testenv.VMOptions{
 				Drives: []string{"file=" + url + ",media=cdrom,readonly=on,format=raw"},
 				Boot:   "d",
 			})
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+ProbeDone+"$"), probeTimeout); err != nil {
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.ProbeDone+"$"), probeTimeout); err != nil {
 				t.Fatal(err)
 			}
 			stopEdits()

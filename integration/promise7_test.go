@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/liveiso/liveiso/internal/testenv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,12 +27,12 @@ const probeTimeout = 15 * time.Minute
 // on a host loaded far beyond its cores, the kernel's check of the TCG
 // guest's timer fails and it panics ("IO-APIC + timer doesn't work"), as
 // seen here at a load average of 86.
-const probeArgs = ArgProbe + " " + ArgWait + " no_timer_check"
+const probeArgs = testenv.ArgProbe + " " + testenv.ArgWait + " no_timer_check"
 
 // probeEditInterval is how often the rootfs changes during a probe.
 const probeEditInterval = 500 * time.Millisecond
 
-// probeReport is what a guest's probe (ArgProbe) printed on its console.
+// probeReport is what a guest's probe (testenv.ArgProbe) printed on its console.
 type probeReport struct {
 	dev, boot string   // the medium and the hash of its initrd at boot
 	rounds    []string // the hash at each round
@@ -40,12 +41,12 @@ type probeReport struct {
 }
 
 var (
-	probeBootRe  = regexp.MustCompile(`^` + ProbeBoot + `(\S+) ([0-9a-f]{64})$`)
-	probeRoundRe = regexp.MustCompile(`^` + ProbeRound + `(\d+) (\S*)$`)
+	probeBootRe  = regexp.MustCompile(`^` + testenv.ProbeBoot + `(\S+) ([0-9a-f]{64})$`)
+	probeRoundRe = regexp.MustCompile(`^` + testenv.ProbeRound + `(\d+) (\S*)$`)
 )
 
-// parseProbe reads the first probe in console, from its ProbeBoot line to
-// ProbeDone.
+// parseProbe reads the first probe in console, from its testenv.ProbeBoot line to
+// testenv.ProbeDone.
 func parseProbe(console string) (probeReport, error) {
 	var r probeReport
 	started := false
@@ -61,11 +62,11 @@ func parseProbe(console string) (probeReport, error) {
 		switch {
 		case probeRoundRe.MatchString(line):
 			r.rounds = append(r.rounds, probeRoundRe.FindStringSubmatch(line)[2])
-		case strings.HasPrefix(line, ProbeCopy):
-			r.copy = strings.TrimPrefix(line, ProbeCopy)
-		case strings.HasPrefix(line, ProbeDmesg):
-			r.dmesg = append(r.dmesg, strings.TrimPrefix(line, ProbeDmesg))
-		case line == ProbeDone:
+		case strings.HasPrefix(line, testenv.ProbeCopy):
+			r.copy = strings.TrimPrefix(line, testenv.ProbeCopy)
+		case strings.HasPrefix(line, testenv.ProbeDmesg):
+			r.dmesg = append(r.dmesg, strings.TrimPrefix(line, testenv.ProbeDmesg))
+		case line == testenv.ProbeDone:
 			return r, nil
 		}
 	}
@@ -98,11 +99,11 @@ func (r probeReport) check(t *testing.T, wantDev string) {
 	t.Logf("%d probe rounds, every one and the copy (%s) read the generation booted (initrd %s…)", len(r.rounds), r.copy, r.boot[:12])
 }
 
-// probeFixture is a fixture whose guest probes its medium (ArgProbe) and
+// probeFixture is a fixture whose guest probes its medium (testenv.ArgProbe) and
 // then waits, or reboots (after).
 func probeFixture(t *testing.T, marker, after string) fixture {
 	fx := newFixture(t, marker)
-	writeRootfsFile(t, fx, ProbeAfterFile, after)
+	writeRootfsFile(t, fx, testenv.ProbeAfterFile, after)
 	return fx
 }
 
@@ -115,8 +116,8 @@ func writeRootfsFile(t *testing.T, fx fixture, name, content string) {
 // that only mounts its medium and waits.
 func finalEdit(t *testing.T, fx fixture, marker string) {
 	t.Helper()
-	writeRootfsFile(t, fx, ProbeSecondsFile, "0")
-	writeRootfsFile(t, fx, ProbeAfterFile, "wait")
+	writeRootfsFile(t, fx, testenv.ProbeSecondsFile, "0")
+	writeRootfsFile(t, fx, testenv.ProbeAfterFile, "wait")
 	writeRootfsFile(t, fx, "etc/marker", marker)
 }
 
@@ -131,7 +132,7 @@ func sha256File(t *testing.T, path string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// lastProbeBoot is the initrd hash of the last ProbeBoot line on console.
+// lastProbeBoot is the initrd hash of the last testenv.ProbeBoot line on console.
 func lastProbeBoot(console string) string {
 	hash := ""
 	for _, line := range strings.Split(console, "\n") {
@@ -176,7 +177,7 @@ func TestRunPromise7(t *testing.T) {
 			if err := os.Mkdir(mnt, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			CleanupUnmount(t, mnt)
+			testenv.CleanupUnmount(t, mnt)
 			args := append(fx.imageArgs(t, probeArgs), "--accel", "tcg", "--mount", mnt, "--on-change", "none")
 			r := startRun(t, append(args, tc.args...)...)
 			// Edits start after the first build: one that sees a file
@@ -185,7 +186,7 @@ func TestRunPromise7(t *testing.T) {
 			stopEdits := editContinuously(t, fx.rootfs, "edit", probeEditInterval, 50_000)
 			defer stopEdits()
 
-			r.waitLineWithin(t, regexp.MustCompile(`^`+ProbeDone+`$`), probeTimeout)
+			r.waitLineWithin(t, regexp.MustCompile(`^`+testenv.ProbeDone+`$`), probeTimeout)
 			stopEdits()
 			gens := lastGeneration(r.stderr.String())
 			finalEdit(t, fx, "promise 7 final")
@@ -218,18 +219,18 @@ func (r *liveRun) waitLineWithin(t *testing.T, re *regexp.Regexp, timeout time.D
 	deadline := time.Now().Add(timeout)
 	for {
 		out := strings.ReplaceAll(r.stdout.String(), "\r\n", "\n")
-		if _, end, ok := matchLine(out[min(r.cursor, len(out)):], re); ok {
+		if _, end, ok := testenv.MatchLine(out[min(r.cursor, len(out)):], re); ok {
 			r.cursor += end
 			return
 		}
 		select {
 		case <-r.done:
 			t.Fatalf("liveiso run exited (%v) before a line matching %q\nstderr:\n%s\nlast console lines:\n%s",
-				r.cmd.ProcessState, re, r.stderr.String(), lastLines(out, ConsoleTailLines))
+				r.cmd.ProcessState, re, r.stderr.String(), lastLines(out, testenv.ConsoleTailLines))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no line matching %q after %v\nlast console lines:\n%s", re, timeout, lastLines(out, ConsoleTailLines))
+			t.Fatalf("no line matching %q after %v\nlast console lines:\n%s", re, timeout, lastLines(out, testenv.ConsoleTailLines))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -246,8 +247,8 @@ func TestMountPromise7(t *testing.T) {
 	m := startMount(t, fx, probeArgs, "", "")
 	stopEdits := editContinuously(t, fx.rootfs, "edit", probeEditInterval, 50_000)
 	defer stopEdits()
-	vm := StartVM(t, VMOptions{CDROM: m.image()})
-	if _, err := vm.WaitForLine(regexp.MustCompile("^"+ProbeDone+"$"), probeTimeout); err != nil {
+	vm := testenv.StartVM(t, testenv.VMOptions{CDROM: m.image()})
+	if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.ProbeDone+"$"), probeTimeout); err != nil {
 		t.Fatal(err)
 	}
 	stopEdits()

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // Boot timeouts are generous: TCG on two cores shared with other tests.
@@ -19,10 +21,10 @@ const (
 
 // referenceImage builds the busybox rootfs with marker and its reference
 // image in the test's temp dir.
-func referenceImage(t *testing.T, marker string, opts ReferenceOptions) *ReferenceImage {
+func referenceImage(t *testing.T, marker string, opts testenv.ReferenceOptions) *testenv.ReferenceImage {
 	t.Helper()
 	fx := newFixture(t, marker)
-	img, err := BuildReference(context.Background(), t.TempDir(), fx.rootfs, fx.kernel, opts)
+	img, err := testenv.BuildReference(context.Background(), t.TempDir(), fx.rootfs, fx.kernel, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func referenceImage(t *testing.T, marker string, opts ReferenceOptions) *Referen
 }
 
 func markerLine(marker string) *regexp.Regexp {
-	return regexp.MustCompile("^" + regexp.QuoteMeta(MarkerPrefix+marker) + "$")
+	return regexp.MustCompile("^" + regexp.QuoteMeta(testenv.MarkerPrefix+marker) + "$")
 }
 
 // The reference image of the busybox rootfs boots from the CD to its
@@ -39,15 +41,15 @@ func markerLine(marker string) *regexp.Regexp {
 func TestReferenceBootsToMarker(t *testing.T) {
 	t.Parallel()
 	marker := "reference boot " + time.Now().Format(time.RFC3339Nano)
-	img := referenceImage(t, marker, ReferenceOptions{})
+	img := referenceImage(t, marker, testenv.ReferenceOptions{})
 
 	start := time.Now()
-	vm := StartVM(t, VMOptions{CDROM: img.ISO, NoReboot: true})
+	vm := testenv.StartVM(t, testenv.VMOptions{CDROM: img.ISO, NoReboot: true})
 	if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("marker after %v", time.Since(start).Round(time.Millisecond))
-	if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestPoweroff+"$"), time.Minute); err != nil {
+	if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestPoweroff+"$"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := vm.WaitExit(time.Minute); err != nil {
@@ -61,8 +63,8 @@ func TestReferenceBootsToMarker(t *testing.T) {
 func TestReferenceUEFIBootsToMarker(t *testing.T) {
 	t.Parallel()
 	marker := "reference uefi boot " + time.Now().Format(time.RFC3339Nano)
-	img := referenceImage(t, marker, ReferenceOptions{EFILoader: GrubEFILoader})
-	if img.ESP != filepath.Join(img.ISODir, ReferenceESPPath) {
+	img := referenceImage(t, marker, testenv.ReferenceOptions{EFILoader: testenv.GrubEFILoader})
+	if img.ESP != filepath.Join(img.ISODir, testenv.ReferenceESPPath) {
 		t.Errorf("ESP = %q", img.ESP)
 	}
 	out := hostTool(t, "xorriso", "-indev", img.ISO, "-report_el_torito", "plain")
@@ -70,10 +72,10 @@ func TestReferenceUEFIBootsToMarker(t *testing.T) {
 		"El Torito boot img :   1  BIOS  y   none",
 		"El Torito boot img :   2  UEFI  y   none",
 		"El Torito img path :   1  /isolinux/isolinux.bin",
-		"El Torito img path :   2  /"+ReferenceESPPath,
+		"El Torito img path :   2  /"+testenv.ReferenceESPPath,
 	)
 	hostTool(t, "fsck.vfat", "-n", img.ESP)
-	vm := bootToMarker(t, VMOptions{CDROM: img.ISO, OVMF: true, NoReboot: true}, marker)
+	vm := bootToMarker(t, testenv.VMOptions{CDROM: img.ISO, OVMF: true, NoReboot: true}, marker)
 	if err := vm.WaitExit(time.Minute); err != nil {
 		vm.Fatalf(t, "after poweroff: %v", err)
 	}
@@ -87,11 +89,11 @@ func TestReferenceUEFIBootsToMarker(t *testing.T) {
 func TestReferenceSecureBootBootsToMarker(t *testing.T) {
 	t.Parallel()
 	marker := "reference secure boot " + time.Now().Format(time.RFC3339Nano)
-	img := referenceImage(t, marker, ReferenceOptions{EFILoader: GrubEFILoader, Shim: ShimEFI})
+	img := referenceImage(t, marker, testenv.ReferenceOptions{EFILoader: testenv.GrubEFILoader, Shim: testenv.ShimEFI})
 	hostTool(t, "fsck.vfat", "-n", img.ESP)
 	listing := hostTool(t, "mdir", "-i", img.ESP, "-b", "::/EFI/BOOT")
 	mustContain(t, "the reference ESP's EFI/BOOT", listing, "BOOTX64.EFI", "grubx64.efi", "mmx64.efi", "grub.cfg")
-	vm := StartVM(t, VMOptions{CDROM: img.ISO, OVMF: true, SecureBoot: true, NoReboot: true})
+	vm := testenv.StartVM(t, testenv.VMOptions{CDROM: img.ISO, OVMF: true, SecureBoot: true, NoReboot: true})
 	if _, err := vm.WaitForLine(secureBootLine, bootTimeout); err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +114,12 @@ func TestDirectKernelBootsToMarker(t *testing.T) {
 		t.Run(firmware.name, func(t *testing.T) {
 			t.Parallel()
 			marker := firmware.name + " direct boot " + time.Now().Format(time.RFC3339Nano)
-			img := referenceImage(t, marker, ReferenceOptions{})
-			vm := bootToMarker(t, VMOptions{
+			img := referenceImage(t, marker, testenv.ReferenceOptions{})
+			vm := bootToMarker(t, testenv.VMOptions{
 				OVMF:     firmware.ovmf,
 				Kernel:   filepath.Join(img.ISODir, "isolinux/vmlinuz"),
 				Initrd:   img.Initrd,
-				Append:   KernelArgs,
+				Append:   testenv.KernelArgs,
 				NoReboot: true,
 			}, marker)
 			if err := vm.WaitExit(time.Minute); err != nil {
@@ -135,17 +137,17 @@ func TestReferenceMountCDListsISOTree(t *testing.T) {
 	extra := filepath.Join(t.TempDir(), "extra")
 	writeTree(t, extra)
 	marker := "mountcd " + time.Now().Format(time.RFC3339Nano)
-	img := referenceImage(t, marker, ReferenceOptions{
-		Append:   ArgMountCD + " " + ArgWait,
+	img := referenceImage(t, marker, testenv.ReferenceOptions{
+		Append:   testenv.ArgMountCD + " " + testenv.ArgWait,
 		ExtraDir: extra,
 	})
-	want, err := ListTree(img.ISODir)
+	want, err := testenv.ListTree(img.ISODir)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	vm := StartVM(t, VMOptions{CDROM: img.ISO})
-	done := regexp.MustCompile("^(" + ListEnd + "|" + GuestError + ".*)$")
+	vm := testenv.StartVM(t, testenv.VMOptions{CDROM: img.ISO})
+	done := regexp.MustCompile("^(" + testenv.ListEnd + "|" + testenv.GuestError + ".*)$")
 	for boot := 1; boot <= 2; boot++ {
 		if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
 			t.Fatalf("boot %d: %v", boot, err)
@@ -154,10 +156,10 @@ func TestReferenceMountCDListsISOTree(t *testing.T) {
 		if err != nil {
 			t.Fatalf("boot %d: %v", boot, err)
 		}
-		if line != ListEnd {
+		if line != testenv.ListEnd {
 			vm.Fatalf(t, "boot %d: guest: %s", boot, line)
 		}
-		got, err := GuestListing(vm.Console())
+		got, err := testenv.GuestListing(vm.Console())
 		if err != nil {
 			vm.Fatalf(t, "boot %d: %v", boot, err)
 		}
@@ -168,11 +170,11 @@ func TestReferenceMountCDListsISOTree(t *testing.T) {
 		// as it is.
 		got = dropPath(t, got, "isolinux/boot.cat")
 		got = dropPath(t, got, "rr_moved")
-		if diff := DiffListings(want, got); len(diff) > 0 {
+		if diff := testenv.DiffListings(want, got); len(diff) > 0 {
 			vm.Fatalf(t, "boot %d: the guest's listing of its CD differs from the ISO tree:\n%s", boot, strings.Join(diff, "\n"))
 		}
 		if boot == 1 {
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			if status, err := vm.Monitor("info status"); err != nil || status != "VM status: running" {
@@ -227,7 +229,7 @@ func writeTree(t *testing.T, dir string) {
 	}
 }
 
-func dropPath(t *testing.T, entries []ListEntry, path string) []ListEntry {
+func dropPath(t *testing.T, entries []testenv.ListEntry, path string) []testenv.ListEntry {
 	t.Helper()
 	for i, e := range entries {
 		if e.Path == path {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // runTimeout bounds a whole `liveiso run` in these tests.
@@ -114,18 +116,18 @@ func (r *liveRun) waitLine(t *testing.T, re *regexp.Regexp) {
 	deadline := time.Now().Add(bootTimeout)
 	for {
 		out := strings.ReplaceAll(r.stdout.String(), "\r\n", "\n")
-		if _, end, ok := matchLine(out[min(r.cursor, len(out)):], re); ok {
+		if _, end, ok := testenv.MatchLine(out[min(r.cursor, len(out)):], re); ok {
 			r.cursor += end
 			return
 		}
 		select {
 		case <-r.done:
 			t.Fatalf("liveiso run exited (%v) before a line matching %q\nstderr:\n%s\nlast console lines:\n%s",
-				r.cmd.ProcessState, re, r.stderr.String(), lastLines(out, ConsoleTailLines))
+				r.cmd.ProcessState, re, r.stderr.String(), lastLines(out, testenv.ConsoleTailLines))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no line matching %q after %v\nlast console lines:\n%s", re, bootTimeout, lastLines(out, ConsoleTailLines))
+			t.Fatalf("no line matching %q after %v\nlast console lines:\n%s", re, bootTimeout, lastLines(out, testenv.ConsoleTailLines))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -200,7 +202,7 @@ func (r *liveRun) checkNothingLeft(t *testing.T) {
 	for _, line := range strings.Split(string(mounts), "\n") {
 		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], r.tmp+"/") {
 			t.Errorf("mount left behind: %s", line)
-			Unmount(f[1])
+			testenv.Unmount(f[1])
 		}
 	}
 	if left, err := os.ReadDir(r.tmp); err != nil || len(left) > 0 {
@@ -232,12 +234,12 @@ func TestRunUntil(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fx := newFixture(t, "run "+tc.name)
-			args := fx.runArgs(t, append([]string{"--until", "^" + regexp.QuoteMeta(MarkerPrefix+fx.marker) + "$", "--timeout", "120"}, tc.args...)...)
+			args := fx.runArgs(t, append([]string{"--until", "^" + regexp.QuoteMeta(testenv.MarkerPrefix+fx.marker) + "$", "--timeout", "120"}, tc.args...)...)
 			r := startRun(t, args...)
 			if code := r.wait(t); code != 0 {
-				t.Fatalf("exit status %d, want 0\nstderr:\n%s\nconsole:\n%s", code, r.stderr.String(), lastLines(r.stdout.String(), ConsoleTailLines))
+				t.Fatalf("exit status %d, want 0\nstderr:\n%s\nconsole:\n%s", code, r.stderr.String(), lastLines(r.stdout.String(), testenv.ConsoleTailLines))
 			}
-			if !strings.Contains(r.stdout.String(), MarkerPrefix+fx.marker) {
+			if !strings.Contains(r.stdout.String(), testenv.MarkerPrefix+fx.marker) {
 				t.Errorf("the console on stdout lacks the marker")
 			}
 			if !strings.Contains(r.stderr.String(), "matched --until") {
@@ -357,9 +359,9 @@ func TestRunBadInput(t *testing.T) {
 	if out, err := exec.Command("mount", "-t", "tmpfs", "tmpfs", busy).CombinedOutput(); err != nil {
 		t.Fatalf("mount a tmpfs: %v: %s", err, out)
 	}
-	t.Cleanup(func() { Unmount(busy) })
+	t.Cleanup(func() { testenv.Unmount(busy) })
 	noKernel := filepath.Join(t.TempDir(), "rootfs")
-	if err := BuildBusyboxRootfs(noKernel, "no kernel"); err != nil {
+	if err := testenv.BuildBusyboxRootfs(noKernel, "no kernel"); err != nil {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "missing")
@@ -411,7 +413,7 @@ func TestRunAttach(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "attach before")
 	m := startMount(t, fx, "", "", "")
-	r := startRun(t, "--attach", m.dir, "--accel", "tcg", "--until", "^"+regexp.QuoteMeta(MarkerPrefix)+"attach after$", "--watch", "--timeout", "240")
+	r := startRun(t, "--attach", m.dir, "--accel", "tcg", "--until", "^"+regexp.QuoteMeta(testenv.MarkerPrefix)+"attach after$", "--watch", "--timeout", "240")
 	r.waitLine(t, markerLine(fx.marker))
 	writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("attach after\n"))
 	if code := r.wait(t); code != 0 {
@@ -420,7 +422,7 @@ func TestRunAttach(t *testing.T) {
 	if !strings.Contains(r.stderr.String(), "generation 2 ready") {
 		t.Errorf("run did not report generation 2:\n%s", r.stderr.String())
 	}
-	if mounted, err := IsMounted(m.dir); err != nil || !mounted {
+	if mounted, err := testenv.IsMounted(m.dir); err != nil || !mounted {
 		t.Errorf("the attached mount is gone after run: mounted %v, %v", mounted, err)
 	}
 	if _, ok := m.status(); !ok {

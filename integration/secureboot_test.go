@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // secureBootLine is what the kernel prints when the firmware says Secure
@@ -41,16 +43,16 @@ func TestSecureBootBoots(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		opts VMOptions
+		opts testenv.VMOptions
 	}{
-		{"cd", VMOptions{CDROM: out}},
-		{"disk", VMOptions{Drives: []string{"file=" + out + ",format=raw,if=virtio,readonly=on"}}},
+		{"cd", testenv.VMOptions{CDROM: out}},
+		{"disk", testenv.VMOptions{Drives: []string{"file=" + out + ",format=raw,if=virtio,readonly=on"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.opts.OVMF, tc.opts.SecureBoot, tc.opts.NoReboot = true, true, true
 			start := time.Now()
-			vm := StartVM(t, tc.opts)
+			vm := testenv.StartVM(t, tc.opts)
 			if _, err := vm.WaitForLine(secureBootLine, bootTimeout); err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +71,7 @@ func TestSecureBootUnsignedKernelWarns(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "unsigned")
 	unsigned := filepath.Join(t.TempDir(), "vmlinuz")
-	if err := copyFile(fx.kernel, unsigned, 0o644); err != nil {
+	if err := testenv.CopyFile(fx.kernel, unsigned, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	hostTool(t, "sbattach", "--remove", unsigned)
@@ -97,7 +99,7 @@ func TestSecureBootOnWithoutShimFails(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "no shim")
 	lone := filepath.Join(t.TempDir(), "shimx64.efi.signed")
-	if err := copyFile("/usr/lib/shim/shimx64.efi.signed", lone, 0o644); err != nil {
+	if err := testenv.CopyFile("/usr/lib/shim/shimx64.efi.signed", lone, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

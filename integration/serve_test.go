@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/liveiso/liveiso/live"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // liveServe is a running `liveiso serve` of a fixture on a loopback port.
@@ -126,12 +128,12 @@ func TestServeNetboot(t *testing.T) {
 		t.Run(script, func(t *testing.T) {
 			t.Parallel()
 			fx := newFixture(t, "netboot "+script)
-			s := startServe(t, fx, ArgWait)
-			vm := bootToMarker(t, VMOptions{
+			s := startServe(t, fx, testenv.ArgWait)
+			vm := bootToMarker(t, testenv.VMOptions{
 				Boot: "n",
 				NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + s.port() + "/" + script,
 			}, fx.marker)
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			before := s.status(t)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // hybridImage is the image liveiso build writes for the busybox fixture,
@@ -46,22 +48,28 @@ func TestHybridImageBootsFourWays(t *testing.T) {
 	img, _, _ := hybridImage(t, marker)
 	for _, tc := range []struct {
 		name string
-		opts VMOptions
+		opts testenv.VMOptions
 	}{
-		{"bios-cd", VMOptions{CDROM: img}},
-		{"uefi-cd", VMOptions{CDROM: img, OVMF: true}},
-		{"bios-disk", VMOptions{Drives: []string{"file=" + img + ",format=raw,if=ide,snapshot=on"}}},
-		{"uefi-disk", VMOptions{Drives: []string{"file=" + img + ",format=raw,if=virtio,readonly=on"}, OVMF: true}},
+		{"bios-cd", testenv.VMOptions{CDROM: img}},
+		{"uefi-cd", testenv.VMOptions{CDROM: img, OVMF: true}},
+		{"bios-disk", testenv.VMOptions{Drives: []string{"file=" + img + ",format=raw,if=ide,snapshot=on"}}},
+		{"uefi-disk", testenv.VMOptions{Drives: []string{"file=" + img + ",format=raw,if=virtio,readonly=on"}, OVMF: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.opts.NoReboot = true
 			start := time.Now()
-			vm := StartVM(t, tc.opts)
+			vm := testenv.StartVM(t, tc.opts)
 			if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("marker after %v", time.Since(start).Round(time.Millisecond))
+			// GRUB says nothing but its greeting before the kernel: no
+			// "error: file `/boot/' not found." (see package efiboot).
+			loader, _, _ := strings.Cut(vm.Console(), "Linux version")
+			if strings.Contains(loader, "error:") {
+				vm.Fatalf(t, "the loader printed an error before the kernel:\n%s", loader)
+			}
 		})
 	}
 }
@@ -149,12 +157,12 @@ func TestHybridImageTools(t *testing.T) {
 func TestMountUEFI(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "uefi live before")
-	m := startMount(t, fx, ArgWait, "", "")
+	m := startMount(t, fx, testenv.ArgWait, "", "")
 
 	t.Run("cd-live-reboot", func(t *testing.T) {
 		t.Parallel()
-		vm := bootToMarker(t, VMOptions{CDROM: m.image(), OVMF: true}, fx.marker)
-		if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+		vm := bootToMarker(t, testenv.VMOptions{CDROM: m.image(), OVMF: true}, fx.marker)
+		if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		before, _ := m.status()
@@ -178,8 +186,8 @@ func TestMountUEFI(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			vm := StartVM(t, VMOptions{Drives: []string{"file=" + m.image() + ",format=raw," + tc.drive}, OVMF: tc.ovmf})
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+regexp.QuoteMeta(MarkerPrefix)+"uefi live (before|after)$"), bootTimeout); err != nil {
+			vm := testenv.StartVM(t, testenv.VMOptions{Drives: []string{"file=" + m.image() + ",format=raw," + tc.drive}, OVMF: tc.ovmf})
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+regexp.QuoteMeta(testenv.MarkerPrefix)+"uefi live (before|after)$"), bootTimeout); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -16,6 +16,8 @@ import (
 
 	"github.com/liveiso/liveiso/fat"
 	"github.com/liveiso/liveiso/live"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // buildUKI runs liveiso build with --uki (and -o, when image is set) and
@@ -68,7 +70,7 @@ func TestUKIBootsFromESP(t *testing.T) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
-	bootToMarker(t, VMOptions{OVMF: true, NoReboot: true,
+	bootToMarker(t, testenv.VMOptions{OVMF: true, NoReboot: true,
 		Drives: []string{"file=" + espPath + ",format=raw,if=virtio,readonly=on"}}, marker)
 }
 
@@ -140,7 +142,7 @@ func TestUKISections(t *testing.T) {
 		}
 		return nil
 	}
-	if got, want := string(section(".cmdline")), KernelArgs; got != want {
+	if got, want := string(section(".cmdline")), testenv.KernelArgs; got != want {
 		t.Errorf(".cmdline %q, want %q", got, want)
 	}
 	if !bytes.Equal(section(".linux"), readFile(t, fx.kernel)) {

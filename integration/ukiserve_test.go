@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 // UEFI iPXE (OVMF running the EFI driver of the e1000's iPXE ROM) netboots
@@ -18,7 +20,7 @@ import (
 func TestServeNetbootUKI(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "netboot uki.efi")
-	s := startServe(t, fx, ArgWait)
+	s := startServe(t, fx, testenv.ArgWait)
 
 	resp, err := http.Get(s.url + "boot.ipxe")
 	if err != nil {
@@ -30,7 +32,7 @@ func TestServeNetbootUKI(t *testing.T) {
 		t.Fatalf("/boot.ipxe has no chain line for the UKI (is systemd-stub installed?):\n%s", script)
 	}
 
-	vm := bootToMarker(t, VMOptions{
+	vm := bootToMarker(t, testenv.VMOptions{
 		OVMF: true,
 		Boot: "n",
 		NIC:  "user,model=e1000,bootfile=http://10.0.2.2:" + s.port() + "/boot.ipxe",
@@ -42,7 +44,7 @@ func TestServeNetbootUKI(t *testing.T) {
 	if !readUKI(first.Generation) {
 		t.Errorf("the guest booted, but the log does not say it read generation %d's uki.efi:\n%s", first.Generation, s.logTail(20))
 	}
-	if _, err := vm.WaitForLine(regexp.MustCompile("^"+GuestWaiting+"$"), time.Minute); err != nil {
+	if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 

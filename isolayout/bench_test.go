@@ -36,6 +36,19 @@ func BenchmarkPlan(b *testing.B) {
 	}
 }
 
+// BenchmarkPlanJoliet is BenchmarkPlan with the Joliet tree: what Joliet
+// adds to every generation's plan.
+func BenchmarkPlanJoliet(b *testing.B) {
+	in := benchTree(b)
+	in.Joliet = &Joliet{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Plan(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkReadAt1MiB(b *testing.B) {
 	l, err := Plan(benchTree(b))
 	if err != nil {

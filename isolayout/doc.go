@@ -23,9 +23,10 @@
 //	          and the primary GPT (see Hybrid)
 //	16        primary volume descriptor
 //	17        El Torito boot record volume descriptor (when bootable)
+//	next      Joliet supplementary volume descriptor (with Input.Joliet)
 //	next      volume descriptor set terminator
-//	          L path table, M path table
-//	          directory extents, in path table order
+//	          L path table, M path table, then Joliet's L and M
+//	          directory extents, in path table order, then Joliet's
 //	          Rock Ridge continuation areas
 //	          boot catalog, boot loader, EFI System Partition image
 //	          other file data, in directory order
@@ -36,7 +37,8 @@
 // Everything before the volatile data depends only on the tree's structure,
 // names, metadata and non-volatile file sizes, so a new initrd changes only
 // its own extent, its directory record (size, location, TF times), the
-// volume space size in the primary volume descriptor and, in a hybrid
+// volume space size in the primary (and Joliet) volume descriptor, the
+// initrd's Joliet record and, in a hybrid
 // image, the sizes in the MBR and GPT (sector 0) and the backup GPT.
 //
 // ISO 9660 names: d-characters only (A-Z, 0-9, _), at most 30 characters of
@@ -45,4 +47,12 @@
 // owners, times and symlinks travel in Rock Ridge (RRIP 1.12). Files of
 // 4 GiB or more are recorded as multi-extent files (ISO 9660 level 3), so
 // the image is level 3.
+//
+// Joliet (Input.Joliet): a second hierarchy whose records point at the
+// same extents, with names in UCS-2 (at most 64 characters, or 103), as
+// Windows and macOS read them. joliet_names.go maps names as xorriso
+// does: forbidden characters and characters outside UCS-2 become "_", a
+// long name is cut keeping its extension, and names that then collide
+// are numbered; each changed name is a Layout warning. Symlinks and
+// special files are Rock Ridge's alone.
 package isolayout

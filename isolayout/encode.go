@@ -48,6 +48,14 @@ func (p *plan) encode() ([]extent.Extent, error) {
 		br := bootRecordDescriptor{CatalogLBA: p.boot.catalog.lba}
 		add(m.bootRecord, "boot record volume descriptor", br.encode(), nil, SectorSize)
 	}
+	if j := p.joliet; j != nil {
+		svd := pvd
+		svd.PathTableSize = uint32(j.ptBytes)
+		svd.LPathTableLBA, svd.MPathTableLBA = m.jLPathTable, m.jMPathTable
+		jroot := j.dirs[0]
+		svd.Root = dirRecord{ExtentLBA: jroot.lba, DataLength: uint32(jroot.dirBytes), Recorded: root.mtime, Flags: fileFlagDirectory, Identifier: identifierCurrent}
+		add(m.joliet, "joliet supplementary volume descriptor", svd.encodeSupplementary(), nil, SectorSize)
+	}
 	add(m.terminator, "volume descriptor set terminator", terminatorDescriptor{}.encode(), nil, SectorSize)
 
 	for i, d := range p.tree.dirs {
@@ -62,6 +70,16 @@ func (p *plan) encode() ([]extent.Extent, error) {
 		add(d.lba, "directory "+pathOf(d), encodeDirectory(d, ca, m.continuation), nil, d.dirBytes)
 	}
 	add(m.continuation, "rock ridge continuation areas", ca, nil, p.caBytes)
+
+	if j := p.joliet; j != nil {
+		for i, d := range j.dirs {
+			j.pathTable[i].ExtentLBA = d.lba
+			add(d.lba, "joliet directory "+pathOf(d.node), d.encodeDirectory(), nil, d.dirBytes)
+		}
+		jl, jm := encodePathTables(j.pathTable, j.ptBytes)
+		add(m.jLPathTable, "joliet type L path table", jl, nil, j.ptBytes)
+		add(m.jMPathTable, "joliet type M path table", jm, nil, j.ptBytes)
+	}
 
 	if p.boot != nil {
 		if err := p.boot.encode(); err != nil {
@@ -100,25 +118,32 @@ func encodeDirectory(d *pnode, ca []byte, caLBA uint32) []byte {
 
 // dirRecordOf is the directory record r, for a node whose LBA is known.
 func dirRecordOf(r *record, caLBA uint32) dirRecord {
-	n := r.node
-	dr := dirRecord{Identifier: r.ident(), Recorded: n.mtime}
-	switch {
-	case n.mode.IsDir():
-		dr.Flags = fileFlagDirectory
-		dr.ExtentLBA, dr.DataLength = n.lba, uint32(n.dirBytes)
-	case n.mode.IsRegular():
-		start := int64(r.part) * maxExtentBytes
-		dr.ExtentLBA = n.lba + uint32(start/SectorSize)
-		dr.DataLength = uint32(min(n.size-start, maxExtentBytes))
-		if r.part < r.parts-1 {
-			dr.Flags = fileFlagMultiExtent
-		}
-	}
+	dr := dataRecord(r.node, r.ident(), r.part, r.parts)
 	su := make([]byte, 0, r.su.inlineLen())
 	su = append(su, r.su.inline...)
 	if len(r.su.pieces) > 0 {
 		su = r.su.ce(0, caLBA).appendTo(su)
 	}
 	dr.SystemUse = su
+	return dr
+}
+
+// dataRecord is the record of part of node n, whose LBA is known, under
+// identifier ident, without System Use: where its data is, how long, when.
+// The primary and the Joliet hierarchy share it.
+func dataRecord(n *pnode, ident []byte, part, parts int) dirRecord {
+	dr := dirRecord{Identifier: ident, Recorded: n.mtime}
+	switch {
+	case n.mode.IsDir():
+		dr.Flags = fileFlagDirectory
+		dr.ExtentLBA, dr.DataLength = n.lba, uint32(n.dirBytes)
+	case n.mode.IsRegular():
+		start := int64(part) * maxExtentBytes
+		dr.ExtentLBA = n.lba + uint32(start/SectorSize)
+		dr.DataLength = uint32(min(n.size-start, maxExtentBytes))
+		if part < parts-1 {
+			dr.Flags = fileFlagMultiExtent
+		}
+	}
 	return dr
 }

@@ -101,6 +101,7 @@ func realTree(t testing.TB, initrd []byte) (Input, map[string][]byte) {
 			LoadSectors:   4,
 			BootInfoTable: true,
 		},
+		Joliet: &Joliet{},
 	}, want
 }
 

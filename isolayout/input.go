@@ -78,6 +78,7 @@ type Input struct {
 	Root          *Node     // a directory; its Name is ignored
 	ElTorito      *ElTorito // nil: not bootable
 	Hybrid        *Hybrid   // nil: the system area stays zero (a CD image only)
+	Joliet        *Joliet   // nil: no Joliet hierarchy
 }
 
 // check validates what Plan can check before it looks at the tree.

@@ -9,8 +9,9 @@ import (
 
 // Layout is a planned image: immutable, and safe for concurrent reads.
 type Layout struct {
-	extents *extent.List // in image order
-	files   int
+	extents  *extent.List // in image order
+	files    int
+	warnings []string
 }
 
 // Size is the image size in bytes: the volume space size times SectorSize.
@@ -25,6 +26,11 @@ func (l *Layout) Extents() []extent.Extent { return l.extents.Extents() }
 // tree and the boot catalog the planner adds.
 func (l *Layout) Files() int { return l.files }
 
+// Warnings are what the image could not record as given, one line per
+// name: a name the Joliet tree holds shortened or changed, or a node it
+// leaves out. The primary tree and Rock Ridge hold everything.
+func (l *Layout) Warnings() []string { return l.warnings }
+
 // ReadAt reads the image. Bytes not covered by an extent are zeros.
 func (l *Layout) ReadAt(p []byte, off int64) (int, error) { return l.extents.ReadAt(p, off) }
 
@@ -38,6 +44,7 @@ type plan struct {
 	caBytes   int64     // the continuation-area region
 	pathTable []pathTableRecord
 	ptBytes   int64
+	joliet    *jolietTree // nil without Joliet
 	sectors   sectorMap
 }
 
@@ -67,6 +74,11 @@ func Plan(in Input) (*Layout, error) {
 	p.caBytes = p.tree.planRecords()
 	p.pathTable, p.ptBytes = p.tree.pathTable()
 	p.files = p.tree.files(bootFiles)
+	if in.Joliet != nil {
+		if p.joliet, err = planJoliet(p.tree, in.Joliet); err != nil {
+			return nil, err
+		}
+	}
 	if p.sectors, err = assignSectors(p.request()); err != nil {
 		return nil, err
 	}
@@ -81,7 +93,11 @@ func Plan(in Input) (*Layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Layout{extents: list, files: len(p.files)}, nil
+	l := &Layout{extents: list, files: len(p.files)}
+	if p.joliet != nil {
+		l.warnings = p.joliet.warnings
+	}
+	return l, nil
 }
 
 // request is the plan's sizes, for assignSectors.
@@ -97,6 +113,13 @@ func (p *plan) request() sectorRequest {
 	for i, d := range p.tree.dirs {
 		r.dirBytes[i] = d.dirBytes
 	}
+	if j := p.joliet; j != nil {
+		r.joliet, r.jolietPTBytes = true, j.ptBytes
+		r.jolietDirBytes = make([]int64, len(j.dirs))
+		for i, d := range j.dirs {
+			r.jolietDirBytes[i] = d.dirBytes
+		}
+	}
 	for i, f := range p.files {
 		r.fileBytes[i] = f.size
 	}
@@ -110,5 +133,10 @@ func (p *plan) setLBAs() {
 	}
 	for i, f := range p.files {
 		f.lba = p.sectors.files[i]
+	}
+	if j := p.joliet; j != nil {
+		for i, d := range j.dirs {
+			d.lba = p.sectors.jolietDirs[i]
+		}
 	}
 }

@@ -26,6 +26,9 @@ type sectorRequest struct {
 	bootRecord        bool    // an El Torito boot record follows the PVD
 	pathTableBytes    int64   // each of the type L and type M path tables
 	dirBytes          []int64 // directory extents, in path table order
+	joliet            bool    // a Joliet supplementary volume descriptor follows
+	jolietPTBytes     int64   // each of the Joliet type L and type M path tables
+	jolietDirBytes    []int64 // Joliet directory extents, in Joliet path table order
 	continuationBytes int64   // the Rock Ridge continuation-area region
 	fileBytes         []int64 // file data in image order
 	backupGPT         bool    // a trailing region for the backup GPT
@@ -36,10 +39,14 @@ type sectorRequest struct {
 // empty file, which gets LBA 0 as other ISO 9660 writers give it.
 type sectorMap struct {
 	bootRecord   uint32 // 0 without El Torito
+	joliet       uint32 // the Joliet supplementary volume descriptor; 0 without Joliet
 	terminator   uint32
 	lPathTable   uint32
 	mPathTable   uint32
+	jLPathTable  uint32
+	jMPathTable  uint32
 	dirs         []uint32
+	jolietDirs   []uint32
 	continuation uint32
 	files        []uint32
 	backupGPT    uint32 // 0 without a backup GPT
@@ -52,6 +59,9 @@ type sectorMap struct {
 // package documentation. It is a pure function of the sizes.
 func assignSectors(r sectorRequest) (sectorMap, error) {
 	m := sectorMap{dirs: make([]uint32, len(r.dirBytes)), files: make([]uint32, len(r.fileBytes))}
+	if r.joliet {
+		m.jolietDirs = make([]uint32, len(r.jolietDirBytes))
+	}
 	var lba int64 = pvdLBA
 	next := func(n int64) uint32 {
 		at := uint32(lba)
@@ -62,11 +72,23 @@ func assignSectors(r sectorRequest) (sectorMap, error) {
 	if r.bootRecord {
 		m.bootRecord = next(SectorSize)
 	}
+	if r.joliet {
+		m.joliet = next(SectorSize)
+	}
 	m.terminator = next(SectorSize)
 	m.lPathTable = next(r.pathTableBytes)
 	m.mPathTable = next(r.pathTableBytes)
+	if r.joliet {
+		m.jLPathTable = next(r.jolietPTBytes)
+		m.jMPathTable = next(r.jolietPTBytes)
+	}
 	for i, n := range r.dirBytes {
 		m.dirs[i] = next(n)
+	}
+	// The Joliet directories' sizes depend on names alone, like the
+	// primary ones: they stay before every file's data.
+	for i, n := range r.jolietDirBytes {
+		m.jolietDirs[i] = next(n)
 	}
 	m.continuation = next(r.continuationBytes)
 	for i, n := range r.fileBytes {

@@ -41,6 +41,18 @@ func TestAssignSectors(t *testing.T) {
 		want: sectorMap{bootRecord: 17, terminator: 18, lPathTable: 19, mPathTable: 20, dirs: []uint32{21}, continuation: 22,
 			files: []uint32{22, 23}, backupGPT: 43, volumeSectors: 52},
 	}, {
+		name: "joliet: its descriptor before the terminator, its path tables and directories after the primary ones",
+		// PVD 16, boot record 17, Joliet SVD 18, terminator 19; path
+		// tables L, M, Joliet L, Joliet M at 20-23; primary directories
+		// 24-25, Joliet directories 26-27; then the continuation area
+		// and the files, whose places do not depend on Joliet's sizes
+		// but through the count of sectors before them.
+		req: sectorRequest{bootRecord: true, pathTableBytes: 10, dirBytes: []int64{SectorSize, SectorSize},
+			joliet: true, jolietPTBytes: 12, jolietDirBytes: []int64{SectorSize, SectorSize},
+			continuationBytes: 10, fileBytes: []int64{5, 40_000}},
+		want: sectorMap{bootRecord: 17, joliet: 18, terminator: 19, lPathTable: 20, mPathTable: 21, jLPathTable: 22, jMPathTable: 23,
+			dirs: []uint32{24, 25}, jolietDirs: []uint32{26, 27}, continuation: 28, files: []uint32{29, 30}, volumeSectors: 50},
+	}, {
 		name: "a multi-extent file is one run of sectors",
 		req:  sectorRequest{pathTableBytes: 10, dirBytes: []int64{SectorSize}, fileBytes: []int64{9 << 30, 1}},
 		want: sectorMap{terminator: 17, lPathTable: 18, mPathTable: 19, dirs: []uint32{20}, continuation: 21,

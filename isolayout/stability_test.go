@@ -54,52 +54,74 @@ func TestReproducible(t *testing.T) {
 // TestVolatileEditMovesOnlyTheInitrd is the layout-stability promise: a new
 // initrd of another size and time changes the PVD (volume space size), the
 // directory sector holding the initrd's record, and the initrd's own
-// sectors. Nothing else.
+// sectors; with Joliet also the supplementary volume descriptor (its
+// volume space size) and the Joliet directory sector holding the initrd's
+// record. Nothing else.
 func TestVolatileEditMovesOnlyTheInitrd(t *testing.T) {
-	for _, newSize := range []int{70_000 + 5000, 70_000 - 30_000, 70_000 + 3*SectorSize} {
-		t.Run(fmt.Sprint(newSize), func(t *testing.T) {
-			in1, _ := realTree(t, pattern(70_000, 9))
-			in2, _ := realTree(t, pattern(newSize, 10))
-			in2.Root.Children[0].Children[4].Mtime = testDate.Add(time.Minute) // the initrd was rebuilt
-			l1, err := Plan(in1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			l2, err := Plan(in2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img1 := readBack(t, l1)
-			var initrd, isolinuxDir *isoread.File
-			for _, c := range img1.Root.Children {
-				if c.Name == "isolinux" {
-					isolinuxDir = c
-					for _, cc := range c.Children {
-						if cc.Name == "initrd.img" {
-							initrd = cc
-						}
+	for _, joliet := range []bool{true, false} {
+		for _, newSize := range []int{70_000 + 5000, 70_000 - 30_000, 70_000 + 3*SectorSize} {
+			t.Run(fmt.Sprintf("joliet=%v/%d", joliet, newSize), func(t *testing.T) {
+				in1, _ := realTree(t, pattern(70_000, 9))
+				in2, _ := realTree(t, pattern(newSize, 10))
+				in2.Root.Children[0].Children[4].Mtime = testDate.Add(time.Minute) // the initrd was rebuilt
+				if !joliet {
+					in1.Joliet, in2.Joliet = nil, nil
+				}
+				l1, err := Plan(in1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l2, err := Plan(in2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				img1 := readBack(t, l1)
+				isolinuxDir := childNamed(t, img1.Root, "isolinux")
+				initrd := childNamed(t, isolinuxDir, "initrd.img")
+				allowed := map[int]string{pvdLBA: "PVD", int(isolinuxDir.Extents[0].LBA): "isolinux directory"}
+				if joliet {
+					if img1.Joliet == nil {
+						t.Fatal("no Joliet hierarchy")
+					}
+					jdir := childNamed(t, img1.Joliet, "isolinux")
+					if jinitrd := childNamed(t, jdir, "initrd.img"); jinitrd.Extents[0] != initrd.Extents[0] {
+						t.Errorf("Joliet initrd %v, primary %v: not one extent", jinitrd.Extents, initrd.Extents)
+					}
+					allowed[bootRecordLBA+1] = "Joliet SVD"
+					allowed[int(jdir.Extents[0].LBA)] = "Joliet isolinux directory"
+				} else if img1.Joliet != nil {
+					t.Fatal("a Joliet hierarchy without Input.Joliet")
+				}
+				first := int(initrd.Extents[0].LBA)
+				for s := first; s < first+max(70_000, newSize)/SectorSize+1; s++ {
+					allowed[s] = "initrd data"
+				}
+				for _, s := range changedSectors(readAll(t, l1), readAll(t, l2)) {
+					if allowed[s] == "" {
+						t.Errorf("sector %d changed (allowed: %v)", s, allowed)
 					}
 				}
-			}
-			allowed := map[int]string{pvdLBA: "PVD", int(isolinuxDir.Extents[0].LBA): "isolinux directory"}
-			first := int(initrd.Extents[0].LBA)
-			for s := first; s < first+max(70_000, newSize)/SectorSize+1; s++ {
-				allowed[s] = "initrd data"
-			}
-			for _, s := range changedSectors(readAll(t, l1), readAll(t, l2)) {
-				if allowed[s] == "" {
-					t.Errorf("sector %d changed (initrd at %d, isolinux dir at %d)", s, first, isolinuxDir.Extents[0].LBA)
+				if int64(first)*SectorSize+int64(roundUp(70_000)) != l1.Size() {
+					t.Errorf("initrd at sector %d is not last: image %d bytes", first, l1.Size())
 				}
-			}
-			if int64(first)*SectorSize+int64(roundUp(70_000)) != l1.Size() {
-				t.Errorf("initrd at sector %d is not last: image %d bytes", first, l1.Size())
-			}
-			img2 := readBack(t, l2)
-			if img2.VolumeSpaceSize*SectorSize != uint32(l2.Size()) {
-				t.Error("volume space size")
-			}
-		})
+				img2 := readBack(t, l2)
+				if img2.VolumeSpaceSize*SectorSize != uint32(l2.Size()) {
+					t.Error("volume space size")
+				}
+			})
+		}
 	}
+}
+
+func childNamed(t *testing.T, dir *isoread.File, name string) *isoread.File {
+	t.Helper()
+	for _, c := range dir.Children {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("%s: no %q", dir.Name, name)
+	return nil
 }
 
 // TestMultiExtent places a 9 GiB file (three extents) and checks the

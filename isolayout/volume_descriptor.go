@@ -10,6 +10,7 @@ import (
 const (
 	vdTypeBootRecord = 0
 	vdTypePrimary    = 1
+	vdTypeSupplement = 2
 	vdTypeTerminator = 255
 
 	standardIdentifier = "CD001"
@@ -19,13 +20,14 @@ const (
 
 // Sizes of the identifier fields of the primary volume descriptor.
 const (
-	systemIDLen      = 32
-	volumeIDLen      = 32
-	volumeSetIDLen   = 128
-	publisherIDLen   = 128
-	preparerIDLen    = 128
-	applicationIDLen = 128
-	fileIDLen        = 37 // copyright, abstract and bibliographic file identifiers
+	systemIDLen        = 32
+	volumeIDLen        = 32
+	volumeSetIDLen     = 128
+	publisherIDLen     = 128
+	preparerIDLen      = 128
+	applicationIDLen   = 128
+	fileIDLen          = 37 // copyright, abstract and bibliographic file identifiers
+	escapeSequencesLen = 32
 )
 
 // appendVDHeader appends the Volume Descriptor Type, Standard Identifier and
@@ -65,30 +67,39 @@ type primaryVolumeDescriptor struct {
 
 // encode returns the descriptor's sector.
 func (d *primaryVolumeDescriptor) encode() []byte {
+	return d.encodeAs(vdTypePrimary, nil, appendPadded)
+}
+
+// encodeAs encodes the descriptor as ECMA-119 8.4 lays it out, which 8.5
+// (Supplementary Volume Descriptor) shares but for the type, the volume
+// flags (zero here), the escape sequences and the character set of its
+// identifiers, which str writes.
+func (d *primaryVolumeDescriptor) encodeAs(vdType byte, escapes []byte, str func(dst []byte, s string, n int) []byte) []byte {
 	b := make([]byte, 0, SectorSize)
-	b = appendVDHeader(b, vdTypePrimary)
-	b = append(b, 0) // BP 8 unused
-	b = appendPadded(b, d.SystemID, systemIDLen)
-	b = appendPadded(b, d.VolumeID, volumeIDLen)
+	b = appendVDHeader(b, vdType)
+	b = append(b, 0) // BP 8 unused (8.5.3 Volume Flags: 0, the escape sequences are registered ones)
+	b = str(b, d.SystemID, systemIDLen)
+	b = str(b, d.VolumeID, volumeIDLen)
 	b = append(b, make([]byte, 8)...) // BP 73-80 unused
 	b = appendBoth32(b, d.VolumeSpaceSize)
-	b = append(b, make([]byte, 32)...) // BP 89-120 unused (escape sequences in a supplementary descriptor)
-	b = appendBoth16(b, 1)             // Volume Set Size
-	b = appendBoth16(b, 1)             // Volume Sequence Number
-	b = appendBoth16(b, SectorSize)    // Logical Block Size
+	b = append(b, escapes...) // BP 89-120: unused, or 8.5.6 Escape Sequences
+	b = append(b, make([]byte, escapeSequencesLen-len(escapes))...)
+	b = appendBoth16(b, 1)          // Volume Set Size
+	b = appendBoth16(b, 1)          // Volume Sequence Number
+	b = appendBoth16(b, SectorSize) // Logical Block Size
 	b = appendBoth32(b, d.PathTableSize)
 	b = binary.LittleEndian.AppendUint32(b, d.LPathTableLBA)
 	b = binary.LittleEndian.AppendUint32(b, 0) // Optional Type L Path Table
 	b = binary.BigEndian.AppendUint32(b, d.MPathTableLBA)
 	b = binary.BigEndian.AppendUint32(b, 0) // Optional Type M Path Table
 	b = d.Root.appendTo(b)
-	b = appendPadded(b, "", volumeSetIDLen)
-	b = appendPadded(b, "", publisherIDLen)
-	b = appendPadded(b, "", preparerIDLen)
-	b = appendPadded(b, d.ApplicationID, applicationIDLen)
-	b = appendPadded(b, "", fileIDLen) // Copyright File Identifier
-	b = appendPadded(b, "", fileIDLen) // Abstract File Identifier
-	b = appendPadded(b, "", fileIDLen) // Bibliographic File Identifier
+	b = str(b, "", volumeSetIDLen)
+	b = str(b, "", publisherIDLen)
+	b = str(b, "", preparerIDLen)
+	b = str(b, d.ApplicationID, applicationIDLen)
+	b = str(b, "", fileIDLen) // Copyright File Identifier
+	b = str(b, "", fileIDLen) // Abstract File Identifier
+	b = str(b, "", fileIDLen) // Bibliographic File Identifier
 	b = appendVolumeTime(b, d.Created)
 	b = appendVolumeTime(b, d.Modified)
 	b = appendVolumeTime(b, time.Time{}) // Volume Expiration Date and Time: not specified

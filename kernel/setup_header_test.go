@@ -6,16 +6,13 @@ import (
 	"os"
 	"testing"
 
-	"github.com/liveiso/liveiso/integration/fixture"
+	"github.com/liveiso/liveiso/internal/fixture"
 )
 
 // fixtureKernel reads the Debian test kernel scripts/setup.sh fetches.
 func fixtureKernel(t *testing.T) (fixture.TestKernel, []byte) {
 	t.Helper()
-	k, err := fixture.Kernel()
-	if err != nil {
-		t.Fatalf("the real-kernel cases need the fixture kernel: %v", err)
-	}
+	k := fixture.MustKernel(t)
 	data, err := os.ReadFile(k.Vmlinuz)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +43,8 @@ type Builder interface {
 	Settle(ctx context.Context) (cache.Settled, error)
 }
 
-// Daemon publishes generations. Its read side (Acquire, Current, Capacity,
+// Daemon publishes generations to its subscribers, the outlets (the FUSE
+// mount, the HTTP server, run). Its read side (Acquire, Current, Capacity,
 // Status) is lock-free: every value is an atomically swapped immutable
 // pointer.
 type Daemon struct {
@@ -52,13 +54,18 @@ type Daemon struct {
 
 	// current holds one reference to its generation (the one Build handed
 	// over), released when a newer one replaces it.
-	current  atomic.Pointer[Snapshot]
+	current  Current
 	capacity atomic.Int64
-	status   atomic.Pointer[[]byte]
+	status   atomic.Pointer[statusDoc]
 
-	// Only the Run goroutine touches these.
+	// subsMu orders publications and subscriptions: every subscriber sees
+	// every generation from the one current when it subscribed, once and
+	// in order. It is never taken on a read path.
+	subsMu sync.Mutex
+	subs   []func(*Snapshot)
+
+	// Only the Run goroutine (First before it) touches these.
 	st      Status
-	notify  func()
 	cancels int
 	// settleDue says the current generation has racy chunks to settle
 	// once the daemon is idle.
@@ -81,38 +88,47 @@ func (d *Daemon) Current() *Snapshot { return d.current.Load() }
 // Acquire returns the newest ready generation's snapshot with a reference
 // for the caller, who must Release it; nil before the first (and after
 // Close).
-func (d *Daemon) Acquire() *Snapshot {
-	for {
-		s := d.current.Load()
-		if s == nil {
-			return nil
-		}
-		// A failed TryRetain lost the race with a publication that let go
-		// of s: current has moved on. A success on a snapshot just
-		// replaced is retried too, so that an Acquire after a publication
-		// gets the new one.
-		if s.TryRetain() {
-			if d.current.Load() == s {
-				return s
-			}
-			s.Release()
-		}
+func (d *Daemon) Acquire() *Snapshot { return d.current.Acquire() }
+
+// Subscribe makes fn an outlet of the daemon: it is called with the current
+// snapshot, if there is one, and then with every snapshot published, in
+// order, each with a reference that fn owns and must Release (at once, or
+// when it lets go of the snapshot). fn runs on the publishing goroutine
+// and must not block: it stores a pointer, tells the kernel, sends on a
+// buffered channel.
+func (d *Daemon) Subscribe(fn func(*Snapshot)) {
+	d.subsMu.Lock()
+	defer d.subsMu.Unlock()
+	d.subs = append(d.subs, fn)
+	if s := d.current.Acquire(); s != nil {
+		fn(s)
 	}
 }
 
-// Close lets go of the current generation; generations still acquired
-// stay readable until released. Call it after Run has returned.
+// Close lets go of the current generation and of the subscribers;
+// generations still held by an outlet stay readable until released. Call
+// it after Run has returned.
 func (d *Daemon) Close() {
-	if s := d.current.Swap(nil); s != nil {
-		s.Release()
-	}
+	d.subsMu.Lock()
+	defer d.subsMu.Unlock()
+	d.subs = nil
+	d.current.Replace(nil)
 }
 
 // Capacity is the size of image.iso.
 func (d *Daemon) Capacity() int64 { return d.capacity.Load() }
 
-// Status is the contents of status.json.
-func (d *Daemon) Status() []byte { return *d.status.Load() }
+// statusDoc is status.json as a value and as its bytes.
+type statusDoc struct {
+	st   Status
+	json []byte
+}
+
+// Status is what status.json says.
+func (d *Daemon) Status() Status { return d.status.Load().st }
+
+// StatusJSON is the contents of status.json.
+func (d *Daemon) StatusJSON() []byte { return d.status.Load().json }
 
 // First builds and publishes the first generation. Its error is fatal: there
 // is nothing to serve yet. The generation returned is the daemon's: read its
@@ -128,11 +144,9 @@ func (d *Daemon) First(ctx context.Context) (*generation.Generation, error) {
 	return g, nil
 }
 
-// Run turns batches into generations until ctx ends or the watcher closes.
-// notify is called after each publication (the FUSE server's cache
-// invalidation).
-func (d *Daemon) Run(ctx context.Context, batches <-chan watch.Batch, notify func()) {
-	d.notify = notify
+// Run turns batches into generations until ctx ends or the watcher closes,
+// and publishes each to the subscribers.
+func (d *Daemon) Run(ctx context.Context, batches <-chan watch.Batch) {
 	var p pending
 	for ctx.Err() == nil {
 		// Idle: settle the current generation's racy chunks meanwhile; a
@@ -201,6 +215,7 @@ func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *p
 			case r.err == nil:
 				d.cancels = 0
 				d.publish(r.g)
+				return open
 			case bctx.Err() != nil:
 				// Cancelled for a newer edit or shutdown: everything it was
 				// to cover is still pending.
@@ -209,6 +224,9 @@ func (d *Daemon) buildOnce(ctx context.Context, batches <-chan watch.Batch, p *p
 				d.publishStatus()
 				p.restore(changed, full)
 			default:
+				// A build that ran to its end, failed or not, ends the
+				// run of cancellations: the next edit may cancel again.
+				d.cancels = 0
 				// Keep the paths: the next build must look at them again,
 				// or a fixed file would stay missing from the image.
 				p.restore(changed, full)
@@ -253,20 +271,6 @@ func (d *Daemon) publish(g *generation.Generation) {
 		d.st.CapacityGrown++
 	}
 	d.capacity.Store(capacity)
-	snap := &Snapshot{
-		Generation: g.Number,
-		Image:      g.Image,
-		ImageSize:  size,
-		Initrd:     g.Initrd,
-		InitrdSize: g.Initrd.Size(),
-		Holds:      g, // Build's reference
-	}
-	if g.UKI != nil {
-		snap.UKI, snap.UKISize = g.UKI, g.UKI.Size()
-	}
-	if old := d.current.Swap(snap); old != nil {
-		old.Release() // its files close now, unless a reader holds it
-	}
 
 	s := g.Stats
 	d.st = Status{
@@ -283,24 +287,48 @@ func (d *Daemon) publish(g *generation.Generation) {
 		Entries:           s.Entries,
 		Files:             g.Files,
 		BuildMs:           g.Took.Milliseconds(),
-		ReadyAt:           time.Now().UTC().Format(time.RFC3339Nano),
 		Rootfs:            d.opts.Rootfs,
 		Warnings:          g.Warnings,
 		SecureBoot:        g.SecureBoot,
-		UKISize:           snap.UKISize,
+		Joliet:            g.Joliet,
 		BuildCounts:       d.st.BuildCounts,
 		Compression:       string(g.Compression.Compression),
 		CompressionReason: g.Compression.Reason,
 	}
 	d.st.Published++
+	snap := &Snapshot{
+		Generation: g.Number,
+		Image:      g.Image,
+		ImageSize:  size,
+		Capacity:   capacity,
+		Initrd:     g.Initrd,
+		InitrdSize: g.Initrd.Size(),
+		Kernel:     g.Kernel,
+		KernelSize: g.KernelSize,
+		Published:  time.Now(),
+		Holds:      g, // Build's reference
+	}
+	if g.UKI != nil { // a nil *uki.Layout is not a nil io.ReaderAt
+		snap.UKI, snap.UKISize = g.UKI, g.UKI.Size()
+	}
+	d.st.UKISize = snap.UKISize
+	d.st.ReadyAt = snap.Published.UTC().Format(time.RFC3339Nano)
+	snap.Status = d.st
 	d.settleDue = s.ChunksRacy > 0
+
+	d.subsMu.Lock()
+	defer d.subsMu.Unlock()
+	// The outlets first, then status.json: a reader that sees the new
+	// generation in status.json finds it in every outlet.
+	d.current.Replace(snap)
+	for _, fn := range d.subs {
+		snap.Retain()
+		fn(snap)
+	}
 	d.publishStatus()
 	d.log.Info("generation ready", "generation", g.Number, "ms", g.Took.Milliseconds(),
 		"chunks_rebuilt", s.ChunksRebuilt, "chunks_total", s.ChunksTotal, "chunks_racy", s.ChunksRacy,
 		"image_size", size, "initrd_size", g.Initrd.Size())
-	if d.notify != nil {
-		d.notify()
-	}
 }
 
 // fail records a build failure. The current generation stays.
@@ -324,8 +352,7 @@ func (d *Daemon) publishStatus() {
 	if err != nil {
 		panic(err) // Status has only plain fields
 	}
-	b = append(b, '\n')
-	d.status.Store(&b)
+	d.status.Store(&statusDoc{st: d.st, json: append(b, '\n')})
 }
 
 // autoCapacity is the default size of image.iso for an image of size bytes.

@@ -77,7 +77,14 @@ func testBuilder(t *testing.T) (*generation.Builder, string) {
 // testBuilderKernel is testBuilder, and the path of its kernel.
 func testBuilderKernel(t *testing.T) (*generation.Builder, string, string) {
 	t.Helper()
-	root := t.TempDir()
+	root, kernel := testTree(t)
+	return newTestBuilder(t, root, kernel, 0), root, kernel
+}
+
+// testTree makes testBuilder's rootfs and kernel.
+func testTree(t *testing.T) (root, kernel string) {
+	t.Helper()
+	root = t.TempDir()
 	for _, d := range []string{"etc", "sbin", "dev"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -85,20 +92,28 @@ func testBuilderKernel(t *testing.T) (*generation.Builder, string, string) {
 	}
 	write(t, filepath.Join(root, "etc/marker"), "one")
 	write(t, filepath.Join(root, "sbin/init"), "#!/bin/sh\n")
-	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	kernel = filepath.Join(t.TempDir(), "vmlinuz")
 	write(t, kernel, strings.Repeat("k", 5000))
+	return root, kernel
+}
+
+// newTestBuilder makes a builder of root and kernel with the packer's racy
+// window racy (0: the default).
+func newTestBuilder(t *testing.T, root, kernel string, racy time.Duration) *generation.Builder {
+	t.Helper()
 	b, err := generation.NewBuilder(generation.Options{
 		Rootfs: root,
 		Kernel: kernel,
 		Initramfs: cache.Options{
-			CacheDir: t.TempDir(),
+			CacheDir:   t.TempDir(),
+			RacyWindow: racy,
 		},
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return b, root, kernel
+	return b
 }
 
 func write(t *testing.T, path, s string) {
@@ -111,8 +126,8 @@ func write(t *testing.T, path, s string) {
 func readStatus(t *testing.T, d *Daemon) Status {
 	t.Helper()
 	var s Status
-	if err := json.Unmarshal(d.Status(), &s); err != nil {
-		t.Fatalf("status.json: %v\n%s", err, d.Status())
+	if err := json.Unmarshal(d.StatusJSON(), &s); err != nil {
+		t.Fatalf("status.json: %v\n%s", err, d.StatusJSON())
 	}
 	return s
 }
@@ -129,7 +144,7 @@ func runDaemon(t *testing.T, b Builder, root string) (*Daemon, chan<- watch.Batc
 	}
 	batches := make(chan watch.Batch)
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	go func() { d.Run(ctx, batches); close(ran) }()
 	t.Cleanup(func() { cancel(); <-ran })
 	return d, batches
 }
@@ -144,7 +159,7 @@ func waitStatus(t *testing.T, d *Daemon, what string, cond func(Status) bool) St
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; status.json:\n%s", what, d.Status())
+			t.Fatalf("timed out waiting for %s; status.json:\n%s", what, d.StatusJSON())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -169,9 +184,15 @@ func TestDaemonPublishesAndSurvivesFailure(t *testing.T) {
 	capacity := d.Capacity()
 
 	batches := make(chan watch.Batch)
-	notified := make(chan struct{}, 10)
+	notified := make(chan *Snapshot, 10)
+	d.Subscribe(func(s *Snapshot) { notified <- s })
+	if s := <-notified; s.Generation != 1 {
+		t.Fatalf("a new subscriber was told of generation %d, want the current one, 1", s.Generation)
+	} else {
+		s.Release()
+	}
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, func() { notified <- struct{}{} }); close(ran) }()
+	go func() { d.Run(ctx, batches); close(ran) }()
 	// Run ends before the builder is closed (a cleanup): it may be settling.
 	defer func() { cancel(); <-ran }()
 
@@ -179,7 +200,16 @@ func TestDaemonPublishesAndSurvivesFailure(t *testing.T) {
 	write(t, filepath.Join(root, "etc/marker"), "two")
 	batches <- watch.Batch{Paths: []string{"etc/marker"}}
 	s = waitStatus(t, d, "generation 2", func(s Status) bool { return s.Generation == 2 && s.State == StateReady })
-	<-notified
+	// status.json says 2 only after the subscribers were told.
+	select {
+	case sub := <-notified:
+		if sub.Generation != 2 || sub.Status.ChunksRebuilt != s.ChunksRebuilt {
+			t.Errorf("the subscriber was told of generation %d (%+v), want 2", sub.Generation, sub.Status)
+		}
+		sub.Release()
+	default:
+		t.Fatal("status.json says generation 2 before the subscriber was told")
+	}
 	if s.ChunksRebuilt == 0 || d.Capacity() != capacity {
 		t.Errorf("generation 2: %+v, capacity %d (was %d)", s, d.Capacity(), capacity)
 	}
@@ -342,7 +372,7 @@ func TestBurstFewGenerations(t *testing.T) {
 	}
 	before := readStatus(t, d)
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, w.Batches(), nil); close(ran) }()
+	go func() { d.Run(ctx, w.Batches()); close(ran) }()
 	defer func() { cancel(); <-ran }()
 
 	const files = 2000
@@ -446,8 +476,8 @@ func TestBuildCounts(t *testing.T) {
 		t.Errorf("build counts %+v, want %+v", s.BuildCounts, want)
 	}
 	for _, key := range []string{`"builds_started": 3`, `"builds_cancelled": 1`, `"builds_failed": 0`, `"generations_published": 2`} {
-		if !strings.Contains(string(d.Status()), key) {
-			t.Errorf("status.json lacks %s:\n%s", key, d.Status())
+		if !strings.Contains(string(d.StatusJSON()), key) {
+			t.Errorf("status.json lacks %s:\n%s", key, d.StatusJSON())
 		}
 	}
 }
@@ -456,7 +486,8 @@ func TestBuildCounts(t *testing.T) {
 // window has passed the idle daemon settles them without a new generation,
 // status.json says so, and the first edit rebuilds one chunk.
 func TestDaemonSettlesRacyChunks(t *testing.T) {
-	b, root := testBuilder(t)
+	start := time.Now()
+	root, kernel := testTree(t)
 	for i := range 300 {
 		data := make([]byte, 16<<10)
 		for j := range data {
@@ -468,6 +499,10 @@ func TestDaemonSettlesRacyChunks(t *testing.T) {
 		}
 		write(t, filepath.Join(dir, fmt.Sprintf("f%03d", i)), string(data))
 	}
+	// A racy window that holds every file just written, with a margin, and
+	// no more: the daemon settles them once it has passed, rather than
+	// after the default 2 s.
+	b := newTestBuilder(t, root, kernel, time.Since(start)+500*time.Millisecond)
 	d := New(b, Options{Rootfs: root}, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	g, err := d.First(ctx)
@@ -480,7 +515,7 @@ func TestDaemonSettlesRacyChunks(t *testing.T) {
 	}
 	batches := make(chan watch.Batch)
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	go func() { d.Run(ctx, batches); close(ran) }()
 	defer func() { cancel(); <-ran }()
 
 	s = waitStatus(t, d, "the racy chunks settled", func(s Status) bool { return s.ChunksRacy == 0 })

@@ -35,7 +35,7 @@ func TestAcquiredGenerationLivesUntilReleased(t *testing.T) {
 	}
 	batches := make(chan watch.Batch)
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, nil); close(ran) }()
+	go func() { d.Run(ctx, batches); close(ran) }()
 	defer func() { cancel(); <-ran }()
 
 	held := d.Acquire()

@@ -30,8 +30,8 @@ func BenchmarkScan(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		tr, err := Scan(context.Background(), root, Options{Excludes: []string{"*.pyc", "/var/cache/apt/*"}})
-		if err != nil || len(tr.Entries) < 10000 {
-			b.Fatal(err, len(tr.Entries))
+		if err != nil || len(tr.Entries()) < 10000 {
+			b.Fatal(err, len(tr.Entries()))
 		}
 	}
 }
@@ -48,8 +48,29 @@ func BenchmarkRescanOneFile(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		tr, err := Rescan(context.Background(), prev, changed, opts)
-		if err != nil || len(tr.Entries) != len(prev.Entries) {
+		if err != nil || len(tr.Entries()) != len(prev.Entries()) {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRescanIntoOneFile is the Packer's edit path: one file rewritten,
+// the new tree built in the memory of the tree before last, which is
+// consumed.
+func BenchmarkRescanIntoOneFile(b *testing.B) {
+	root := benchTree(b)
+	opts := Options{Excludes: []string{"*.pyc", "/var/cache/apt/*"}}
+	prev, err := Scan(context.Background(), root, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var old *Tree
+	changed := []string{"usr/share/d050/file050"}
+	for b.Loop() {
+		tr, err := RescanInto(context.Background(), prev, changed, opts, old)
+		if err != nil || len(tr.Entries()) != len(prev.Entries()) {
+			b.Fatal(err)
+		}
+		old, prev = prev, tr
 	}
 }

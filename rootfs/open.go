@@ -91,11 +91,12 @@ func (t *Tree) abs(rel string) string {
 
 // openRoot opens the root as a path fd and checks it is the scanned one.
 func (t *Tree) openRoot() (int, error) {
+	t.mustLive()
 	fd, err := unix.Open(t.Root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("rootfs %s: %w: %w", t.Root, ErrChanged, err)
 	}
-	if err := checkFile(fd, &t.Entries[0], t.Root); err != nil {
+	if err := checkFile(fd, &t.entries[0], t.Root); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}

@@ -110,7 +110,7 @@ func TestSwapRace(t *testing.T) {
 			errs++
 		} else {
 			scans++
-			for _, e := range tr.Entries {
+			for _, e := range tr.Entries() {
 				if outIno[e.Ino] && e.Mode&unix.S_IFMT != unix.S_IFLNK {
 					t.Fatalf("scan reached outside: %+v", e)
 				}

@@ -6,7 +6,7 @@ import (
 )
 
 // ComparePaths orders paths as a cpio archive needs them, the order of
-// Tree.Entries: a pre-order walk with names sorted bytewise within each
+// Tree.Entries(): a pre-order walk with names sorted bytewise within each
 // directory, "." first. That is the order of paths compared component by
 // component, which is plain byte order with "/" counted lower than any byte
 // a name can hold (names hold neither "/" nor NUL). So an Entries slice is
@@ -78,7 +78,7 @@ func baseName(p string) string {
 }
 
 // FindEntry returns the index of the entry with path p in es (in cpio
-// order, as Tree.Entries), or -1.
+// order, as Tree.Entries()), or -1.
 func FindEntry(es []Entry, p string) int {
 	i := sort.Search(len(es), func(i int) bool { return ComparePaths(es[i].Path, p) >= 0 })
 	if i < len(es) && es[i].Path == p {

@@ -35,14 +35,23 @@ func Rescan(ctx context.Context, prev *Tree, changed []string, opts Options) (*T
 }
 
 // RescanInto is Rescan building the new tree in the memory of old, a tree
-// that nobody reads any more (nil: none): its entries are overwritten. On
-// a large tree an edit's rescan is mostly the copy of the entry slice, and a
-// new slice for each edit (20 MB for 200k entries) is memory the kernel has
-// to fault in and the garbage collector to find again (MEASUREMENTS.md,
-// rootfs).
+// that nobody reads any more (nil: none). old is consumed by the call,
+// whatever it returns: its entries may be overwritten by the new tree's,
+// and any later use of old panics (see Tree). The caller hands it over
+// only when nothing reads it any more. (old == prev is not recycled.) On
+// a large tree an edit's rescan is mostly the copy of the entry slice, and
+// a new slice for each edit (20 MB for 200k entries) is memory the kernel
+// has to fault in and the garbage collector to find again
+// (MEASUREMENTS.md, rootfs).
 func RescanInto(ctx context.Context, prev *Tree, changed []string, opts Options, old *Tree) (*Tree, error) {
 	if old == prev {
 		old = nil
+	}
+	if old != nil {
+		old.mustLive()
+		buf := old.buf
+		old.consume()
+		old = &Tree{buf: buf} // the memory alone, which the new tree may take
 	}
 	return rescan(ctx, prev, changed, opts, old, true)
 }
@@ -51,6 +60,7 @@ func rescan(ctx context.Context, prev *Tree, changed []string, opts Options, old
 	if prev == nil {
 		return nil, errors.New("rescan: no previous tree")
 	}
+	prev.mustLive()
 	if changed == nil || !slices.Equal(prev.excludes, opts.Excludes) {
 		return Scan(ctx, prev.Root, opts)
 	}
@@ -78,11 +88,11 @@ func rescan(ctx context.Context, prev *Tree, changed []string, opts Options, old
 		return nil, err
 	}
 	defer unix.Close(fd)
-	if rootEntry.Dev != prev.Entries[0].Dev || rootEntry.Ino != prev.Entries[0].Ino {
+	if rootEntry.Dev != prev.entries[0].Dev || rootEntry.Ino != prev.entries[0].Ino {
 		return Scan(ctx, prev.Root, opts) // a different directory now: nothing to reuse
 	}
 	r.s = scanner{ctx: ctx, root: prev.Root, ex: ex}
-	if n := len(prev.Entries) + 16; old != nil && cap(old.buf) >= n {
+	if n := len(prev.entries) + 16; old != nil && cap(old.buf) >= n {
 		r.s.out = old.buf[:0]
 	} else {
 		r.s.out = make([]Entry, 0, n)
@@ -119,14 +129,14 @@ func (r *rescanner) otherLinks(t *Tree) []string {
 		}
 	}
 	for p := range r.full {
-		collect(r.prev.Entries, p)
-		collect(t.Entries, p)
+		collect(r.prev.entries, p)
+		collect(t.entries, p)
 	}
 	if len(ids) == 0 {
 		return nil
 	}
 	var others []string
-	for _, e := range t.Entries {
+	for _, e := range t.entries {
 		if e.Mode&sIFMT != sIFDIR && ids[devIno{e.Dev, e.Ino}] && !r.reread(e.Path) {
 			others = append(others, e.Path)
 		}
@@ -163,7 +173,7 @@ func CleanRel(p string) (string, bool) {
 // hold as a directory (or rel itself), rescan the subtree, re-list its parent,
 // and pass through every directory above.
 func (r *rescanner) mark(rel string) {
-	es := r.prev.Entries
+	es := r.prev.entries
 	for i := 0; i < len(rel); i++ {
 		if rel[i] != '/' {
 			continue
@@ -187,12 +197,12 @@ func (r *rescanner) mark(rel string) {
 }
 
 // merge appends the children of directory dir, open at fd, whose entry is
-// prev.Entries[i] (already appended, refreshed).
+// prev.entries[i] (already appended, refreshed).
 func (r *rescanner) merge(fd int, dir string, i int) error {
 	if err := r.s.ctx.Err(); err != nil {
 		return err
 	}
-	es := r.prev.Entries
+	es := r.prev.entries
 	// The children prev holds, by index, in name order.
 	var kids []int
 	for j, end := i+1, subtreeEnd(es, i); j < end; j = subtreeEnd(es, j) {
@@ -245,7 +255,7 @@ func (r *rescanner) merge(fd int, dir string, i int) error {
 // the one prev holds at index j, refreshes its entry and merges its children.
 // Anything else there now is scanned afresh.
 func (r *rescanner) passDir(dirfd int, rel string, j int) error {
-	e := r.prev.Entries[j]
+	e := r.prev.entries[j]
 	fd, err := unix.Openat(dirfd, baseName(rel), openDirFlags, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):

@@ -74,7 +74,7 @@ func (s *scanner) tree(opts Options) *Tree {
 	clear(s.out[len(s.out):cap(s.out)]) // what is left of a recycled tree
 	t := &Tree{
 		Root:     s.root,
-		Entries:  slices.Clip(s.out),
+		entries:  slices.Clip(s.out),
 		buf:      s.out,
 		excludes: slices.Clone(opts.Excludes),
 		warns:    s.warns,

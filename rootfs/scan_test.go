@@ -79,7 +79,7 @@ func scan(t testing.TB, root string, excludes ...string) *Tree {
 
 func paths(tr *Tree) []string {
 	var ps []string
-	for _, e := range tr.Entries {
+	for _, e := range tr.Entries() {
 		ps = append(ps, e.Path)
 	}
 	return ps
@@ -87,11 +87,11 @@ func paths(tr *Tree) []string {
 
 func entry(t *testing.T, tr *Tree, p string) *Entry {
 	t.Helper()
-	i := FindEntry(tr.Entries, p)
+	i := FindEntry(tr.Entries(), p)
 	if i < 0 {
 		t.Fatalf("no entry %q in %q", p, paths(tr))
 	}
-	return &tr.Entries[i]
+	return &tr.Entries()[i]
 }
 
 func needRoot(t *testing.T) {
@@ -263,7 +263,7 @@ func TestScanNeverFollowsSymlinks(t *testing.T) {
 	if got := paths(tr); !slices.Equal(got, want) {
 		t.Fatalf("paths %q, want %q", got, want)
 	}
-	for _, e := range tr.Entries[1:] {
+	for _, e := range tr.Entries()[1:] {
 		if e.Path != "d" && e.Mode&unix.S_IFMT != unix.S_IFLNK {
 			t.Errorf("%s: mode %#o, want a symlink", e.Path, e.Mode)
 		}
@@ -306,7 +306,7 @@ func TestScanUnreadable(t *testing.T) {
 		// Then a file the scan can see but not read.
 		tr, err := Scan(context.Background(), filepath.Join(dir, "a"), Options{})
 		if err == nil {
-			_, err = tr.Open(&tr.Entries[FindEntry(tr.Entries, "x")])
+			_, err = tr.Open(&tr.Entries()[FindEntry(tr.Entries(), "x")])
 		}
 		fmt.Printf("OPEN %v\n", err)
 		return
@@ -477,7 +477,7 @@ f a0
 			if err != nil {
 				t.Fatal(err)
 			}
-			prevCopy := slices.Clone(prev.Entries)
+			prevCopy := slices.Clone(prev.Entries())
 			// A tree nobody reads any more, for RescanInto to recycle.
 			old, err := Scan(context.Background(), root, opts)
 			if err != nil {
@@ -493,14 +493,14 @@ f a0
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(into.Entries, want.Entries) {
+			if !reflect.DeepEqual(into.Entries(), want.Entries()) {
 				t.Errorf("RescanInto(%q) entries differ from Scan:\n got %q\nwant %q", changed, paths(into), paths(want))
 			}
-			if !reflect.DeepEqual(got.Entries, want.Entries) {
+			if !reflect.DeepEqual(got.Entries(), want.Entries()) {
 				t.Errorf("Rescan(%q) entries differ from Scan:\n got %q\nwant %q", changed, paths(got), paths(want))
-				for i := range min(len(got.Entries), len(want.Entries)) {
-					if got.Entries[i] != want.Entries[i] {
-						t.Errorf("first difference:\n got %+v\nwant %+v", got.Entries[i], want.Entries[i])
+				for i := range min(len(got.Entries()), len(want.Entries())) {
+					if got.Entries()[i] != want.Entries()[i] {
+						t.Errorf("first difference:\n got %+v\nwant %+v", got.Entries()[i], want.Entries()[i])
 						break
 					}
 				}
@@ -508,7 +508,7 @@ f a0
 			if !slices.Equal(got.Warnings, want.Warnings) {
 				t.Errorf("warnings\n got %q\nwant %q", got.Warnings, want.Warnings)
 			}
-			if !reflect.DeepEqual(prev.Entries, prevCopy) {
+			if !reflect.DeepEqual(prev.Entries(), prevCopy) {
 				t.Error("Rescan modified prev")
 			}
 		})
@@ -533,26 +533,76 @@ func TestRescanIntoRecycles(t *testing.T) {
 		if len(trees) > 1 {
 			old = trees[len(trees)-2]
 		}
-		prevCopy := slices.Clone(prev.Entries)
+		prevCopy := slices.Clone(prev.Entries())
+		var oldBuf []Entry
+		if old != nil {
+			oldBuf = old.buf
+		}
 		got, err := RescanInto(ctx, prev, []string{p}, Options{}, old)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := scan(t, root); !reflect.DeepEqual(got.Entries, want.Entries) {
+		if want := scan(t, root); !reflect.DeepEqual(got.Entries(), want.Entries()) {
 			t.Errorf("step %d: %q, Scan: %q", i, paths(got), paths(want))
 		}
-		if !reflect.DeepEqual(prev.Entries, prevCopy) {
+		if !reflect.DeepEqual(prev.Entries(), prevCopy) {
 			t.Errorf("step %d: RescanInto modified prev", i)
 		}
-		if old != nil && cap(old.buf) >= len(prev.Entries)+16 && &got.Entries[0] != &old.buf[0] {
+		if old != nil && cap(oldBuf) >= len(prev.Entries())+16 && &got.Entries()[0] != &oldBuf[0] {
 			t.Errorf("step %d: a new entry slice, old's had room", i)
+		}
+		if i == 3 && &got.Entries()[0] != &oldBuf[0] {
+			// Trees made by Rescan keep room for a few more entries, so
+			// from the third rescan on every one is recycled.
+			t.Error("the fourth rescan did not reuse the second's entries")
 		}
 		trees = append(trees, got)
 	}
-	// Trees made by Rescan keep room for a few more entries, so from the
-	// third rescan on every one is recycled.
-	if a, b := &trees[4].Entries[0], &trees[2].Entries[0]; a != b {
-		t.Error("the fourth rescan did not reuse the second's entries")
+}
+
+// A tree handed to RescanInto is consumed, whatever the call returns: every
+// later use panics with a message that names RescanInto, rather than read
+// entries that belong to the new tree.
+func TestRescanIntoConsumes(t *testing.T) {
+	root := t.TempDir()
+	build(t, root, "d usr\nf usr/a 1\nf usr/b 2\n")
+	ctx := context.Background()
+	mustPanic := func(t *testing.T, what string, f func()) {
+		t.Helper()
+		defer func() {
+			r := recover()
+			if msg, _ := r.(string); !strings.Contains(msg, "RescanInto consumed") || !strings.Contains(msg, root) {
+				t.Errorf("%s of a consumed tree: recovered %v, want a panic naming RescanInto and %s", what, r, root)
+			}
+		}()
+		f()
+	}
+	for _, c := range []struct {
+		name    string
+		changed []string
+	}{{"recycled", []string{"usr/a"}}, {"nothing changed", []string{}}, {"rescanned whole", nil}} {
+		t.Run(c.name, func(t *testing.T) {
+			prev, old := scan(t, root), scan(t, root)
+			e := old.Entries()[1]
+			got, err := RescanInto(ctx, prev, c.changed, Options{}, old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Entries(), scan(t, root).Entries()) {
+				t.Errorf("RescanInto: %q", paths(got))
+			}
+			mustPanic(t, "Entries", func() { old.Entries() })
+			mustPanic(t, "Open", func() { old.Open(&e) })
+			mustPanic(t, "Opener", func() { old.Opener() })
+			mustPanic(t, "Rescan", func() { Rescan(ctx, old, []string{"usr/a"}, Options{}) })
+			mustPanic(t, "RescanInto", func() { RescanInto(ctx, got, []string{"usr/a"}, Options{}, old) })
+			// prev is not consumed: it may still be read, and recycled next.
+			f, err := prev.Open(&prev.Entries()[2])
+			if err != nil {
+				t.Fatalf("prev after RescanInto: %v", err)
+			}
+			f.Close()
+		})
 	}
 }
 
@@ -624,13 +674,13 @@ f e eee
 				t.Fatal(err)
 			}
 			want := scan(t, root)
-			if !reflect.DeepEqual(got.Entries, want.Entries) {
-				for i := range min(len(got.Entries), len(want.Entries)) {
-					if got.Entries[i] != want.Entries[i] {
-						t.Errorf("Rescan(%q) differs from Scan:\n got %+v\nwant %+v", c.changed, got.Entries[i], want.Entries[i])
+			if !reflect.DeepEqual(got.Entries(), want.Entries()) {
+				for i := range min(len(got.Entries()), len(want.Entries())) {
+					if got.Entries()[i] != want.Entries()[i] {
+						t.Errorf("Rescan(%q) differs from Scan:\n got %+v\nwant %+v", c.changed, got.Entries()[i], want.Entries()[i])
 					}
 				}
-				if len(got.Entries) != len(want.Entries) {
+				if len(got.Entries()) != len(want.Entries()) {
 					t.Errorf("Rescan(%q): %q, Scan: %q", c.changed, paths(got), paths(want))
 				}
 			}

@@ -27,15 +27,42 @@ type Options struct {
 
 // Tree is the result of a scan: Entries in cpio order (a directory before
 // its contents; within a directory, names sorted bytewise), deterministic.
-// Immutable once returned.
+// Immutable once returned, until it is handed to RescanInto as the tree to
+// recycle: that consumes it, and any later use of it (Entries, Open,
+// Opener, a Rescan of it) panics, naming RescanInto, rather than read
+// entries that now belong to another tree.
 type Tree struct {
 	Root     string
-	Entries  []Entry
 	Warnings []string // skipped sockets, ...
 
+	entries  []Entry   // see Entries
 	excludes []string  // the Options.Excludes of the scan, so Rescan can tell a change
 	warns    []warning // Warnings with their paths, in cpio order
-	buf      []Entry   // Entries with their whole capacity, for RescanInto
+	buf      []Entry   // entries with their whole capacity, for RescanInto
+	consumed bool      // handed to RescanInto: its memory belongs to another tree
+}
+
+// Entries are the tree's entries in cpio order. The slice is the tree's
+// own: read it, never write it. It panics on a tree that RescanInto
+// consumed.
+func (t *Tree) Entries() []Entry {
+	t.mustLive()
+	return t.entries
+}
+
+// mustLive panics if t was consumed by RescanInto: a stale reader is a bug
+// in its caller, which would otherwise read another tree's entries.
+func (t *Tree) mustLive() {
+	if t.consumed {
+		panic("rootfs: tree of " + t.Root + " used after RescanInto consumed it (its entries now belong to a newer tree)")
+	}
+}
+
+// consume marks t as handed over to a newer tree and lets go of its
+// entries.
+func (t *Tree) consume() {
+	t.consumed = true
+	t.entries, t.buf, t.warns, t.Warnings = nil, nil, nil, nil
 }
 
 // Errors a caller may need to tell apart; they are wrapped with the path.

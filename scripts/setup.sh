@@ -22,14 +22,16 @@ staticcheck_version=v0.8.2 # staticcheck 2026.2.2
 # that read signatures and PE sections back; the fourth the shells and groff
 # that check the completion scripts and man pages of cmd/liveiso; the fifth
 # the NBD servers and the iPXE ROMs that the netboot and NBD tests boot
-# through, and the nginx the HTTP benchmark compares liveiso serve with.
+# through, and the nginx the HTTP benchmark compares liveiso serve with;
+# the sixth the Joliet readers (7z, bsdtar) the Joliet tests hand images to.
 packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xorriso genisoimage ovmf zstd pigz
 	dosfstools mtools fdisk gdisk grub-efi-amd64-signed
 	shim-signed systemd-boot-efi sbsigntool binutils openssl
 	zsh fish groff-base
-	qemu-utils nbdkit ipxe-qemu nginx-light)
+	qemu-utils nbdkit ipxe-qemu nginx-light
+	p7zip-full libarchive-tools)
 # The guest's /init loads these, in this order, to mount its CD (see
-# integration/rootfs.go), and (the last seven) to read its medium as a
+# internal/testenv/rootfs.go), and (the last seven) to read its medium as a
 # virtio disk and mount a copy of it (liveiso.probe).
 modules=(scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs
 	virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk loop)

@@ -5,28 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/liveiso/liveiso/internal/pe"
 )
 
-// PE/COFF fields (Microsoft PE Format) that the Authenticode hash skips or
-// walks; see "Windows Authenticode Portable Executable Signature Format",
-// Calculating the PE Image Hash.
+// WIN_CERTIFICATE (PE/COFF 5.7, the Attribute Certificate Table) as
+// "Windows Authenticode Portable Executable Signature Format" uses it.
 const (
-	dosLfanewOffset     = 0x3c
-	coffHeaderSize      = 20
-	sectionEntrySize    = 40
-	magicPE32           = 0x10b
-	magicPE32Plus       = 0x20b
-	optCheckSum         = 64 // the same offset in PE32 and PE32+
-	optSizeOfHeaders    = 60
-	dataDirCertificates = 4 // the Attribute Certificate Table
-	winCertRevision2    = 0x0200
-	winCertTypePKCS7    = 0x0002 // WIN_CERT_TYPE_PKCS_SIGNED_DATA
+	winCertRevision2 = 0x0200
+	winCertTypePKCS7 = 0x0002 // WIN_CERT_TYPE_PKCS_SIGNED_DATA
 )
 
 // ErrNotPE means the file is not a PE/COFF image.
 var ErrNotPE = errors.New("secureboot: not a PE/COFF image")
 
-// image is what the Authenticode hash needs of a PE file.
+// image is what the Authenticode hash needs of a PE file; see
+// "Windows Authenticode Portable Executable Signature Format",
+// Calculating the PE Image Hash.
 type image struct {
 	data          []byte
 	checksumAt    int // offset of the optional header's CheckSum
@@ -37,54 +32,25 @@ type image struct {
 	certSize      int
 }
 
+// parsePE reads the headers (internal/pe) and where the hash skips and
+// walks.
 func parsePE(data []byte) (*image, error) {
-	if len(data) < dosLfanewOffset+4 || data[0] != 'M' || data[1] != 'Z' {
-		return nil, fmt.Errorf("%w: no MZ header", ErrNotPE)
+	f, err := pe.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotPE, err)
 	}
-	pe := int(binary.LittleEndian.Uint32(data[dosLfanewOffset:]))
-	if pe < 0 || pe > len(data)-4-coffHeaderSize || string(data[pe:pe+4]) != "PE\x00\x00" {
-		return nil, fmt.Errorf("%w: no PE signature", ErrNotPE)
-	}
-	coff := data[pe+4:]
-	nsec := int(binary.LittleEndian.Uint16(coff[2:]))
-	optSize := int(binary.LittleEndian.Uint16(coff[16:]))
-	opt := pe + 4 + coffHeaderSize
-	table := opt + optSize
-	if table > len(data) || optSize < 2 {
-		return nil, fmt.Errorf("%w: optional header past the end", ErrNotPE)
-	}
-	var dirs int // offset of the data directories in the optional header
-	switch binary.LittleEndian.Uint16(data[opt:]) {
-	case magicPE32:
-		dirs = 96
-	case magicPE32Plus:
-		dirs = 112
-	default:
-		return nil, fmt.Errorf("%w: unknown optional header magic", ErrNotPE)
-	}
-	im := &image{data: data, checksumAt: opt + optCheckSum, certDirAt: opt + dirs + 8*dataDirCertificates}
-	if im.certDirAt+8 > table {
+	if f.CertDirOffset == 0 {
 		return nil, fmt.Errorf("%w: no certificate table directory", ErrNotPE)
 	}
-	im.sizeOfHeaders = int(binary.LittleEndian.Uint32(data[opt+optSizeOfHeaders:]))
-	if im.sizeOfHeaders < table+nsec*sectionEntrySize || im.sizeOfHeaders > len(data) {
-		return nil, fmt.Errorf("%w: headers of %d bytes", ErrNotPE, im.sizeOfHeaders)
-	}
-	for i := range nsec {
-		e := data[table+i*sectionEntrySize:]
-		size, ptr := int(binary.LittleEndian.Uint32(e[16:])), int(binary.LittleEndian.Uint32(e[20:]))
-		if size == 0 {
-			continue
+	im := &image{data: data, checksumAt: f.CheckSumOffset(), certDirAt: f.CertDirOffset, sizeOfHeaders: int(f.SizeOfHeaders),
+		certOff: int(f.CertTable[0]), certSize: int(f.CertTable[1])}
+	for _, s := range f.Sections {
+		if s.SizeOfRawData > 0 {
+			im.sections = append(im.sections, [2]int{int(s.PointerToRawData), int(s.SizeOfRawData)})
 		}
-		if ptr < 0 || size < 0 || ptr > len(data) || size > len(data)-ptr {
-			return nil, fmt.Errorf("%w: section %d past the end of the file", ErrNotPE, i)
-		}
-		im.sections = append(im.sections, [2]int{ptr, size})
 	}
 	slices.SortFunc(im.sections, func(a, b [2]int) int { return a[0] - b[0] })
-	im.certOff = int(binary.LittleEndian.Uint32(data[im.certDirAt:]))
-	im.certSize = int(binary.LittleEndian.Uint32(data[im.certDirAt+4:]))
-	if im.certOff != 0 && (im.certOff < im.sizeOfHeaders || im.certSize > len(data)-im.certOff) {
+	if im.certOff != 0 && (im.certOff < im.sizeOfHeaders || int64(f.CertTable[1]) > int64(len(data))-int64(im.certOff)) {
 		return nil, fmt.Errorf("%w: certificate table outside the file", ErrNotPE)
 	}
 	return im, nil

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/liveiso/liveiso/integration/fixture"
+	"github.com/liveiso/liveiso/internal/fixture"
 )
 
 // Debian's shim, as shim-signed installs it: its vendor certificate is
@@ -21,10 +21,7 @@ const debianShim = "/usr/lib/shim/shimx64.efi.signed"
 // signed linux-image package.
 func fixtureKernel(t *testing.T) []byte {
 	t.Helper()
-	k, err := fixture.Kernel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := fixture.MustKernel(t)
 	b, err := os.ReadFile(k.Vmlinuz)
 	if err != nil {
 		t.Fatal(err)
@@ -126,11 +123,7 @@ func TestVerifyRefuses(t *testing.T) {
 
 // FuzzVerify: arbitrary bytes never panic the PE and PKCS#7 readers.
 func FuzzVerify(f *testing.F) {
-	dir := os.Getenv("LIVEISO_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", ".fixtures")
-	}
-	if k, err := os.ReadFile(filepath.Join(dir, "kernel", "vmlinuz")); err == nil {
+	if k, err := os.ReadFile(fixture.MustKernel(f).Vmlinuz); err == nil {
 		if im, err := parsePE(k); err == nil {
 			// The headers and the signature, without the sections between.
 			f.Add(append(bytes.Clone(k[:im.sizeOfHeaders]), k[im.certOff:]...))

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/liveiso/liveiso/extent"
+	"github.com/liveiso/liveiso/internal/pe"
 )
 
 // pageSize aligns the added sections in memory: firmware applies memory
@@ -70,39 +71,39 @@ func Plan(in Input) (*Layout, error) {
 		{".linux", in.Linux},
 		{".initrd", in.Initrd}, // last: the one that changes with the rootfs
 	}
-	for _, sec := range s.sections {
+	for _, sec := range s.Sections {
 		for _, p := range parts {
 			if sec.Name == p.name {
 				return nil, fmt.Errorf("uki: the stub already has a %s section", p.name)
 			}
 		}
 	}
-	n := len(s.sections) + len(parts)
-	tableEnd := s.tableOffset + n*sectionEntrySize
-	if tableEnd > int(s.sizeOfHeaders) || tableEnd > firstRawData(s) {
-		return nil, fmt.Errorf("%w: %d section headers need %d bytes, the headers end at %d", ErrNoRoom, n, tableEnd, min(int(s.sizeOfHeaders), firstRawData(s)))
+	n := len(s.Sections) + len(parts)
+	tableEnd := s.SectionTableOffset + n*pe.SectionHeaderSize
+	if tableEnd > int(s.SizeOfHeaders) || tableEnd > firstRawData(s) {
+		return nil, fmt.Errorf("%w: %d section headers need %d bytes, the headers end at %d", ErrNoRoom, n, tableEnd, min(int(s.SizeOfHeaders), firstRawData(s)))
 	}
 
 	// The stub's own bytes stay as they are, but for a certificate table:
 	// a signature of the stub does not cover the UKI (sign the UKI itself),
 	// and the table must be the end of the file.
 	stubEnd := len(in.Stub)
-	certDir := s.optOffset + optDataDirectories + 8*dataDirCertificateTable
+	certDir := s.CertDirOffset
 	signed := false
-	if nrva := binary.LittleEndian.Uint32(in.Stub[s.optOffset+optNumberOfRvaAndSizes:]); nrva > dataDirCertificateTable && certDir+8 <= s.tableOffset {
-		if off := binary.LittleEndian.Uint32(in.Stub[certDir:]); off != 0 && int(off) < stubEnd {
+	if s.NumberOfRvaAndSizes > pe.DataDirCertificateTable && certDir != 0 {
+		if off := s.CertTable[0]; off != 0 && int64(off) < int64(stubEnd) {
 			stubEnd, signed = int(off), true
 		}
 	}
 
 	var va, initialized uint64
-	for _, sec := range s.sections {
+	for _, sec := range s.Sections {
 		va = max(va, uint64(sec.VirtualAddress)+uint64(max(sec.VirtualSize, sec.SizeOfRawData)))
 	}
-	va = alignUp(va, max(pageSize, uint64(s.sectionAlign)))
-	off := alignUp(uint64(stubEnd), uint64(s.fileAlign))
+	va = alignUp(va, max(pageSize, uint64(s.SectionAlignment)))
+	off := alignUp(uint64(stubEnd), uint64(s.FileAlignment))
 
-	header := slices.Clone(in.Stub[:s.sizeOfHeaders])
+	header := slices.Clone(in.Stub[:s.SizeOfHeaders])
 	extents := []extent.Extent{{Offset: 0, SizeBytes: int64(len(header)), Data: header, Name: "UKI headers"}}
 	if stubEnd > len(header) {
 		extents = append(extents, extent.Extent{Offset: int64(len(header)), SizeBytes: int64(stubEnd - len(header)), Data: in.Stub[len(header):stubEnd], Name: "UKI stub"})
@@ -110,18 +111,18 @@ func Plan(in Input) (*Layout, error) {
 	l := &Layout{}
 	for i, p := range parts {
 		size := uint64(p.part.SizeBytes)
-		sec := section{
+		sec := pe.Section{
 			Name:             p.name,
 			VirtualSize:      uint32(size),
 			VirtualAddress:   uint32(va),
-			SizeOfRawData:    uint32(alignUp(size, uint64(s.fileAlign))),
+			SizeOfRawData:    uint32(alignUp(size, uint64(s.FileAlignment))),
 			PointerToRawData: uint32(off),
-			Characteristics:  scnCntInitializedData | scnMemRead,
+			Characteristics:  pe.ScnCntInitializedData | pe.ScnMemRead,
 		}
-		if va+size > 1<<32-1 || off+alignUp(size, uint64(s.fileAlign)) > 1<<32-1 {
+		if va+size > 1<<32-1 || off+alignUp(size, uint64(s.FileAlignment)) > 1<<32-1 {
 			return nil, fmt.Errorf("%w: %s ends past 4 GiB", ErrTooLarge, p.name)
 		}
-		copy(header[s.tableOffset+(len(s.sections)+i)*sectionEntrySize:], sec.appendTo(nil))
+		copy(header[s.SectionTableOffset+(len(s.Sections)+i)*pe.SectionHeaderSize:], sec.AppendTo(nil))
 		l.Sections = append(l.Sections, Section{Name: p.name, Offset: int64(off), VirtualAddress: uint32(va), SizeBytes: int64(size)})
 		e := extent.Extent{Offset: int64(off), SizeBytes: int64(size), Data: p.part.Data, Source: p.part.Source, Name: "UKI " + p.name}
 		if e.Data == nil && e.Source == nil && size > 0 {
@@ -129,20 +130,20 @@ func Plan(in Input) (*Layout, error) {
 		}
 		extents = append(extents, e)
 		initialized += uint64(sec.SizeOfRawData)
-		va = alignUp(va+size, max(pageSize, uint64(s.sectionAlign)))
+		va = alignUp(va+size, max(pageSize, uint64(s.SectionAlignment)))
 		off += uint64(sec.SizeOfRawData)
 	}
 
-	opt := header[s.optOffset:]
-	binary.LittleEndian.PutUint16(header[s.coffOffset+2:], uint16(n))
-	sizeInit := uint64(binary.LittleEndian.Uint32(opt[optSizeOfInitializedData:])) + initialized
-	binary.LittleEndian.PutUint32(opt[optSizeOfInitializedData:], uint32(min(sizeInit, 1<<32-1)))
-	binary.LittleEndian.PutUint32(opt[optSizeOfImage:], uint32(va))
+	opt := header[s.OptionalOffset:]
+	binary.LittleEndian.PutUint16(header[s.COFFOffset+2:], uint16(n))
+	sizeInit := uint64(binary.LittleEndian.Uint32(opt[pe.OptSizeOfInitializedData:])) + initialized
+	binary.LittleEndian.PutUint32(opt[pe.OptSizeOfInitializedData:], uint32(min(sizeInit, 1<<32-1)))
+	binary.LittleEndian.PutUint32(opt[pe.OptSizeOfImage:], uint32(va))
 	// The checksum is not checked by UEFI firmware; zero says "not
 	// computed" rather than carrying the stub's, which no longer holds.
-	binary.LittleEndian.PutUint32(opt[optCheckSum:], 0)
+	binary.LittleEndian.PutUint32(opt[pe.OptCheckSum:], 0)
 	if signed {
-		clear(header[certDir : certDir+8])
+		clear(header[certDir : certDir+pe.DataDirectorySize])
 	}
 	if l.List, err = extent.New(int64(off), extents); err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ func Plan(in Input) (*Layout, error) {
 // section table may not grow into it.
 func firstRawData(s *stub) int {
 	first := len(s.data)
-	for _, sec := range s.sections {
+	for _, sec := range s.Sections {
 		if sec.SizeOfRawData > 0 {
 			first = min(first, int(sec.PointerToRawData))
 		}

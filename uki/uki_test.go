@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	pecoff "github.com/liveiso/liveiso/internal/pe"
 )
 
 // debianStub is systemd-stub as Debian's systemd-boot-efi installs it.
@@ -169,7 +171,7 @@ func TestInitrdChangeMovesOnlyItsSection(t *testing.T) {
 			t.Errorf("%s moved: %+v -> %+v", la.Sections[i].Name, la.Sections[i], lb.Sections[i])
 		}
 	}
-	hdr := len(stub[:binary.LittleEndian.Uint32(stub[0x3c:])]) + 4 + coffHeaderSize + 240 + 40*12
+	hdr := len(stub[:binary.LittleEndian.Uint32(stub[0x3c:])]) + 4 + pecoff.COFFHeaderSize + 240 + 40*12
 	if !bytes.Equal(ia[hdr:la.Sections[3].Offset], ib[hdr:lb.Sections[3].Offset]) {
 		t.Error("bytes between the headers and .initrd differ")
 	}
@@ -190,11 +192,11 @@ func TestPlanRefuses(t *testing.T) {
 		}, ErrNotStub},
 		{"no room", func(b []byte) []byte {
 			// Headers that end right after the stub's own section table.
-			pe := binary.LittleEndian.Uint32(b[0x3c:])
-			opt := pe + 4 + coffHeaderSize
-			soh := binary.LittleEndian.Uint16(b[pe+4+16:])
-			n := binary.LittleEndian.Uint16(b[pe+4+2:])
-			binary.LittleEndian.PutUint32(b[opt+optSizeOfHeaders:], opt+uint32(soh)+uint32(n)*sectionEntrySize)
+			sig := binary.LittleEndian.Uint32(b[pecoff.DOSLfanewOffset:])
+			opt := sig + 4 + pecoff.COFFHeaderSize
+			soh := binary.LittleEndian.Uint16(b[sig+4+16:])
+			n := binary.LittleEndian.Uint16(b[sig+4+2:])
+			binary.LittleEndian.PutUint32(b[opt+pecoff.OptSizeOfHeaders:], opt+uint32(soh)+uint32(n)*pecoff.SectionHeaderSize)
 			return b
 		}, ErrNoRoom},
 	}

@@ -98,14 +98,16 @@ func generationsIn(b []byte, off int64) map[uint64]bool {
 	return gens
 }
 
-// fakeSource publishes generations with an atomic swap and counts their
-// references, as live does.
+// fakeSource publishes generations with an atomic swap to its subscriber
+// (the mounted Server) and counts their references, as the live daemon
+// does.
 type fakeSource struct {
 	cur      atomic.Pointer[live.Snapshot]
 	capacity atomic.Int64
 
 	mu   sync.Mutex
 	held map[uint64]*fakeHold // every generation published
+	subs []func(*live.Snapshot)
 }
 
 // fakeHold is a generation's reference count; closed records its last
@@ -152,6 +154,13 @@ func newFakeSource(capacity int64) *fakeSource {
 // publish makes generation gen current, with an image and an initrd of the
 // given sizes.
 func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *live.Snapshot {
+	snap := s.snapshot(gen, imageSize, initrdSize)
+	s.store(snap)
+	return snap
+}
+
+// snapshot makes generation gen's snapshot, with one reference.
+func (s *fakeSource) snapshot(gen uint64, imageSize, initrdSize int64) *live.Snapshot {
 	h := &fakeHold{gen: gen}
 	h.refs.Store(1)
 	snap := &live.Snapshot{
@@ -160,6 +169,7 @@ func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *live.Snap
 		ImageSize:  imageSize,
 		Initrd:     initrdPattern(gen, initrdSize),
 		InitrdSize: initrdSize,
+		Capacity:   s.capacity.Load(),
 		Holds:      h,
 	}
 	s.mu.Lock()
@@ -168,10 +178,28 @@ func (s *fakeSource) publish(gen uint64, imageSize, initrdSize int64) *live.Snap
 	}
 	s.held[gen] = h
 	s.mu.Unlock()
+	return snap
+}
+
+// store makes snap, with its reference, current and hands it to the
+// subscribers, each with a reference of its own.
+func (s *fakeSource) store(snap *live.Snapshot) {
 	if old := s.cur.Swap(snap); old != nil {
 		old.Release()
 	}
-	return snap
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, fn := range s.subs {
+		snap.Retain()
+		fn(snap)
+	}
+}
+
+// subscribe makes fn a subscriber, as live.Daemon.Subscribe does.
+func (s *fakeSource) subscribe(fn func(*live.Snapshot)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs = append(s.subs, fn)
 }
 
 // hold is generation gen's reference count.
@@ -195,8 +223,7 @@ func (s *fakeSource) Acquire() *live.Snapshot {
 		}
 	}
 }
-func (s *fakeSource) Capacity() int64 { return s.capacity.Load() }
-func (s *fakeSource) Status() []byte {
+func (s *fakeSource) StatusJSON() []byte {
 	gen := uint64(0)
 	if snap := s.cur.Load(); snap != nil {
 		gen = snap.Generation
@@ -211,13 +238,36 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// source is what a test mounts: a fakeSource, or the live daemon.
+type source interface {
+	Acquire() *live.Snapshot
+	StatusJSON() []byte
+}
+
+// mountSource mounts src's current snapshot and status.json at dir, and
+// subscribes the server to what src publishes after.
+func mountSource(dir string, src source, opts Options, log *slog.Logger) (*Server, error) {
+	opts.Status = src.StatusJSON
+	s, err := Mount(dir, src.Acquire(), opts, log)
+	if err != nil {
+		return nil, err
+	}
+	switch src := src.(type) {
+	case *fakeSource:
+		src.subscribe(s.Publish)
+	case *live.Daemon:
+		src.Subscribe(s.Publish)
+	}
+	return s, nil
+}
+
 // mountT mounts src on a fresh directory and unmounts it when the test ends,
 // however it ends.
-func mountT(t testing.TB, src Source, opts Options) (*Server, string) {
+func mountT(t testing.TB, src source, opts Options) (*Server, string) {
 	t.Helper()
 	requireFUSE(t)
 	dir := t.TempDir()
-	s, err := Mount(dir, src, opts, testLogger(t))
+	s, err := mountSource(dir, src, opts, testLogger(t))
 	if err != nil {
 		t.Fatalf("Mount: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 func TestHandleKeepsItsGeneration(t *testing.T) {
 	src := newFakeSource(testCapacity)
 	src.publish(1, testImageSize, testInitrdSize)
-	s, mnt := mountT(t, src, Options{RepinRange: safePoint})
+	_, mnt := mountT(t, src, Options{RepinRange: safePoint})
 	path := filepath.Join(mnt, imageName)
 
 	old, err := os.Open(path)
@@ -36,7 +36,6 @@ func TestHandleKeepsItsGeneration(t *testing.T) {
 	copied.Write(first)
 	// ... then a new generation of another size, mid-copy.
 	src.publish(2, testImageSize+5000, testInitrdSize+8)
-	s.Notify()
 
 	fresh, err := os.ReadFile(path)
 	if err != nil {
@@ -65,7 +64,7 @@ func TestHandleMovesOnAtSafePoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := newFakeSource(testCapacity)
 			src.publish(1, testImageSize, testInitrdSize)
-			s, mnt := mountT(t, src, Options{RepinRange: tc.repin})
+			_, mnt := mountT(t, src, Options{RepinRange: tc.repin})
 			f, err := os.Open(filepath.Join(mnt, imageName))
 			if err != nil {
 				t.Fatal(err)
@@ -88,7 +87,6 @@ func TestHandleMovesOnAtSafePoint(t *testing.T) {
 				t.Fatalf("generation %d before the swap", g)
 			}
 			src.publish(2, testImageSize, testInitrdSize)
-			s.Notify()
 			// Reads around the safe point but not in it stay.
 			if g := genAt(safePoint.Off-4096, 4096); g != 1 {
 				t.Errorf("read just before the safe point moved on to %d", g)
@@ -114,7 +112,7 @@ func TestHandleMovesOnAtSafePoint(t *testing.T) {
 func TestInitrdFollowsGeneration(t *testing.T) {
 	src := newFakeSource(testCapacity)
 	src.publish(1, testImageSize, testInitrdSize)
-	s, mnt := mountT(t, src, Options{RepinRange: safePoint})
+	_, mnt := mountT(t, src, Options{RepinRange: safePoint})
 	path := filepath.Join(mnt, initrdName)
 
 	old, err := os.Open(path)
@@ -124,7 +122,6 @@ func TestInitrdFollowsGeneration(t *testing.T) {
 	defer old.Close()
 	for gen, size := range map[uint64]int64{2: testInitrdSize + 4097, 3: 100, 4: 0, 5: 3 << 20} {
 		src.publish(gen, testImageSize, size)
-		s.Notify()
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
@@ -158,7 +155,7 @@ func TestConcurrentReadersAndSwaps(t *testing.T) {
 	const imageSize = 512<<10 + 24
 	src := newFakeSource(1 << 20)
 	src.publish(1, imageSize, 3000)
-	s, mnt := mountT(t, src, Options{RepinRange: safePoint})
+	_, mnt := mountT(t, src, Options{RepinRange: safePoint})
 
 	var published atomic.Uint64
 	published.Store(1)
@@ -173,7 +170,6 @@ func TestConcurrentReadersAndSwaps(t *testing.T) {
 			}
 			src.publish(gen, imageSize-int64(gen%7)*8, 3000+int64(gen%13)*8)
 			published.Store(gen)
-			s.Notify()
 		}
 	})
 	var passes, initrds atomic.Int64
@@ -269,7 +265,7 @@ func appendUint(b []byte, v uint64) []byte {
 func TestSmallBlockCopyStaysPut(t *testing.T) {
 	src := newFakeSource(testCapacity)
 	src.publish(1, testImageSize, testInitrdSize)
-	s, mnt := mountT(t, src, Options{RepinRange: safePoint})
+	_, mnt := mountT(t, src, Options{RepinRange: safePoint})
 	path := filepath.Join(mnt, imageName)
 
 	copyFile, err := os.Open(path)
@@ -297,7 +293,6 @@ func TestSmallBlockCopyStaysPut(t *testing.T) {
 	readFileAt(t, other, safePoint.Off-8192, 8192)
 
 	src.publish(2, testImageSize, testInitrdSize)
-	s.Notify()
 
 	rest, err := io.ReadAll(copyFile)
 	if err != nil {

@@ -69,8 +69,8 @@ func (h *imageHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 		snap = h.moveOn(snap)
 	}
 	defer snap.Release()
-	// The image is never cut short, even if Notify has not yet told us
-	// about a capacity that grew.
+	// The image is never cut short, even if it outgrew the capacity of an
+	// older snapshot.
 	end := max(s.capacity.Load(), snap.ImageSize)
 	if off >= end {
 		return fuse.ReadResultData(nil), 0
@@ -99,7 +99,7 @@ func (h *imageHandle) Release(ctx context.Context) syscall.Errno {
 // moveOn pins the newest snapshot, if there is a newer one than old. old
 // comes with the read's reference, and the snapshot returned has it.
 func (h *imageHandle) moveOn(old *live.Snapshot) *live.Snapshot {
-	cur := h.srv.src.Acquire()
+	cur := h.srv.current.Acquire()
 	if cur == nil {
 		return old
 	}

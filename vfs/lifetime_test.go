@@ -104,8 +104,8 @@ func TestMoveOnReleasesOldGeneration(t *testing.T) {
 	if n := src.hold(1).closed.Load(); n != 1 {
 		t.Errorf("generation 1 let go of %d times after its handle moved on, want 1", n)
 	}
-	if n := src.hold(2).refs.Load(); n != 2 {
-		t.Errorf("generation 2 has %d references, want 2 (current, the handle)", n)
+	if n := src.hold(2).refs.Load(); n != 3 {
+		t.Errorf("generation 2 has %d references, want 3 (the source's current, the mount's, the handle)", n)
 	}
 }
 
@@ -149,10 +149,10 @@ func TestClosedHandleClosesGenerationFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	off, n := generation.RepinRange()
-	srv, mnt := mountT(t, d, Options{RepinRange: ByteRange{Off: off, Len: n}})
+	_, mnt := mountT(t, d, Options{RepinRange: ByteRange{Off: off, Len: n}})
 	batches := make(chan watch.Batch)
 	ran := make(chan struct{})
-	go func() { d.Run(ctx, batches, srv.Notify); close(ran) }()
+	go func() { d.Run(ctx, batches); close(ran) }()
 	defer func() { cancel(); <-ran }()
 
 	f, err := os.Open(filepath.Join(mnt, imageName))
@@ -167,7 +167,7 @@ func TestClosedHandleClosesGenerationFiles(t *testing.T) {
 		writeTestFile(t, filepath.Join(root, "etc/marker"), fmt.Sprint("edit ", i))
 		batches <- watch.Batch{Paths: []string{"etc/marker"}}
 		if !eventually(func() bool { return d.Current().Generation == uint64(i) }) {
-			t.Fatalf("no generation %d; status.json:\n%s", i, d.Status())
+			t.Fatalf("no generation %d; status.json:\n%s", i, d.StatusJSON())
 		}
 	}
 	if n, m := openFDs(t, kernel), openFDs(t, extra); n != 2 || m != 2 {

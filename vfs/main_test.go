@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 func helperMount(dir string) int {
 	src := newFakeSource(1 << 20)
 	src.publish(1, 1<<20, 10)
-	if _, err := Mount(dir, src, Options{}, slog.New(slog.DiscardHandler)); err != nil {
+	if _, err := mountSource(dir, src, Options{}, slog.New(slog.DiscardHandler)); err != nil {
 		fmt.Fprintf(os.Stderr, "helper Mount: %v\n", err)
 		return 1
 	}

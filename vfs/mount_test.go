@@ -16,7 +16,7 @@ import (
 func TestMountpointMissing(t *testing.T) {
 	requireFUSE(t)
 	dir := filepath.Join(t.TempDir(), "nope")
-	_, err := Mount(dir, newFakeSource(1<<20), Options{}, testLogger(t))
+	_, err := mountSource(dir, newFakeSource(1<<20), Options{}, testLogger(t))
 	t.Logf("Mount: %v", err)
 	if err == nil || !errors.Is(err, iofs.ErrNotExist) || !strings.Contains(err.Error(), dir) {
 		t.Errorf("Mount on a missing directory: %v; want an error naming %s and wrapping fs.ErrNotExist", err, dir)
@@ -29,7 +29,7 @@ func TestMountpointNotDir(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Mount(file, newFakeSource(1<<20), Options{}, testLogger(t))
+	_, err := mountSource(file, newFakeSource(1<<20), Options{}, testLogger(t))
 	t.Logf("Mount: %v", err)
 	if err == nil || !errors.Is(err, syscall.ENOTDIR) || !strings.Contains(err.Error(), file) {
 		t.Errorf("Mount on a file: %v; want an error naming %s and wrapping ENOTDIR", err, file)
@@ -40,7 +40,7 @@ func TestMountpointBusy(t *testing.T) {
 	src := newFakeSource(1 << 20)
 	src.publish(1, 1<<20, 10)
 	_, mnt := mountT(t, src, Options{})
-	_, err := Mount(mnt, src, Options{}, testLogger(t))
+	_, err := mountSource(mnt, src, Options{}, testLogger(t))
 	t.Logf("Mount: %v", err)
 	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "busy: "+mnt+" is already a mount point") {
 		t.Errorf("Mount on a live mount: %v; want busy: %s is already a mount point", err, mnt)
@@ -58,7 +58,7 @@ func TestUnmountBusy(t *testing.T) {
 	src := newFakeSource(1 << 20)
 	src.publish(1, 1<<20, 10)
 	dir := t.TempDir()
-	s, err := Mount(dir, src, Options{}, testLogger(t))
+	s, err := mountSource(dir, src, Options{}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestStaleMountCleared(t *testing.T) {
 	}
 	src := newFakeSource(1 << 20)
 	src.publish(2, 1<<20, 10)
-	s, err := Mount(dir, src, Options{}, testLogger(t))
+	s, err := mountSource(dir, src, Options{}, testLogger(t))
 	if err != nil {
 		t.Fatalf("Mount over a stale mount: %v", err)
 	}

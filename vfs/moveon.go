@@ -63,7 +63,7 @@ func (o *openImages) of(pid int) []*imageHandle {
 func (s *Server) MoveOn(pid int) int {
 	moved := 0
 	for _, h := range s.images.of(pid) {
-		if h.moveTo(s.src.Acquire()) {
+		if h.moveTo(s.current.Acquire()) {
 			moved++
 		}
 	}

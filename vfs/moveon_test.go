@@ -32,7 +32,6 @@ func TestMoveOn(t *testing.T) {
 	}
 
 	src.publish(2, testImageSize+4096, testInitrdSize+8)
-	s.Notify()
 	// What a running guest reads: the volume descriptors, sector 0, a
 	// copy from 0 in small blocks, the volume descriptors again.
 	for _, r := range []struct {

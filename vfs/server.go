@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,6 +22,10 @@ type Options struct {
 	AllowOther bool // let other users (and root) read the mount; needs user_allow_other in /etc/fuse.conf for non-root
 	Debug      bool // log every FUSE request
 
+	// Status is the contents of status.json, asked for at each open and
+	// stat of it (the daemon's StatusJSON); nil serves {}.
+	Status func() []byte
+
 	// RepinRange is a safe point of image.iso: a read that touches it moves
 	// its handle on to the newest snapshot before it is served, unless the
 	// read continues a copy (a run of back-to-back reads that began at
@@ -36,7 +41,7 @@ type Options struct {
 	RepinRange ByteRange
 
 	// pageCache serves image.iso and initrd.img through the kernel page cache
-	// (invalidated by Notify) instead of direct I/O. It exists only so that
+	// (invalidated by Publish) instead of direct I/O. It exists only so that
 	// the tests can measure the alternative; see openFlags.
 	pageCache bool
 }
@@ -45,9 +50,10 @@ type Options struct {
 // live mount on it.
 var ErrBusy = errors.New("busy")
 
-// Server is a mounted live directory. Its methods are safe for concurrent use.
+// Server is a mounted live directory: an outlet of the live daemon, which
+// hands it every new snapshot (Publish). Its methods are safe for
+// concurrent use.
 type Server struct {
-	src        Source
 	opts       Options
 	log        *slog.Logger
 	mountpoint string
@@ -57,10 +63,22 @@ type Server struct {
 	image, initrd, status *fs.Inode // set by the root's OnAdd, during Mount
 	uki                   *fs.Inode // likewise; nil when the snapshots have no UKI
 
+	// current is the newest snapshot, which a new open pins; the server
+	// holds a reference to it until a newer one is published or the
+	// server stops.
+	current  live.Current
 	images   openImages   // the open image.iso handles, for MoveOn
-	capacity atomic.Int64 // size of image.iso, refreshed by Notify
-	changed  atomic.Int64 // mtime of the files (Unix ns): the last Notify, or the mount
-	detached atomic.Bool  // Unmount finished (cleanly or lazily)
+	capacity atomic.Int64 // size of image.iso, refreshed by Publish
+	changed  atomic.Int64 // mtime of the files (Unix ns): the last Publish, or the mount
+
+	// pubMu orders Publish and the stop of the server, so that no
+	// snapshot is kept after it.
+	pubMu   sync.Mutex
+	stopped bool
+	done    chan struct{} // closed when the server has stopped
+
+	unmountMu sync.Mutex // one Unmount at a time
+	detached  bool       // Unmount finished (cleanly or lazily)
 }
 
 // Names of the served files.
@@ -87,32 +105,40 @@ const (
 
 	// Names never change, so the kernel may keep its dentries.
 	entryTimeout = time.Hour
-	// image.iso's size changes only with the capacity, and Notify
+	// image.iso's size changes only with the capacity, and Publish
 	// invalidates it then; initrd.img and status.json change with every
 	// generation (or build state), so their attributes are never cached.
 	imageAttrTimeout = time.Second
 )
 
-// Mount mounts the live directory at mountpoint and serves it until Unmount.
+// Mount mounts the live directory at mountpoint and serves first (with the
+// reference the caller hands over; nil serves empty files until the first
+// Publish) until Unmount. Whether there is a uki.efi is settled by first.
 // The mount point must be an existing directory that is not a mount point; a
 // stale FUSE mount left there by a daemon that died is detached first.
-func Mount(mountpoint string, src Source, opts Options, log *slog.Logger) (*Server, error) {
+func Mount(mountpoint string, first *live.Snapshot, opts Options, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mnt, err := prepareMountpoint(mountpoint, log)
 	if err != nil {
+		if first != nil {
+			first.Release()
+		}
 		return nil, err
 	}
 	s := &Server{
-		src:        src,
 		opts:       opts,
 		log:        log,
 		mountpoint: mnt,
 		uid:        uint32(os.Getuid()),
 		gid:        uint32(os.Getgid()),
+		done:       make(chan struct{}),
 	}
-	s.capacity.Store(src.Capacity())
+	if first != nil {
+		s.capacity.Store(first.Capacity)
+		s.current.Replace(first)
+	}
 	s.changed.Store(time.Now().UnixNano())
 
 	// go-fuse's own messages: its request trace when asked for (Debug), and
@@ -142,9 +168,18 @@ func Mount(mountpoint string, src Source, opts Options, log *slog.Logger) (*Serv
 		Logger: fuseLog,
 	})
 	if err != nil {
+		s.current.Replace(nil)
 		return nil, fmt.Errorf("mount %s: %w", mnt, err)
 	}
 	s.fuse = server
+	go func() {
+		server.Wait()
+		s.pubMu.Lock()
+		s.stopped = true
+		s.current.Replace(nil) // open files keep theirs
+		s.pubMu.Unlock()
+		close(s.done)
+	}()
 	log.Info("mounted", "mountpoint", mnt, "capacity_bytes", s.capacity.Load(),
 		"allow_other", opts.AllowOther, "direct_io", !opts.pageCache)
 	return s, nil
@@ -153,14 +188,28 @@ func Mount(mountpoint string, src Source, opts Options, log *slog.Logger) (*Serv
 // Mountpoint is the absolute path the server is mounted at.
 func (s *Server) Mountpoint() string { return s.mountpoint }
 
-// Notify tells the kernel that Current (and maybe Capacity) changed: it
-// refreshes image.iso's size and drops cached attributes of all the files,
-// and their cached pages when they are served through the page cache.
-// Handles already open keep their snapshots (see MoveOn). Call it
-// from the goroutine that publishes generations, never from a Source method
-// (the kernel may wait on reads in flight while it invalidates).
-func (s *Server) Notify() {
-	c := s.src.Capacity()
+// Publish makes snap (with the reference the caller hands over) the
+// snapshot that new opens get, and tells the kernel: it refreshes
+// image.iso's size (snap.Capacity) and drops cached attributes of all the
+// files, and their cached pages when they are served through the page
+// cache. Handles already open keep their snapshots (see MoveOn). It is the daemon's subscriber (live.Daemon.
+// Subscribe): call it from the goroutine that publishes generations, never
+// from a FUSE request (the kernel may wait on reads in flight while it
+// invalidates). After the server has stopped it only releases snap.
+func (s *Server) Publish(snap *live.Snapshot) {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	if s.stopped {
+		snap.Release()
+		return
+	}
+	s.current.Replace(snap)
+	s.invalidate(snap.Capacity)
+}
+
+// invalidate refreshes the capacity and the files' mtime, and drops what
+// the kernel caches of them.
+func (s *Server) invalidate(c int64) {
 	if old := s.capacity.Swap(c); old != c {
 		s.log.Info("image.iso size changed", "old_bytes", old, "bytes", c)
 	}
@@ -183,12 +232,16 @@ func (s *Server) Notify() {
 // space now, and the server keeps answering the open files until the last
 // one is closed, when Wait returns.
 func (s *Server) Unmount() error {
-	if s.detached.Load() {
+	// go-fuse's Unmount is not safe for concurrent calls: a second one
+	// fails while the first waits for the kernel, and would detach lazily.
+	s.unmountMu.Lock()
+	defer s.unmountMu.Unlock()
+	if s.detached {
 		return nil
 	}
 	err := s.fuse.Unmount()
 	if err == nil {
-		s.detached.Store(true)
+		s.detached = true
 		s.log.Info("unmounted", "mountpoint", s.mountpoint)
 		return nil
 	}
@@ -197,13 +250,17 @@ func (s *Server) Unmount() error {
 	if lerr := lazyUnmount(s.mountpoint); lerr != nil {
 		return fmt.Errorf("unmount %s: %v; lazy unmount: %w", s.mountpoint, err, lerr)
 	}
-	s.detached.Store(true)
+	s.detached = true
 	return nil
 }
 
 // Wait returns when the server has stopped: after Unmount (or an unmount
-// from outside) once no file is open any more.
-func (s *Server) Wait() { s.fuse.Wait() }
+// from outside) once no file is open any more. It has let go of its
+// snapshot then.
+func (s *Server) Wait() { <-s.done }
+
+// Done is closed when the server has stopped (see Wait).
+func (s *Server) Done() <-chan struct{} { return s.done }
 
 // fileAttr fills the attributes shared by the three files.
 func (s *Server) fileAttr(out *fuse.Attr, size int64) {
@@ -218,7 +275,7 @@ func (s *Server) fileAttr(out *fuse.Attr, size int64) {
 // direct I/O.
 // The kernel page cache is per inode and snapshots are per handle, so with it
 // a handle pinned to generation N could be served pages a reader of N+1
-// brought in, and invalidation on Notify cannot tell them apart. It is also
+// brought in, and invalidation on Publish cannot tell them apart. It is also
 // faster than the cold cache every reader meets after an edit. FUSE
 // passthrough, faster still, binds a handle to one backing file for life, so
 // it could never move QEMU on to a new generation (promise 2). A reader's
@@ -234,8 +291,16 @@ func (s *Server) openFlags() uint32 {
 // acquire is the newest snapshot with a reference for the caller, or an
 // empty one, holding nothing, before the first.
 func (s *Server) acquire() *live.Snapshot {
-	if snap := s.src.Acquire(); snap != nil {
+	if snap := s.current.Acquire(); snap != nil {
 		return snap
 	}
 	return &live.Snapshot{}
+}
+
+// statusJSON is the contents of status.json.
+func (s *Server) statusJSON() []byte {
+	if s.opts.Status == nil {
+		return []byte("{}\n")
+	}
+	return s.opts.Status()
 }

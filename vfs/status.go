@@ -8,7 +8,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-// statusFile is status.json: Source.Status() as of the open.
+// statusFile is status.json: Options.Status() as of the open.
 type statusFile struct {
 	fs.Inode
 	srv *Server
@@ -26,13 +26,13 @@ func (f *statusFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 	if errno := readOnly(flags); errno != 0 {
 		return nil, 0, errno
 	}
-	return &statusHandle{data: f.srv.src.Status()}, fuse.FOPEN_DIRECT_IO, 0
+	return &statusHandle{data: f.srv.statusJSON()}, fuse.FOPEN_DIRECT_IO, 0
 }
 
 func (f *statusFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	// The fresh status's size, whatever handle go-fuse passes (see
 	// partFile.Getattr); a reader reads to EOF, direct I/O allows that.
-	f.srv.fileAttr(&out.Attr, int64(len(f.srv.src.Status())))
+	f.srv.fileAttr(&out.Attr, int64(len(f.srv.statusJSON())))
 	return 0 // attribute timeout 0
 }
 

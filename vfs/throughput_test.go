@@ -81,7 +81,7 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 	for _, source := range sources {
 		src := newFakeSource(size)
-		src.cur.Store(&live.Snapshot{Generation: 1, Image: source.r, ImageSize: size})
+		src.cur.Store(&live.Snapshot{Generation: 1, Image: source.r, ImageSize: size, Capacity: size})
 		b.Run(source.name+"/direct", func(b *testing.B) {
 			_, mnt := mountT(b, src, Options{RepinRange: safePoint})
 			image := filepath.Join(mnt, imageName)
@@ -92,7 +92,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Run(source.name+"/page-cache", func(b *testing.B) {
 			s, mnt := mountT(b, src, Options{RepinRange: safePoint, pageCache: true})
 			image := filepath.Join(mnt, imageName)
-			b.Run("cold", func(b *testing.B) { dd(b, s.Notify, image) }) // as after every new generation
+			b.Run("cold", func(b *testing.B) { dd(b, func() { s.Publish(src.Acquire()) }, image) }) // as after every new generation
 			b.Run("warm", func(b *testing.B) { dd(b, nil, image) })
 		})
 	}

@@ -12,9 +12,9 @@ import (
 func ukiPattern(gen uint64, size int64) pattern { return pattern{tag: gen<<48 | 1<<41, size: size} }
 
 func publishWithUKI(src *fakeSource, gen uint64, ukiSize int64) {
-	snap := *src.publish(gen, testImageSize, testInitrdSize)
+	snap := src.snapshot(gen, testImageSize, testInitrdSize)
 	snap.UKI, snap.UKISize = ukiPattern(gen, ukiSize), ukiSize
-	src.cur.Store(&snap)
+	src.store(snap)
 }
 
 // uki.efi is there when the snapshots have a UKI; an open handle keeps its
@@ -23,7 +23,7 @@ func publishWithUKI(src *fakeSource, gen uint64, ukiSize int64) {
 func TestUKIFollowsGeneration(t *testing.T) {
 	src := newFakeSource(testCapacity)
 	publishWithUKI(src, 1, 3<<20+100)
-	s, mnt := mountT(t, src, Options{RepinRange: safePoint})
+	_, mnt := mountT(t, src, Options{RepinRange: safePoint})
 	path := filepath.Join(mnt, ukiName)
 
 	old, err := os.Open(path)
@@ -33,7 +33,6 @@ func TestUKIFollowsGeneration(t *testing.T) {
 	defer old.Close()
 	half := readFileAt(t, old, 0, 1<<20)
 	publishWithUKI(src, 2, 2<<20+4)
-	s.Notify()
 
 	rest := readFileAt(t, old, 1<<20, 2<<20+100)
 	want := make([]byte, 3<<20+100)

@@ -50,7 +50,11 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	}
 	opts.UKI = f.uki != ""
 	out := f.out
-	log := f.logs.logger()
+	o, err := f.logs.output(false)
+	if err != nil {
+		return err
+	}
+	log := o.log
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -71,7 +75,7 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	}
 	defer g.Release()
 	for _, w := range g.Warnings {
-		log.Warn(w)
+		log.Warn(w.Message, "source", w.Source)
 	}
 	// The chunks of files changed within the racy window (a tree made just
 	// before) are cached only once they settle: settle them while the image
@@ -95,17 +99,23 @@ func runBuild(cmd *cobra.Command, f buildFlags) error {
 	if g.SecureBoot {
 		secureBoot = ", UEFI through shim (Secure Boot)"
 	}
+	joliet := ", Joliet " + onOff(g.Joliet)
 	if out != "" {
-		fmt.Fprintf(stdout, "%s: %s, %d files on the CD, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
-			out, humanBytes(g.Image.Size()), g.Files, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
+		fmt.Fprintf(stdout, "%s: %s, %d files on the CD%s, %d rootfs entries in %d chunks (%d compressed now), initrd %s %s (%s)%s, %.2f s\n",
+			out, humanBytes(g.Image.Size()), g.Files, joliet, s.Entries, s.ChunksTotal, s.ChunksRebuilt,
 			humanBytes(g.Initrd.Size()), g.Compression.Compression, g.Compression.Reason, secureBoot, time.Since(start).Seconds())
 	}
 	if f.uki != "" {
 		fmt.Fprintf(stdout, "%s: %s, unified kernel image, initrd %s %s, %.2f s\n",
 			f.uki, humanBytes(g.UKI.Size()), humanBytes(g.Initrd.Size()), g.Compression.Compression, time.Since(start).Seconds())
 	}
-	for _, w := range g.Warnings[len(s.Warnings):] {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+	// The boot files' warnings (Secure Boot) and the layout's (Joliet
+	// names) again beside the summary: they say how the image will boot
+	// and what other systems will show of it.
+	for _, w := range g.Warnings {
+		if w.Source == generation.WarningBoot || w.Source == generation.WarningLayout {
+			fmt.Fprintf(stdout, "warning: %s\n", w.Message)
+		}
 	}
 	return nil
 }

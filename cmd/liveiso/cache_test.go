@@ -22,9 +22,9 @@ func TestCacheCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Files younger than the Packer's racy window (2 s) are not stored.
-	time.Sleep(2100 * time.Millisecond)
-	p, err := cache.NewPacker(cache.Options{CacheDir: dir, ChunkTargetBytes: 8 << 10}, nil)
+	// Files younger than the Packer's racy window are not stored: a
+	// nanosecond's window takes the files just written.
+	p, err := cache.NewPacker(cache.Options{CacheDir: dir, ChunkTargetBytes: 8 << 10, RacyWindow: time.Nanosecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

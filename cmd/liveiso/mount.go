@@ -1,11 +1,6 @@
 package main
 
 import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/liveiso/liveiso/httpserve"
 	"github.com/spf13/cobra"
 )
@@ -53,40 +48,14 @@ func runMount(f mountFlags, mountpoint string) error {
 			return usageError{"--capacity: " + err.Error()}
 		}
 	}
-	log := f.logs.logger()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv, err := startLive(ctx, mountpoint, liveOptions{
-		image:         opts,
-		capacityBytes: capBytes,
-		allowOther:    f.allowOther,
-		debugFUSE:     f.debugFUSE,
-		http:          f.http,
-	}, log)
+	out, err := f.logs.output(false)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	select {
-	case <-ctx.Done():
-		// The signal context swallows every later signal: take them here,
-		// so that a second Ctrl-C ends a wait for a reader (QEMU) that keeps
-		// the image open after a lazy unmount.
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		defer signal.Stop(again)
-		log.Info("unmounting", "mountpoint", mountpoint)
-		if err := srv.Unmount(); err != nil {
-			return err
-		}
-		select {
-		case <-srv.Ended():
-		case <-again:
-			log.Warn("second signal: exiting while the detached mount still has open files", "mountpoint", mountpoint)
-		}
-	case <-srv.Ended():
-		log.Warn("unmounted from outside", "mountpoint", mountpoint)
-	}
-	return nil
+	return serveUntilSignal(daemonOptions{
+		image:         opts,
+		capacityBytes: capBytes,
+		mount:         &mountOptions{mountpoint: mountpoint, allowOther: f.allowOther, debugFUSE: f.debugFUSE},
+		http:          f.http,
+	}, out)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -23,6 +22,7 @@ type imageFlags struct {
 	boot, efiLoader                    string
 	level                              int
 	rootOwner, noAutoInit, noHybrid    bool
+	noJoliet, jolietLong               bool
 	excludes                           []string
 	kernelConfig                       string
 	secureBoot, shim, ukiStub          string
@@ -42,6 +42,8 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.shim, "shim", "", "shim `FILE` for Secure Boot, with MokManager (mmx64.efi.signed or mmx64.efi) beside it (default: Debian's shimx64.efi.signed)")
 	fs.StringVar(&f.ukiStub, "uki-stub", "", "systemd-stub `FILE` for the unified kernel image (default: /usr/lib/systemd/boot/efi/linuxx64.efi.stub)")
 	fs.BoolVar(&f.noHybrid, "no-hybrid", false, "leave the system area empty: no MBR or GPT, so the image boots as a CD only")
+	fs.BoolVar(&f.noJoliet, "no-joliet", false, "leave out the Joliet tree (the long, mixed-case names Windows and macOS show): Rock Ridge only")
+	fs.BoolVar(&f.jolietLong, "joliet-long", false, "allow Joliet names of up to 103 characters instead of 64 (xorriso's -joliet-long; read by Windows and Linux)")
 	fs.StringVar(&f.volumeID, "volume-id", generation.DefaultVolumeID, "ISO 9660 volume `ID`")
 	fs.StringVar(&f.compression, "compression", string(generation.AutoCompression), "initrd compression: auto (zstd when the kernel's configuration has CONFIG_RD_ZSTD=y, else gzip), gzip, zstd or none")
 	fs.StringVar(&f.kernelConfig, "kernel-config", "", "the kernel's configuration `FILE`, for --compression auto (default: config-VERSION beside the kernel, ROOTFS/boot/config-VERSION, the kernel's own)")
@@ -116,6 +118,9 @@ func (f *imageFlags) options() (generation.Options, error) {
 	default:
 		return o, usageError{fmt.Sprintf("--secure-boot %q: want auto, on or off", f.secureBoot)}
 	}
+	if f.noJoliet && f.jolietLong {
+		return o, usageError{"--joliet-long with --no-joliet"}
+	}
 	if sb == generation.SecureBootOff && f.shim != "" {
 		return o, usageError{"--shim with --secure-boot off"}
 	}
@@ -135,6 +140,8 @@ func (f *imageFlags) options() (generation.Options, error) {
 		Boot:            boot,
 		EFILoader:       f.efiLoader,
 		NoHybrid:        f.noHybrid,
+		NoJoliet:        f.noJoliet,
+		JolietLong:      f.jolietLong,
 		SecureBoot:      sb,
 		Shim:            f.shim,
 		UKIStub:         f.ukiStub,
@@ -156,28 +163,6 @@ func (f *imageFlags) options() (generation.Options, error) {
 // the rootfs scan, chunks in flight on every core (a large file is one
 // chunk), the layout.
 const workingMemoryBytes = 128 << 20
-
-// logFlags choose how much the command logs.
-type logFlags struct{ quiet, verbose bool }
-
-func (l *logFlags) register(fs *pflag.FlagSet) {
-	fs.BoolVar(&l.quiet, "quiet", false, "log only warnings and errors")
-	fs.BoolVar(&l.verbose, "verbose", false, "log debugging detail")
-}
-
-func (l *logFlags) logger() *slog.Logger { return l.loggerFrom(slog.LevelInfo) }
-
-// loggerFrom logs from level on, one step up with --quiet; --verbose logs
-// everything.
-func (l *logFlags) loggerFrom(level slog.Level) *slog.Logger {
-	switch {
-	case l.verbose:
-		level = slog.LevelDebug
-	case l.quiet:
-		level += 4 // slog's levels are 4 apart
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-}
 
 // parseSize reads a byte count with an optional binary suffix: 4096, 512K,
 // 700M, 2G, 1T (K, M, G, T are powers of 1024; "iB" or "B" may follow).

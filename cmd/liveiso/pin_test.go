@@ -39,14 +39,16 @@ func TestPinnedImageHashes(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"gzip-bios-uefi-hybrid", []string{"--compression", "gzip", "--level", "9", "--boot", "bios,uefi"}, "a9862a5aa32fe8af0e424fd1f5ea1cc3fac335356eb1b0576e71460a2d39390c"},
-		{"zstd-bios-uefi-hybrid", []string{"--compression", "zstd", "--level", "3", "--boot", "bios,uefi"}, "a64f27bc6c8e9ad829adda9bd43ae01e5c19f8c50893ad904144d68e6963e26f"},
-		{"none-bios-cd", []string{"--compression", "none", "--boot", "bios", "--no-hybrid"}, "ba7c8aefc078359b3593d0e1db37a227e0ee7b6d7f66e6f6c4b4453b0c307dd8"},
-		{"gzip-uefi-extra", []string{"--compression", "gzip", "--level", "6", "--boot", "uefi", "--extra", in.extra}, "ba398e08044a31aed80ba17ea370def5499a6db9a2e75680b3215bfa6fd570db"},
+		{"gzip-bios-uefi-hybrid", []string{"--compression", "gzip", "--level", "9", "--boot", "bios,uefi"}, "7abb53478c563fdb86d1110a4e02814f739a80bfa48ce3847eaec06442f7de9a"},
+		{"zstd-bios-uefi-hybrid", []string{"--compression", "zstd", "--level", "3", "--boot", "bios,uefi"}, "cee912731c96947d68215cc277fe75bcceb6c1aedabfb44a41075028b6b01330"},
+		{"none-bios-cd", []string{"--compression", "none", "--boot", "bios", "--no-hybrid"}, "34f3d5c6e3e11bed54ea327d03df2b5bba0183784e6fe15be44b54f6acd469f2"},
+		// none-bios-cd without the Joliet tree.
+		{"none-bios-cd-no-joliet", []string{"--compression", "none", "--boot", "bios", "--no-hybrid", "--no-joliet"}, "024bafa2ae8e064987b2faa4b0eaae6ff7feac4aeaa61577cb90fe3293682957"},
+		{"gzip-uefi-extra", []string{"--compression", "gzip", "--level", "6", "--boot", "uefi", "--extra", in.extra}, "b96e0d5a7c46cf15a755ebc88d555645f4109c16287ada0c7d8501838b435e4f"},
 		{"zstd-bios-cfg-exclude-noinit", []string{"--compression", "zstd", "--level", "1", "--boot", "bios",
-			"--isolinux-cfg", in.isolinuxCfg, "--exclude", "/var/cache/*", "--exclude", "*.pyc", "--no-auto-init"}, "c4f6775c55e901d98f0aaea9f2c4e632e1f64dcf2b241bc7ae44ab316db79936"},
+			"--isolinux-cfg", in.isolinuxCfg, "--exclude", "/var/cache/*", "--exclude", "*.pyc", "--no-auto-init"}, "2cd022e8f63dcdc9b9a9696296c1c19ffad26ae57a6d9647e85687043ffd11bd"},
 		{"zstd-uefi-secureboot", []string{"--compression", "zstd", "--level", "3", "--boot", "uefi",
-			"--secure-boot", "on", "--shim", in.shim}, "1f570b4896663df7e611d59520eb660730f2747c5ee74b1a400065b641daa41b"},
+			"--secure-boot", "on", "--shim", in.shim}, "dac1b409023aa7045b7754e862231ee7060c660fcc2de53069140f416ecffe91"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"regexp"
 	"strconv"
@@ -103,7 +102,11 @@ func (f *runFlags) command() *cobra.Command {
 			if err != nil {
 				return exitStatus{qemu.ExitError, err}
 			}
-			return runRun(p, f.logs.loggerFrom(slog.LevelWarn))
+			out, err := f.logs.output(true)
+			if err != nil {
+				return exitStatus{qemu.ExitError, err}
+			}
+			return runRun(p, out)
 		},
 	}
 	// Its statuses 1 to 3 are the guest's: a mistake in the command line

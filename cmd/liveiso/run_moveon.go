@@ -3,8 +3,14 @@ package main
 import "github.com/liveiso/liveiso/qemu"
 
 // MoveOn moves the image.iso that process pid holds open on to the newest
-// generation (vfs.Server.MoveOn); nothing else does (promise 7).
-func (s *liveServer) MoveOn(pid int) int { return s.srv.MoveOn(pid) }
+// generation (vfs.Server.MoveOn); nothing else does (promise 7). It moves
+// nothing without a FUSE mount.
+func (l *liveDaemon) MoveOn(pid int) int {
+	if l.fuse == nil {
+		return 0
+	}
+	return l.fuse.srv.MoveOn(pid)
+}
 
 // bootAgain boots the newest generation: in the same QEMU, stopped while
 // the mount moves its open image.iso on and reset, when run serves the

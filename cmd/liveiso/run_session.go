@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,7 +48,8 @@ type session struct {
 }
 
 // runRun runs the plan and returns run's exit status as an exitStatus.
-func runRun(p runPlan, log *slog.Logger) (err error) {
+func runRun(p runPlan, out output) (err error) {
+	log := out.log
 	dir, err := os.MkdirTemp("", "liveiso-run-")
 	if err != nil {
 		return exitStatus{qemu.ExitError, err}
@@ -142,21 +144,33 @@ func runRun(p runPlan, log *slog.Logger) (err error) {
 				return exitStatus{qemu.ExitError, err}
 			}
 		}
-		srv, err := startLive(ctx, s.mountpoint, liveOptions{
-			image: p.image, capacityBytes: p.capacity, allowOther: p.allowOther, onReady: ready,
-		}, log)
+		l, err := startDaemon(ctx, daemonOptions{
+			image:         p.image,
+			capacityBytes: p.capacity,
+			mount:         &mountOptions{mountpoint: s.mountpoint, allowOther: p.allowOther},
+			ownLines:      true,
+		}, out)
 		if err != nil {
 			if ctx.Err() != nil {
 				return interrupted()
 			}
 			return exitStatus{qemu.ExitError, err}
 		}
-		defer s.unmount(srv)
-		s.moveOn = srv.MoveOn
-		first = srv.first
+		defer s.stopDaemon(l)
+		s.moveOn = l.MoveOn
+		// run is a subscriber too: it boots each generation after the
+		// first (it may already be a later one, if an edit came since).
+		first = l.daemon.Current().Status
+		l.daemon.Subscribe(func(snap *live.Snapshot) {
+			st := snap.Status
+			snap.Release()
+			if st.Generation > first.Generation {
+				ready(st)
+			}
+		})
 		go func() {
 			select {
-			case <-srv.Ended():
+			case <-l.Unmounted():
 				failed <- fmt.Errorf("the live mount at %s was unmounted from outside", s.mountpoint)
 			case <-ctx.Done():
 			}
@@ -301,11 +315,6 @@ func poweredOff(ev qemu.Event) bool {
 	return ev.Event == "SHUTDOWN" && json.Unmarshal(ev.Data, &d) == nil && d.Reason == "guest-shutdown"
 }
 
-// generationLine is how a generation is reported.
-func generationLine(st live.Status) string {
-	return fmt.Sprintf("generation %d ready in %d ms (%d of %d chunks)", st.Generation, st.BuildMs, st.ChunksRebuilt, st.ChunksTotal)
-}
-
 // start starts a QEMU on the current generation.
 func (s *session) start() error {
 	m := s.plan.machine
@@ -354,19 +363,30 @@ func (s *session) stopQEMU() {
 	close(stopped)
 }
 
-// unmount unmounts the mount run made, waiting for its last open file to
-// be closed (QEMU has gone by then), and stops its daemon.
-func (s *session) unmount(srv *liveServer) {
-	defer srv.Close()
-	if err := srv.Unmount(); err != nil {
+// stopDaemon stops the live daemon run started: the mount is unmounted,
+// and its last open file waited for (QEMU has gone by then) until
+// unmountGrace or a second signal.
+func (s *session) stopDaemon(l *liveDaemon) {
+	ctx, cancel := context.WithTimeout(context.Background(), unmountGrace)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.force:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := l.Close(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, errDetached):
+		select {
+		case <-s.force:
+		default:
+			s.say("%s still has open files after %v; it is detached and goes when they are closed", s.mountpoint, unmountGrace)
+		}
+	default:
 		s.say("%v", err)
-		return
-	}
-	select {
-	case <-srv.Ended():
-	case <-s.force:
-	case <-time.After(unmountGrace):
-		s.say("%s still has open files after %v; it is detached and goes when they are closed", s.mountpoint, unmountGrace)
 	}
 }
 

@@ -1,16 +1,7 @@
 package main
 
 import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
-
-	"github.com/liveiso/liveiso/generation"
 	"github.com/liveiso/liveiso/httpserve"
-	"github.com/liveiso/liveiso/live"
-	"github.com/liveiso/liveiso/watch"
 	"github.com/spf13/cobra"
 )
 
@@ -48,49 +39,9 @@ func runServe(f serveFlags) error {
 	if err := f.http.check(); err != nil {
 		return err
 	}
-	log := f.logs.logger()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	builder, err := generation.NewBuilder(opts, log)
+	out, err := f.logs.output(false)
 	if err != nil {
 		return err
 	}
-	defer builder.Close()
-	// Watch before the first build, so that an edit made while it runs is
-	// not lost.
-	w, err := watch.New(opts.Rootfs, watch.Options{}, log)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-
-	feed := newHTTPFeed(builder, f.http.keep, log)
-	d := live.New(feed, live.Options{Rootfs: opts.Rootfs}, log)
-	start := time.Now()
-	g, err := d.First(ctx)
-	if err != nil {
-		return err
-	}
-	for _, warning := range g.Stats.Warnings {
-		log.Warn(warning)
-	}
-	feed.published(d)
-	hs, err := startHTTP(f.http, feed, d, opts.Append, log)
-	if err != nil {
-		return err
-	}
-	defer stopHTTP(hs)
-	log.Info("serving", "url", hs.URL(), "first_generation_ms", time.Since(start).Milliseconds())
-
-	rescanOnHUP(ctx, w, log)
-	runCtx, stopRun := context.WithCancel(ctx)
-	ran := make(chan struct{})
-	go func() { d.Run(runCtx, w.Batches(), func() { feed.published(d) }); close(ran) }()
-	// The builder and the watcher are closed (deferred) only after Run has
-	// returned: a build in progress must not lose its packer under it.
-	defer func() { stopRun(); <-ran }()
-	<-ctx.Done()
-	log.Info("stopping")
-	return nil
+	return serveUntilSignal(daemonOptions{image: opts, http: f.http}, out)
 }

@@ -68,6 +68,7 @@ func runStatus(out io.Writer, mountpoint string, asJSON bool) error {
 	if s.SecureBoot {
 		fmt.Fprintf(out, "secure boot: UEFI boots through shim\n")
 	}
+	fmt.Fprintf(out, "joliet:      %s\n", onOff(s.Joliet))
 	for _, w := range s.Warnings {
 		fmt.Fprintf(out, "warning:     %s\n", w)
 	}
@@ -75,4 +76,11 @@ func runStatus(out io.Writer, mountpoint string, asJSON bool) error {
 		return fmt.Errorf("the last build failed; still serving generation %d", s.Generation)
 	}
 	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

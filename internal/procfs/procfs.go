@@ -47,3 +47,19 @@ func OpenFDs(path string) (int, error) {
 	}
 	return n, nil
 }
+
+// OpenFDsUnder counts this process's file descriptors open on files whose
+// names are below the directory dir.
+func OpenFDsUnder(dir string) (int, error) {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/liveiso/liveiso/integration"
+	"github.com/liveiso/liveiso/internal/testenv"
 )
 
 func main() {
@@ -37,28 +37,28 @@ func run(args []string) error {
 	switch args[0] {
 	case "rootfs":
 		fs := flag.NewFlagSet("rootfs", flag.ExitOnError)
-		marker := fs.String("marker", "liveiso test rootfs", "the text /init prints after "+integration.MarkerPrefix)
+		marker := fs.String("marker", "liveiso test rootfs", "the text /init prints after "+testenv.MarkerPrefix)
 		fs.Parse(args[1:])
 		if fs.NArg() != 1 {
 			return fmt.Errorf("usage: liveiso-fixture rootfs [-marker TEXT] DIR")
 		}
-		return integration.BuildBusyboxRootfs(fs.Arg(0), *marker)
+		return testenv.BuildBusyboxRootfs(fs.Arg(0), *marker)
 	case "reference":
 		fs := flag.NewFlagSet("reference", flag.ExitOnError)
 		rootfs := fs.String("rootfs", "", "the root file system directory")
 		out := fs.String("out", "", "the work directory (empty or missing) for the ISO tree and image.iso")
-		appendArgs := fs.String("append", "", "more kernel command-line words, e.g. "+integration.ArgMountCD)
+		appendArgs := fs.String("append", "", "more kernel command-line words, e.g. "+testenv.ArgMountCD)
 		compressor := fs.String("compressor", "gzip -9", "the command that compresses the cpio archive")
 		isoTool := fs.String("isotool", "genisoimage", `the mkisofs-compatible tool, e.g. "xorriso -as mkisofs"`)
 		fs.Parse(args[1:])
 		if *rootfs == "" || *out == "" || fs.NArg() != 0 {
 			return fmt.Errorf("usage: liveiso-fixture reference -rootfs DIR -out WORKDIR [flags]")
 		}
-		k, err := integration.Kernel()
+		k, err := testenv.Kernel()
 		if err != nil {
 			return err
 		}
-		img, err := integration.BuildReference(context.Background(), *out, *rootfs, k.Vmlinuz, integration.ReferenceOptions{
+		img, err := testenv.BuildReference(context.Background(), *out, *rootfs, k.Vmlinuz, testenv.ReferenceOptions{
 			Compressor: strings.Fields(*compressor),
 			ISOTool:    strings.Fields(*isoTool),
 			Append:     *appendArgs,
@@ -70,7 +70,7 @@ func run(args []string) error {
 		fmt.Println(img.ISO)
 		return nil
 	case "kernel":
-		k, err := integration.Kernel()
+		k, err := testenv.Kernel()
 		if err != nil {
 			return err
 		}

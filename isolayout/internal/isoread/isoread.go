@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,16 @@ type Image struct {
 	Root            *File
 	PathTable       []PathEntry
 	Dirs            int
-	r               io.ReaderAt
+
+	// Joliet is the root of the Joliet hierarchy (nil without a Joliet
+	// supplementary volume descriptor): Name is the UCS-2 name decoded,
+	// ISOName the raw identifier.
+	Joliet          *File
+	JolietEscapes   string
+	JolietPathTable []PathEntry
+	JolietVolumeID  string
+
+	r io.ReaderAt
 }
 
 // PathEntry is one path table record.
@@ -70,8 +80,8 @@ func Read(r io.ReaderAt, size int64) (*Image, error) {
 	if size%sectorSize != 0 {
 		return nil, fmt.Errorf("size %d not whole sectors", size)
 	}
-	var root []byte
-	var lPath, mPath, ptSize uint32
+	var root, jRoot []byte
+	var lPath, mPath, ptSize, jlPath, jmPath, jptSize uint32
 	// Until the PVD says otherwise, the volume space is the image.
 	img.VolumeSpaceSize = uint32(min(size/sectorSize, 0xFFFFFFFF))
 	for lba := int64(16); ; lba++ {
@@ -127,6 +137,36 @@ func Read(r io.ReaderAt, size int64) (*Image, error) {
 			if s[881] != 1 {
 				return nil, errors.New("file structure version")
 			}
+		case 2:
+			// ECMA-119 8.5 with the Joliet escape sequences in BP 89-91.
+			esc := string(bytes.TrimRight(s[88:120], "\x00"))
+			if esc != "%/@" && esc != "%/C" && esc != "%/E" {
+				return nil, fmt.Errorf("supplementary volume descriptor: escape sequences %q are not Joliet's", esc)
+			}
+			if s[7] != 0 {
+				return nil, errors.New("joliet: volume flags")
+			}
+			img.JolietEscapes = esc
+			v, err := both32(s[80:88])
+			if err != nil || int64(v)*sectorSize != size {
+				return nil, fmt.Errorf("joliet: volume space size %d %v, image %d bytes", v, err, size)
+			}
+			if v, err := both16(s[128:132]); err != nil || v != sectorSize {
+				return nil, fmt.Errorf("joliet: logical block size %d %v", v, err)
+			}
+			if jptSize, err = both32(s[132:140]); err != nil {
+				return nil, err
+			}
+			jlPath = binary.LittleEndian.Uint32(s[140:])
+			jmPath = binary.BigEndian.Uint32(s[148:])
+			if s[156] != 34 {
+				return nil, errors.New("joliet: root record length")
+			}
+			jRoot = append([]byte(nil), s[156:190]...)
+			if img.JolietVolumeID, err = decodeUCS2(s[40:72]); err != nil {
+				return nil, fmt.Errorf("joliet volume id: %w", err)
+			}
+			img.JolietVolumeID = strings.TrimRight(img.JolietVolumeID, " ")
 		default:
 			return nil, fmt.Errorf("sector %d: volume descriptor type %d", lba, s[0])
 		}
@@ -152,8 +192,13 @@ done:
 		return nil, err
 	}
 	img.Dirs = len(dirsByLBA)
-	if err := img.readPathTables(lPath, mPath, ptSize, dirsByLBA); err != nil {
+	if img.PathTable, err = img.readPathTables(img.Root, lPath, mPath, ptSize, dirsByLBA, isoPad); err != nil {
 		return nil, err
+	}
+	if jRoot != nil {
+		if err := img.readJoliet(jRoot, jlPath, jmPath, jptSize); err != nil {
+			return nil, fmt.Errorf("joliet: %w", err)
+		}
 	}
 	return img, nil
 }

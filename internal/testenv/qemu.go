@@ -1,11 +1,9 @@
-package integration
+package testenv
 
 import (
-	"bufio"
 	"cmp"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,7 +136,7 @@ func Start(dir string, opts VMOptions) (_ *VM, err error) {
 			args = append(args, "-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on")
 		}
 		vars := filepath.Join(dir, "OVMF_VARS.fd")
-		if err := copyFile(varsTemplate, vars, 0o644); err != nil {
+		if err := CopyFile(varsTemplate, vars, 0o644); err != nil {
 			return nil, fmt.Errorf("OVMF variables: %w", err)
 		}
 		args = append(args,
@@ -279,7 +277,7 @@ func (vm *VM) WaitForLine(re *regexp.Regexp, timeout time.Duration) (string, err
 		text := vm.Console()
 		if vm.cursor <= len(text) {
 			rest := text[vm.cursor:]
-			line, end, ok := matchLine(rest, re)
+			line, end, ok := MatchLine(rest, re)
 			if ok {
 				vm.cursor += end
 				return line, nil
@@ -301,10 +299,10 @@ func (vm *VM) WaitForLine(re *regexp.Regexp, timeout time.Duration) (string, err
 	}
 }
 
-// matchLine finds the first whole line of text (ended by "\n") that re
+// MatchLine finds the first whole line of text (ended by "\n") that re
 // matches: the line and the offset just past its newline. Without one, end
 // is where the unfinished last line starts.
-func matchLine(text string, re *regexp.Regexp) (line string, end int, ok bool) {
+func MatchLine(text string, re *regexp.Regexp) (line string, end int, ok bool) {
 	for {
 		nl := strings.IndexByte(text[end:], '\n')
 		if nl < 0 {
@@ -327,80 +325,6 @@ func (vm *VM) WaitExit(timeout time.Duration) error {
 	case <-time.After(timeout):
 		return fmt.Errorf("qemu still running after %v\n%s", timeout, vm.tailReport())
 	}
-}
-
-// Monitor sends one command to QEMU's human monitor and returns its reply.
-func (vm *VM) Monitor(command string) (string, error) {
-	conn, err := vm.dialMonitor(10 * time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		return "", err
-	}
-	r := bufio.NewReader(conn)
-	if _, err := readToPrompt(r); err != nil {
-		return "", fmt.Errorf("monitor greeting: %w", err)
-	}
-	if _, err := fmt.Fprintf(conn, "%s\n", command); err != nil {
-		return "", fmt.Errorf("monitor %q: %w", command, err)
-	}
-	reply, err := readToPrompt(r)
-	if err != nil {
-		return "", fmt.Errorf("monitor %q: %w", command, err)
-	}
-	// The monitor echoes the command (with terminal escapes) on the first line.
-	if _, after, ok := strings.Cut(reply, "\n"); ok {
-		reply = after
-	}
-	return strings.TrimSpace(strings.ReplaceAll(reply, "\r", "")), nil
-}
-
-// dialMonitor connects to the monitor socket, waiting for QEMU to create it
-// if it has only just started.
-func (vm *VM) dialMonitor(timeout time.Duration) (net.Conn, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		conn, err := net.Dial("unix", vm.monitorPath)
-		if err == nil {
-			return conn, nil
-		}
-		if vm.Exited() {
-			return nil, fmt.Errorf("monitor: qemu exited (%v)\n%s", vm.exitErr, vm.tailReport())
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("monitor %s: %w", vm.monitorPath, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-const monitorPrompt = "(qemu) "
-
-func readToPrompt(r *bufio.Reader) (string, error) {
-	var b strings.Builder
-	for !strings.HasSuffix(b.String(), monitorPrompt) {
-		c, err := r.ReadByte()
-		if err != nil {
-			return b.String(), err
-		}
-		b.WriteByte(c)
-	}
-	return strings.TrimSuffix(b.String(), monitorPrompt), nil
-}
-
-// SystemReset resets the guest like the reset button: QEMU keeps running
-// and keeps its files open.
-func (vm *VM) SystemReset() error {
-	reply, err := vm.Monitor("system_reset")
-	if err != nil {
-		return err
-	}
-	if reply != "" {
-		return fmt.Errorf("system_reset: %s", reply)
-	}
-	return nil
 }
 
 // Kill stops QEMU at once and waits for it to exit. It may be called more

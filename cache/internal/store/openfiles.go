@@ -1,4 +1,4 @@
-package cache
+package store
 
 import (
 	"container/list"
@@ -7,14 +7,6 @@ import (
 	"sync"
 )
 
-// maxOpenFiles bounds the store files one store keeps open. A member read
-// after its file was let go of is opened again (through its pin link, see
-// pins.go): one open(2) of a file in the page cache, small beside what the
-// reader does with the bytes (decompress them, send them to a guest).
-// Without the bound every stored member kept its fd for the life of the
-// process (about 2,200 on a 200k-file tree, one more per edit).
-const maxOpenFiles = 128
-
 // openFiles is a least-recently-used cache of open store files, keyed by
 // member. A file in use by a read is closed only when the read is done.
 // Once closed, every read opens and closes its file.
@@ -22,26 +14,26 @@ type openFiles struct {
 	mu     sync.Mutex
 	limit  int
 	ll     *list.List // front: most recently used; values *openFile
-	index  map[memberKey]*list.Element
+	index  map[Key]*list.Element
 	closed bool
 }
 
 // openFile is one cached file. users counts the reads using f; dropped is
 // set when the cache lets go of it, and the last user closes it.
 type openFile struct {
-	key     memberKey
+	key     Key
 	f       *os.File
 	users   int
 	dropped bool
 }
 
 func newOpenFiles(limit int) *openFiles {
-	return &openFiles{limit: limit, ll: list.New(), index: map[memberKey]*list.Element{}}
+	return &openFiles{limit: limit, ll: list.New(), index: map[Key]*list.Element{}}
 }
 
 // readAt reads from the store file of k at off, opening it with open when
 // the cache does not hold it.
-func (c *openFiles) readAt(k memberKey, open func() (*os.File, error), p []byte, off int64) (int, error) {
+func (c *openFiles) readAt(k Key, open func() (*os.File, error), p []byte, off int64) (int, error) {
 	of, err := c.acquire(k, open)
 	if err != nil {
 		return 0, err
@@ -55,7 +47,7 @@ func (c *openFiles) readAt(k memberKey, open func() (*os.File, error), p []byte,
 }
 
 // acquire returns the cached file of k, or opens and caches it.
-func (c *openFiles) acquire(k memberKey, open func() (*os.File, error)) (*openFile, error) {
+func (c *openFiles) acquire(k Key, open func() (*os.File, error)) (*openFile, error) {
 	c.mu.Lock()
 	if el, ok := c.index[k]; ok {
 		c.ll.MoveToFront(el)
@@ -74,14 +66,14 @@ func (c *openFiles) acquire(k memberKey, open func() (*os.File, error)) (*openFi
 }
 
 // add caches f, a freshly opened store file of k, for later reads.
-func (c *openFiles) add(k memberKey, f *os.File) {
+func (c *openFiles) add(k Key, f *os.File) {
 	c.insert(k, f, 0)
 }
 
 // insert caches f as k's file with users already counted, or, if another
 // read got there first, closes f and returns the cached one. Files beyond
 // the limit are closed outside the lock.
-func (c *openFiles) insert(k memberKey, f *os.File, users int) *openFile {
+func (c *openFiles) insert(k Key, f *os.File, users int) *openFile {
 	var toClose []*os.File
 	c.mu.Lock()
 	var of *openFile
@@ -124,7 +116,7 @@ func (c *openFiles) drop(el *list.Element) []*os.File {
 }
 
 // forget lets go of k's file, if cached (closed once no read uses it).
-func (c *openFiles) forget(k memberKey) {
+func (c *openFiles) forget(k Key) {
 	c.mu.Lock()
 	var toClose []*os.File
 	if el, ok := c.index[k]; ok {
@@ -167,3 +159,15 @@ func (c *openFiles) len() int {
 	defer c.mu.Unlock()
 	return c.ll.Len()
 }
+
+// IsOpen reports whether the open-file cache holds k's file.
+func (s *Store) IsOpen(k Key) bool {
+	s.files.mu.Lock()
+	defer s.files.mu.Unlock()
+	_, ok := s.files.index[k]
+	return ok
+}
+
+// CloseFiles closes the files of the open-file cache (those in use when
+// their reads end); every later read opens its file and closes it again.
+func (s *Store) CloseFiles() { s.files.close() }

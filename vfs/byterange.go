@@ -1,25 +1,6 @@
 package vfs
 
-import (
-	"io"
-
-	"github.com/liveiso/liveiso/live"
-)
-
-// Source hands out the snapshots vfs serves: the live daemon's, or a test's
-// fake. Its methods are called concurrently from FUSE request goroutines.
-// Acquire is also called on the read path when a read of image.iso touches
-// Options.RepinRange, so it must be cheap (an atomic load and count).
-type Source interface {
-	// Acquire returns the newest ready generation with a reference for
-	// the caller, which vfs releases when the file that pinned it is
-	// closed or moves on; nil before the first.
-	Acquire() *live.Snapshot
-	Capacity() int64 // size of image.iso
-	Status() []byte  // contents of status.json
-}
-
-var _ Source = (*live.Daemon)(nil)
+import "io"
 
 // ByteRange is the half-open byte range [Off, Off+Len) of a file.
 type ByteRange struct {

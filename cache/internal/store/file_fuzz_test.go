@@ -1,4 +1,4 @@
-package cache
+package store
 
 import (
 	"bytes"
@@ -13,23 +13,23 @@ import (
 // accepts is exactly what the encoder writes for the header it returns; a
 // header made from the same bytes by the encoder is read back as it was.
 func FuzzStoreHeader(f *testing.F) {
-	valid := storeHeader{comp: compressionCode(Gzip), payloadLen: 5, rawLen: 12, payloadCRC: 7}
+	valid := header{comp: codeGzip, payloadLen: 5, rawLen: 12, payloadCRC: 7}
 	valid.key[0] = 1
 	f.Add(append(valid.encode(), "abcde"...))
-	f.Add([]byte(storeMagic))
-	f.Add(bytes.Repeat([]byte{0xff}, storeHeaderSize+3))
+	f.Add([]byte(magic))
+	f.Add(bytes.Repeat([]byte{0xff}, headerSize+3))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		name := filepath.Join(dir, "member")
-		var key memberKey
+		var key Key
 		if len(data) >= 64 {
 			copy(key[:], data[32:64])
 		}
 		if h, err := readHeader(t, name, data, key); err == nil {
-			if !bytes.Equal(h.encode(), data[:storeHeaderSize]) {
-				t.Fatalf("accepted header %x, which encodes as %x", data[:storeHeaderSize], h.encode())
+			if !bytes.Equal(h.encode(), data[:headerSize]) {
+				t.Fatalf("accepted header %x, which encodes as %x", data[:headerSize], h.encode())
 			}
-			if uint64(len(data)) != storeHeaderSize+h.payloadLen {
+			if uint64(len(data)) != headerSize+h.payloadLen {
 				t.Fatalf("accepted a %d-byte file whose header says %d payload bytes", len(data), h.payloadLen)
 			}
 		}
@@ -38,7 +38,7 @@ func FuzzStoreHeader(f *testing.F) {
 		// rest of them, reads back as it was.
 		var b [64]byte
 		copy(b[:], data)
-		want := storeHeader{
+		want := header{
 			comp:       binary.LittleEndian.Uint32(b[0:]),
 			rawLen:     binary.LittleEndian.Uint64(b[4:]),
 			payloadCRC: binary.LittleEndian.Uint32(b[12:]),
@@ -50,7 +50,7 @@ func FuzzStoreHeader(f *testing.F) {
 		if err != nil || got != want {
 			t.Fatalf("header %+v read back as %+v, %v", want, got, err)
 		}
-		var other memberKey
+		var other Key
 		other[0] = ^want.key[0]
 		if _, err := readHeader(t, name, append(want.encode(), payload...), other); err == nil {
 			t.Fatal("a header was accepted for another key")
@@ -59,7 +59,7 @@ func FuzzStoreHeader(f *testing.F) {
 }
 
 // readHeader writes data to the file name and reads its header.
-func readHeader(t *testing.T, name string, data []byte, k memberKey) (storeHeader, error) {
+func readHeader(t *testing.T, name string, data []byte, k Key) (header, error) {
 	t.Helper()
 	if err := os.WriteFile(name, data, 0o600); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
-package integration
+package testenv
 
-import fixtures "github.com/liveiso/liveiso/integration/fixture"
+import fixtures "github.com/liveiso/liveiso/internal/fixture"
 
 // The fixtures, as package fixture finds them (see there).
 const FixturesEnv = fixtures.FixturesEnv

@@ -1,4 +1,4 @@
-package cache
+package store
 
 import (
 	"crypto/rand"
@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,8 +28,8 @@ import (
 //     flock on it for its life. The lock is taken on a temporary name and
 //     only then renamed into place, so a trimmer never finds a lock file
 //     that is not locked by a live process.
-//   - A member a live Initrd references (the last Pack's members, those of
-//     every Pin, and those a Pack in progress has loaded or written) has a
+//   - A member a live initrd references (the last Pack's members, those of
+//     every Retain, and those a Pack in progress has loaded or written) has a
 //     hard link pins/ID/KEY, and the store reads it through that name,
 //     which no other process removes while ID is alive.
 //   - A trimmer removes only store files whose link count is 1 (nobody
@@ -52,11 +51,13 @@ import (
 // after a crash. Pinned members are not trimmed, so their mtime need not be
 // current while they are pinned.
 
-// pinRoot and procRoot are the directories, beside members/, where stores
-// keep their pins and lock files.
+// membersRoot is the directory of the store files; pinRoot and procRoot
+// are the directories, beside it, where stores keep their pins and lock
+// files.
 const (
-	pinRoot  = "pins"
-	procRoot = "procs"
+	membersRoot = "members"
+	pinRoot     = "pins"
+	procRoot    = "procs"
 )
 
 // lockSuffix ends the name of a process lock file in procRoot.
@@ -73,7 +74,7 @@ func takeProcessLock(cacheDir string) (*os.File, string, error) {
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	id := strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(rnd[:])
-	f, err := os.CreateTemp(procs, ".tmp-*")
+	f, err := os.CreateTemp(procs, tmpPrefix+"*")
 	if err != nil {
 		return nil, "", fmt.Errorf("cache lock: %w", err)
 	}
@@ -93,21 +94,21 @@ func takeProcessLock(cacheDir string) (*os.File, string, error) {
 }
 
 // pinPath is where this store pins member k.
-func (s *store) pinPath(k memberKey) string {
+func (s *Store) pinPath(k Key) string {
 	return filepath.Join(s.pinDir, k.String())
 }
 
 // hold adds one reference to member k's pin, linking the pin from the
 // store file on the first one. It reports false, holding nothing, if the
 // store has no file for k.
-func (s *store) hold(k memberKey) (bool, error) {
+func (s *Store) hold(k Key) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pins[k] > 0 {
 		s.pins[k]++
 		return true, nil
 	}
-	err := os.Link(s.path(k), s.pinPath(k))
+	err := os.Link(s.Path(k), s.pinPath(k))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
@@ -115,7 +116,7 @@ func (s *store) hold(k memberKey) (bool, error) {
 		// A pin file this store does not count (left by a failed
 		// write): the store file is the one to use.
 		if err = os.Remove(s.pinPath(k)); err == nil {
-			err = os.Link(s.path(k), s.pinPath(k))
+			err = os.Link(s.Path(k), s.pinPath(k))
 		}
 	}
 	if err != nil {
@@ -126,7 +127,7 @@ func (s *store) hold(k memberKey) (bool, error) {
 }
 
 // pinned reports whether this store holds a pin on k.
-func (s *store) pinned(k memberKey) bool {
+func (s *Store) pinned(k Key) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pins[k] > 0
@@ -136,7 +137,7 @@ func (s *store) pinned(k memberKey) bool {
 // mtime (it was in use until now), removes the pin and closes the file if
 // it is open: nothing live reads it any more, and an open fd would keep
 // its blocks on disk after a trim removes it, outside --cache-size.
-func (s *store) unhold(k memberKey) {
+func (s *Store) unhold(k Key) {
 	s.mu.Lock()
 	n := s.pins[k] - 1
 	if n > 0 {
@@ -158,59 +159,33 @@ func (s *store) unhold(k memberKey) {
 	}
 }
 
-// retain pins ms for whoever asks (a Pack's result, a Pin). A member
-// without a store file that is held in memory (the store lost its file to
-// a trim, or it was never written) is written again first.
-func (s *store) retain(ms []*member) []memberKey {
-	keys := make([]memberKey, 0, len(ms))
+// Retain pins ms for whoever asks (a Pack's result, a Pin of an older
+// initrd) until Release of the keys it returns: no trim, by this process
+// or another on the same cache directory, removes them. A member without
+// a store file whose Data is in memory (the store lost its file to a
+// trim, or it was never written) is written again first; one that cannot
+// be pinned is left out, with a warning.
+func (s *Store) Retain(ms []Member) []Key {
+	keys := make([]Key, 0, len(ms))
 	for _, m := range ms {
-		ok, err := s.hold(m.key)
-		if !ok && err == nil && m.inMemory() != nil {
+		ok, err := s.hold(m.Key)
+		if !ok && err == nil && m.Data != nil {
 			err = s.write(m)
 			ok = err == nil
 		}
 		if err != nil {
-			s.log.Warn("cache member not pinned", "key", m.key.String(), "err", err)
+			s.log.Warn("cache member not pinned", "key", m.Key.String(), "err", err)
 		}
 		if ok {
-			keys = append(keys, m.key)
+			keys = append(keys, m.Key)
 		}
 	}
 	return keys
 }
 
-// release drops one reference of each of keys.
-func (s *store) release(keys []memberKey) {
+// Release drops one reference of each of keys (from Retain).
+func (s *Store) Release(keys []Key) {
 	for _, k := range keys {
 		s.unhold(k)
 	}
-}
-
-// Pin keeps the members of one Initrd in the disk store: no trim, by this
-// process or another on the same cache directory, removes them until
-// Close. An Initrd's members are pinned while it is its Packer's latest;
-// whoever keeps serving an older one (a generation still read by an open
-// file handle, an HTTP request in flight) takes a Pin of it, before the
-// next Pack of that Packer, and closes the Pin when done.
-type Pin struct {
-	s    *store
-	keys []memberKey
-	done atomic.Bool
-}
-
-// Retain pins r's stored members until the returned Pin is closed. Its
-// Packer must not be closed yet. Without a disk store it pins nothing.
-func (r *Initrd) Retain() *Pin {
-	if r.store == nil {
-		return &Pin{}
-	}
-	return &Pin{s: r.store, keys: r.store.retain(r.stored)}
-}
-
-// Close releases the pin; later calls do nothing.
-func (p *Pin) Close() error {
-	if p.s != nil && p.done.CompareAndSwap(false, true) {
-		p.s.release(p.keys)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package integration
+package testenv
 
 import (
 	"bytes"
@@ -37,6 +37,11 @@ const (
 const (
 	ArgMountCD = "liveiso.mountcd" // load the CD-ROM modules, mount /dev/sr0 on /mnt and list it
 	ArgWait    = "liveiso.wait"    // stay up instead of powering off
+	// ArgNoRock mounts the CD with -o norock: the kernel's isofs then
+	// reads the Joliet tree (CONFIG_JOLIET=y; with CONFIG_NLS_DEFAULT
+	// "utf8" it converts names with the built-in UTF-16 code, no nls
+	// module).
+	ArgNoRock = "liveiso.norock"
 	// ArgProbe: mount the medium (CD or virtio disk) and, for
 	// ProbeSecondsFile seconds, probe it as a running system does; then
 	// copy it whole, and act as ProbeAfterFile says.
@@ -109,8 +114,12 @@ mountcd() {
 		fi
 		sleep 0.1
 	done
-	if ! mount -t iso9660 -o ro /dev/sr0 /mnt; then
-		echo "LIVEISO-ERROR: mount -t iso9660 /dev/sr0 failed"
+	opts=ro
+	if has_word liveiso.norock; then
+		opts=ro,norock
+	fi
+	if ! mount -t iso9660 -o $opts /dev/sr0 /mnt; then
+		echo "LIVEISO-ERROR: mount -t iso9660 -o $opts /dev/sr0 failed"
 		dmesg | tail -n 20
 		return 1
 	fi
@@ -249,7 +258,7 @@ func BuildBusyboxRootfs(dir, marker string) error {
 			return err
 		}
 	}
-	if err := copyFile(BusyboxPath, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
+	if err := CopyFile(BusyboxPath, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
 		return err
 	}
 	for _, name := range strings.Fields(string(applets)) {
@@ -261,7 +270,7 @@ func BuildBusyboxRootfs(dir, marker string) error {
 		}
 	}
 	for _, m := range append(Modules(), ProbeModules()...) {
-		if err := copyFile(filepath.Join(k.ModulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
+		if err := CopyFile(filepath.Join(k.ModulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
 			return err
 		}
 	}
@@ -303,7 +312,7 @@ func checkStatic(path string) error {
 	return nil
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
+func CopyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err

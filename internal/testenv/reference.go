@@ -1,4 +1,4 @@
-package integration
+package testenv
 
 import (
 	"context"
@@ -133,7 +133,7 @@ func BuildReference(ctx context.Context, workDir, rootfs, vmlinuz string, opts R
 		{LdlinuxC32, "ldlinux.c32"},
 		{vmlinuz, "vmlinuz"},
 	} {
-		if err := copyFile(f.src, filepath.Join(img.ISODir, "isolinux", f.dst), 0o644); err != nil {
+		if err := CopyFile(f.src, filepath.Join(img.ISODir, "isolinux", f.dst), 0o644); err != nil {
 			return nil, fmt.Errorf("reference image: %w", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package cache
+package store
 
 import (
 	"context"
@@ -18,13 +18,13 @@ import (
 
 // Trimming a cache directory to a size: least recently used store files
 // (oldest mtime, see pins.go) go first, and a file some live process pins
-// (link count above 1) never goes. A Packer's store keeps a running
+// (link count above 1) never goes. A Store keeps a running
 // estimate of the directory's size (a walk when it opens, plus what it
 // writes) and trims in the background when the estimate passes its limit,
 // and once more, with a fresh walk, when it closes. `liveiso cache` calls
 // Usage and Trim.
 
-// tmpPrefix starts the names of files being written (store.write) and of
+// tmpPrefix starts the names of files being written (Store.write) and of
 // lock files being taken (takeProcessLock).
 const tmpPrefix = ".tmp-"
 
@@ -75,10 +75,6 @@ func Usage(dir string) (DiskUsage, error) {
 // then store files nobody pins, least recently used first, until the
 // store holds limitBytes or less (or only pinned files are left).
 func Trim(dir string, limitBytes int64) (TrimResult, error) {
-	return trim(dir, limitBytes)
-}
-
-func trim(dir string, limitBytes int64) (TrimResult, error) {
 	var res TrimResult
 	res.Reaped = reapDead(dir)
 	files, err := walkStore(dir, true)
@@ -132,7 +128,7 @@ func usageOf(files []storeFile) DiskUsage {
 // walkStore lists the store files of the cache directory dir (a missing
 // one holds none). With clean, it removes stale temporary files.
 func walkStore(dir string, clean bool) ([]storeFile, error) {
-	members := filepath.Join(dir, "members")
+	members := filepath.Join(dir, membersRoot)
 	subs, err := os.ReadDir(members)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -261,20 +257,20 @@ func liveProcesses(dir string) int {
 	return n
 }
 
-// DefaultCacheSizeBytes is the least the store of a Packer is trimmed to by
-// default; the default is four times the latest initrd when that is more.
-const DefaultCacheSizeBytes = 2 << 30
+// DefaultLimitBytes is the least a Store is trimmed to by default; the
+// default is four times the latest initrd when that is more.
+const DefaultLimitBytes = 2 << 30
 
 // limit is the size the store is trimmed to.
-func (s *store) limit() int64 {
+func (s *Store) limit() int64 {
 	if s.limitBytes > 0 {
 		return s.limitBytes
 	}
-	return max(DefaultCacheSizeBytes, 4*s.initrdBytes.Load())
+	return max(DefaultLimitBytes, 4*s.initrdBytes.Load())
 }
 
 // trimAbove is the estimated size past which the store trims.
-func (s *store) trimAbove() int64 {
+func (s *Store) trimAbove() int64 {
 	limit := s.limit()
 	return max(limit, s.trimFloor.Load()+limit/10)
 }
@@ -282,7 +278,7 @@ func (s *store) trimAbove() int64 {
 // trimLater trims the store in the background, one trim at a time, down to
 // nine tenths of the limit, so that the next trim is a tenth of the limit
 // of writes away.
-func (s *store) trimLater() {
+func (s *Store) trimLater() {
 	if !s.trimming.CompareAndSwap(false, true) {
 		return
 	}
@@ -295,7 +291,7 @@ func (s *store) trimLater() {
 		for round := 0; round < 3; round++ {
 			before := s.sizeBytes.Load()
 			limit := s.limit()
-			res, err := trim(s.root, limit-limit/10)
+			res, err := Trim(s.root, limit-limit/10)
 			if err != nil {
 				s.log.Warn("cache not trimmed", "dir", s.root, "err", err)
 				return
@@ -314,3 +310,6 @@ func (s *store) trimLater() {
 		}
 	}()
 }
+
+// WaitTrims waits for the background trim in progress, if any.
+func (s *Store) WaitTrims() { s.trims.Wait() }
