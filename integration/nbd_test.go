@@ -69,50 +69,87 @@ func startNBD(t *testing.T, port string, name string, args ...string) {
 	}
 }
 
+// nbdServers are the NBD servers the README names, with their arguments
+// for an export of image on port.
+var nbdServers = map[string]func(port, image string) []string{
+	"qemu-nbd": func(port, image string) []string {
+		return []string{"--read-only", "--persistent", "--shared=0", "-f", "raw", "-b", "127.0.0.1", "-p", port, image}
+	},
+	"nbdkit": func(port, image string) []string {
+		return []string{"-f", "-i", "127.0.0.1", "-p", port, "--readonly", "--filter=multi-conn",
+			"file", image, "multi-conn-mode=disable"}
+	},
+}
+
 // QEMU boots the fixture's live image over NBD, served from
 // MOUNTPOINT/image.iso by qemu-nbd (one open of the file for all
-// connections) and by nbdkit's file plugin held to one connection (it opens
-// the file once per connection); after an edit, a reset boots the new
-// marker, because the one open image.iso moves on at the volume
-// descriptors, as QEMU's own does.
-func TestNBDBoots(t *testing.T) {
+// connections) and by nbdkit's file plugin held to one connection (one open
+// per connection). The guest probes its medium for 30 s while the rootfs
+// changes every 0.5 s and reads the generation it booted throughout
+// (promise 7). Then, as the README says: with qemu-nbd a reset boots the
+// same generation again (its one open never moves on); with nbdkit, the
+// monitor recipe (a fresh connection, then a reset) boots the newest.
+func TestNBDPromise7(t *testing.T) {
 	t.Parallel()
-	servers := map[string]func(port, image string) []string{
-		"qemu-nbd": func(port, image string) []string {
-			return []string{"--read-only", "--persistent", "--shared=0", "-f", "raw", "-b", "127.0.0.1", "-p", port, image}
-		},
-		"nbdkit": func(port, image string) []string {
-			return []string{"-f", "-i", "127.0.0.1", "-p", port, "--readonly", "--filter=multi-conn",
-				"file", image, "multi-conn-mode=disable"}
-		},
-	}
-	for name, args := range servers {
+	for name, args := range nbdServers {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			if _, err := exec.LookPath(name); err != nil {
 				t.Fatalf("%s is not installed (scripts/setup.sh installs it): %v", name, err)
 			}
-			fx := newFixture(t, "nbd "+name)
-			m := startMount(t, fx, testenv.ArgWait, "", "")
+			fx := probeFixture(t, "nbd "+name, "wait")
+			m := startMount(t, fx, probeArgs, "", "")
 			port := freePort(t)
 			startNBD(t, port, name, args(port, m.image())...)
-			vm := bootToMarker(t, testenv.VMOptions{
-				Drives: []string{"file=nbd://127.0.0.1:" + port + ",media=cdrom,readonly=on,format=raw"},
+			url := "nbd://127.0.0.1:" + port
+			stopEdits := editContinuously(t, fx.rootfs, "edit", probeEditInterval, 50_000)
+			defer stopEdits()
+			vm := testenv.StartVM(t, testenv.VMOptions{
+				Drives: []string{"file=" + url + ",media=cdrom,readonly=on,format=raw"},
 				Boot:   "d",
-			}, fx.marker)
-			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.GuestWaiting+"$"), time.Minute); err != nil {
+			})
+			if _, err := vm.WaitForLine(regexp.MustCompile("^"+testenv.ProbeDone+"$"), probeTimeout); err != nil {
 				t.Fatal(err)
 			}
+			stopEdits()
 			before, _ := m.status()
-			marker := "nbd " + name + " after the edit"
-			writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte(marker+"\n"))
-			s := m.waitNext(t, before.Generation)
-			t.Logf("generation %d ready; resetting the guest", s.Generation)
-			if err := vm.SystemReset(); err != nil {
+			rep, err := parseProbe(vm.Console())
+			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := vm.WaitForLine(markerLine(marker), bootTimeout); err != nil {
-				t.Fatalf("after the reset: %v", err)
+			rep.check(t, "/dev/sr0")
+			if before.Generation < 10 {
+				t.Errorf("only %d generations by the end of the probe", before.Generation)
+			}
+			finalEdit(t, fx, "nbd "+name+" final")
+			m.waitNext(t, before.Generation)
+			want := sha256File(t, filepath.Join(m.dir, "initrd.img"))
+
+			if name == "qemu-nbd" {
+				if err := vm.SystemReset(); err != nil {
+					t.Fatal(err)
+				}
+				line, err := vm.WaitForLine(probeBootRe, bootTimeout)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := probeBootRe.FindStringSubmatch(line)[2]; got != rep.boot {
+					t.Errorf("after a reset the guest's initrd is %s, want the generation qemu-nbd opened (%s)", got, rep.boot)
+				}
+				return
+			}
+			if err := vm.BootNewestCD(url); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := vm.WaitForLine(markerLine("nbd "+name+" final"), bootTimeout); err != nil {
+				t.Fatal(err)
+			}
+			line, err := vm.WaitForLine(probeBootRe, bootTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := probeBootRe.FindStringSubmatch(line)[2]; got != want {
+				t.Errorf("after a fresh connection and a reset the guest's initrd is %s, want the newest generation's %s", got, want)
 			}
 		})
 	}

@@ -149,8 +149,9 @@ func TestHybridImageTools(t *testing.T) {
 	hostTool(t, "fsck.vfat", "-n", espFile)
 }
 
-// From the live mount: UEFI boots the image as a CD and, after an edit, a
-// guest reset boots the new generation; and UEFI and BIOS boot it as a disk
+// From the live mount: UEFI boots the image as a CD and, after an edit, the
+// README's monitor recipe (a fresh open of the CD, then a reset) boots the
+// new generation; and UEFI and BIOS boot it as a disk
 // (whose backup GPT is not at the end of the padded image.iso: firmware
 // finds it through the primary header).
 func TestMountUEFI(t *testing.T) {
@@ -168,7 +169,7 @@ func TestMountUEFI(t *testing.T) {
 		writeAtomic(t, filepath.Join(fx.rootfs, "etc/marker"), []byte("uefi live after\n"))
 		s := m.waitNext(t, before.Generation)
 		t.Logf("generation %d ready; resetting the guest", s.Generation)
-		if err := vm.SystemReset(); err != nil {
+		if err := vm.BootNewestCD(m.image()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := vm.WaitForLine(markerLine("uefi live after"), bootTimeout); err != nil {

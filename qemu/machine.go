@@ -77,7 +77,12 @@ type Machine struct {
 	// NoShutdown keeps QEMU when the guest powers off; a reset boots it
 	// again. A run that resets on every generation wants this.
 	NoShutdown bool
-	Extra      []string // appended last, so they can override the others
+	// RebootStops, with NoShutdown, turns a guest's reboot into a stop
+	// (QMP SHUTDOWN, reason guest-reset) instead of a reset QEMU makes by
+	// itself, so that whoever serves the medium can move it on before the
+	// firmware reads it again (Process.BootAgain).
+	RebootStops bool
+	Extra       []string // appended last, so they can override the others
 }
 
 // Args is the command line after Binary. The guest's first serial port and
@@ -133,6 +138,9 @@ func (m Machine) Args() []string {
 	}
 	if m.NoShutdown {
 		args = append(args, "-no-shutdown")
+	}
+	if m.RebootStops && !m.NoReboot {
+		args = append(args, "-action", "reboot=shutdown")
 	}
 	return append(args, m.Extra...)
 }

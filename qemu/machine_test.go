@@ -45,7 +45,9 @@ func TestMachineArgs(t *testing.T) {
 			[]string{"file=/m/image.iso,format=raw,media=cdrom,readonly=on"}},
 		{"user nic, one boot", func(m *Machine) { m.NIC, m.NoReboot = UserNIC, true },
 			[][]string{{"-nic", "user,model=virtio-net-pci"}, {"-no-reboot"}}, []string{"-no-shutdown"}},
-		{"watching", func(m *Machine) { m.NoShutdown = true }, [][]string{{"-no-shutdown"}}, []string{"-no-reboot"}},
+		{"watching", func(m *Machine) { m.NoShutdown = true }, [][]string{{"-no-shutdown"}}, []string{"-no-reboot", "-action"}},
+		{"watching, reboot stops", func(m *Machine) { m.NoShutdown, m.RebootStops = true, true },
+			[][]string{{"-no-shutdown"}, {"-action", "reboot=shutdown"}}, []string{"-no-reboot"}},
 		{"extra last", func(m *Machine) { m.Extra = []string{"-smp", "4"} }, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

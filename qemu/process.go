@@ -38,10 +38,12 @@ type IO struct {
 
 // Process is one running QEMU and its QMP connection.
 type Process struct {
-	cmd     *exec.Cmd
-	qmp     *QMP
-	done    chan struct{} // closed when QEMU has exited and its output is copied
-	exitErr error         // set before done is closed
+	cmd  *exec.Cmd
+	qmp  *QMP
+	done chan struct{} // closed when QEMU has exited and its output is copied
+	// rebootStops is Machine.RebootStops, which BootAgain restores.
+	rebootStops bool
+	exitErr     error // set before done is closed
 }
 
 // Start starts QEMU for m and connects to its QMP socket. The process is
@@ -54,7 +56,7 @@ func Start(ctx context.Context, binary string, m Machine, stdio IO) (*Process, e
 	}
 	cmd.Stdout, cmd.Stderr = stdio.Stdout, stdio.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &Process{cmd: cmd, done: make(chan struct{})}
+	p := &Process{cmd: cmd, done: make(chan struct{}), rebootStops: m.RebootStops && !m.NoReboot}
 	started := make(chan error, 1)
 	go func() {
 		// Pdeathsig follows the OS thread that forked, not the process:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +20,19 @@ import (
 // fakeQEMUEnv makes the test binary act as QEMU: it serves QMP on the
 // socket of its -qmp argument until told to quit.
 const fakeQEMUEnv = "LIVEISO_TEST_FAKE_QEMU"
+
+// fakeQEMULogEnv, when set, names a file the fake QEMU appends each QMP
+// command it gets to, with its arguments.
+const fakeQEMULogEnv = "LIVEISO_TEST_FAKE_QEMU_LOG"
+
+func appendLine(path, line string) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintln(f, line)
+}
 
 func TestMain(m *testing.M) {
 	if os.Getenv(fakeQEMUEnv) == "1" {
@@ -51,6 +65,13 @@ func fakeQEMUMain(args []string) int {
 	for sc.Scan() {
 		var cmd map[string]any
 		json.Unmarshal(sc.Bytes(), &cmd)
+		if log := os.Getenv(fakeQEMULogEnv); log != "" {
+			appendLine(log, fmt.Sprint(cmd["execute"], " ", cmd["arguments"]))
+		}
+		if cmd["execute"] == "system_reset" {
+			// As QEMU does: the event may come before the reply.
+			enc.Encode(map[string]any{"event": "RESET", "data": map[string]any{"guest": false}})
+		}
 		enc.Encode(map[string]any{"return": map[string]any{}, "id": cmd["id"]})
 		if cmd["execute"] == "quit" {
 			return 0

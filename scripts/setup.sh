@@ -42,7 +42,8 @@ packages=(fuse3 qemu-system-x86 isolinux syslinux-common busybox-static cpio xor
 	qemu-system-arm qemu-efi-aarch64 binutils-aarch64-linux-gnu
 	prometheus chromium)
 # The guest's /init loads these, in this order, to mount its CD (see
-# internal/testenv/rootfs.go).
+# internal/testenv/rootfs.go); virtio-blk and loop also let it read its
+# medium as a virtio disk and mount a copy of it (liveiso.probe).
 # The CD-ROM modules, then what liveiso's own init needs for --root squashfs
 # (a loop device over the medium, the squashfs, an overlay on tmpfs, and
 # virtio-blk for the disk medium of liveiso run --medium disk).
@@ -145,19 +146,18 @@ newest_kernel_package() {
 fetch_kernel() {
 	local pkg=""
 	if [[ -f $kernel_dir/PACKAGE ]]; then
-		local complete=true m
-		[[ -f $kernel_dir/config-$(cat "$kernel_dir/RELEASE" 2>/dev/null) ]] || complete=false
+		local missing="" m
 		for m in "${modules[@]}"; do
-			[[ -f $kernel_dir/modules/$m.ko ]] || complete=false
+			[[ -f $kernel_dir/modules/$m.ko ]] || missing+=" $m"
 		done
-		if $complete; then
+		if [[ -f $kernel_dir/config-$(cat "$kernel_dir/RELEASE" 2>/dev/null) && -z $missing ]]; then
 			say "test kernel: $(cat "$kernel_dir/PACKAGE") in $kernel_dir"
 			return 0
 		fi
-		# A fixture from before config-RELEASE or a module was added to the
-		# list: fetch the same package again when apt still has it.
+		# A fixture from before config-RELEASE or a module was kept: fetch
+		# the same package again when apt still has it.
 		pkg=$(cat "$kernel_dir/PACKAGE")
-		say "test kernel: $kernel_dir lacks config-RELEASE or a module; fetching $pkg again"
+		say "test kernel: $kernel_dir lacks config-RELEASE or modules ($missing ); fetching $pkg again"
 		apt-cache show "$pkg" >/dev/null 2>&1 || pkg=""
 	fi
 	[[ -n $pkg ]] || pkg=$(newest_kernel_package)

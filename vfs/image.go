@@ -29,6 +29,7 @@ func (f *imageFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 	h := &imageHandle{srv: f.srv}
 	h.pin.hold(f.srv.acquire())
 	h.runEnd.Store(-1)
+	f.srv.images.add(h, callerTID(ctx))
 	return h, f.srv.openFlags(), 0
 }
 
@@ -90,6 +91,7 @@ func (h *imageHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 
 // Release lets go of the handle's snapshot: the file was closed.
 func (h *imageHandle) Release(ctx context.Context) syscall.Errno {
+	h.srv.images.remove(h)
 	h.pin.release()
 	return 0
 }

@@ -26,7 +26,7 @@ type Options struct {
 	// stat of it (the daemon's StatusJSON); nil serves {}.
 	Status func() []byte
 
-	// RepinRange is the safe point of image.iso: a read that touches it moves
+	// RepinRange is a safe point of image.iso: a read that touches it moves
 	// its handle on to the newest snapshot before it is served, unless the
 	// read continues a copy (a run of back-to-back reads that began at
 	// offset 0, such as cp or dd bs=4k). Set it to the bytes every reader of
@@ -35,7 +35,9 @@ type Options struct {
 	// reset), so that a program that keeps image.iso open (QEMU across guest
 	// resets) sees the newest generation when it starts over, and a copy
 	// never gets two. The zero range disables moving on: handles keep their
-	// snapshot for life.
+	// snapshot for life, or until MoveOn. liveiso leaves it zero: a running
+	// guest reads these bytes too (promise 7), so only the one who resets
+	// the guest can say when it boots again (MoveOn).
 	RepinRange ByteRange
 
 	// pageCache serves image.iso and initrd.img through the kernel page cache
@@ -66,6 +68,7 @@ type Server struct {
 	// holds a reference to it until a newer one is published or the
 	// server stops.
 	current  live.Current
+	images   openImages   // the open image.iso handles, for MoveOn
 	capacity atomic.Int64 // size of image.iso, refreshed by Publish
 	changed  atomic.Int64 // mtime of the files (Unix ns): the last Publish, or the mount
 
@@ -194,8 +197,7 @@ func (s *Server) Mountpoint() string { return s.mountpoint }
 // snapshot that new opens get, and tells the kernel: it refreshes
 // image.iso's size (snap.Capacity) and drops cached attributes of all the
 // files, and their cached pages when they are served through the page
-// cache. Handles already open keep their snapshots (see
-// Options.RepinRange). It is the daemon's subscriber (live.Daemon.
+// cache. Handles already open keep their snapshots (see MoveOn). It is the daemon's subscriber (live.Daemon.
 // Subscribe): call it from the goroutine that publishes generations, never
 // from a FUSE request (the kernel may wait on reads in flight while it
 // invalidates). After the server has stopped it only releases snap.

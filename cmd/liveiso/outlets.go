@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/liveiso/liveiso/generation"
 	"github.com/liveiso/liveiso/httpserve"
 	"github.com/liveiso/liveiso/live"
 	"github.com/liveiso/liveiso/vfs"
@@ -37,11 +36,11 @@ var _ outlet = (*fuseOutlet)(nil)
 var errDetached = errors.New("detached with open files")
 
 func startFUSE(o mountOptions, d *live.Daemon, out output) (*fuseOutlet, error) {
-	repinOff, repinLen := generation.RepinRange()
+	// No RepinRange: an open image.iso keeps its generation until MoveOn
+	// (promise 7; run_moveon.go).
 	srv, err := vfs.Mount(o.mountpoint, d.Acquire(), vfs.Options{
 		AllowOther: o.allowOther,
 		Debug:      o.debugFUSE,
-		RepinRange: vfs.ByteRange{Off: repinOff, Len: repinLen},
 		Status:     d.StatusJSON,
 	}, out.log)
 	if err != nil {

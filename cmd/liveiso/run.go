@@ -53,9 +53,12 @@ The image is served from a private mount in a temporary directory (removed
 afterwards), from --mount MOUNTPOINT (mounted and unmounted by run), or from
 --attach MOUNTPOINT, a running 'liveiso mount' that is left running.
 
-On a new generation, --on-change says what happens: reset (system_reset over
-QMP: QEMU keeps running and the firmware boots the new image), restart (a new
-QEMU) or none. --direct boots the kernel and MOUNTPOINT/initrd.img with QEMU's
+On a new generation, --on-change says what happens: reset (QEMU keeps
+running: run stops the guest, moves QEMU's open image on to the new
+generation and resets it, so the firmware boots the new image), restart (a
+new QEMU) or none. A guest that reboots by itself boots the newest
+generation too; a running guest reads the generation it booted until then.
+With --attach, reset starts a new QEMU: the mount is another process's. --direct boots the kernel and MOUNTPOINT/initrd.img with QEMU's
 -kernel/-initrd, skipping firmware and boot loader; QEMU reads them only when
 it starts, so with --direct a new generation restarts QEMU.
 
@@ -241,8 +244,10 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 	if f.direct && f.image.root == string(generation.RootSquashfs) {
 		return p, usageError{"--direct boots without the medium, and --root squashfs reads the root from it: boot from the CD or --medium disk"}
 	}
-	if f.direct && f.onChange == onChangeReset {
-		// QEMU reads -kernel and -initrd only when it starts.
+	if (f.direct || p.attach) && f.onChange == onChangeReset {
+		// QEMU reads -kernel and -initrd only when it starts; an attached
+		// mount is another process's, which run cannot tell to move QEMU's
+		// open image.iso on (promise 7): a new QEMU opens it anew.
 		p.onChange = onChangeRestart
 	}
 	if f.until != "" {
@@ -274,6 +279,9 @@ func (f *runFlags) plan(qemuArgs []string) (runPlan, error) {
 	// run keeps QEMU when the guest powers off, to boot it again.
 	m.NoReboot = !p.watch
 	m.NoShutdown = p.watch
+	// A guest's own reboot stops it, so that run moves the image on
+	// before the firmware reads it (bootAgain).
+	m.RebootStops = p.watch
 
 	if p.binary, err = qemu.LookPathFor(m.Arch); err != nil {
 		return p, err

@@ -42,11 +42,12 @@ type session struct {
 	term       *qemu.Terminal // nil when stdin is not a terminal
 	proc       *qemu.Process
 	starts     int
-	poweredOff bool          // the guest powered off: a reset must continue it too
-	force      chan struct{} // closed by a second signal: stop waiting in cleanup
-	gen        uint64        // the newest generation: the one a boot now boots
-	x          *execState    // --exec; nil without
-	events     *eventLog     // --events; nil without
+	poweredOff bool              // the guest powered off: a reset must continue it too
+	moveOn     func(pid int) int // moves QEMU's image.iso on; nil with --attach
+	force      chan struct{}     // closed by a second signal: stop waiting in cleanup
+	gen        uint64            // the newest generation: the one a boot now boots
+	x          *execState        // --exec; nil without
+	events     *eventLog         // --events; nil without
 }
 
 // runRun runs the plan and returns run's exit status as an exitStatus.
@@ -183,6 +184,7 @@ func runRun(p runPlan, out output) (err error) {
 			return exitStatus{qemu.ExitError, err}
 		}
 		defer s.stopDaemon(l)
+		s.moveOn = l.MoveOn
 		// run is a subscriber too: it boots each generation after the
 		// first (it may already be a later one, if an edit came since).
 		first = l.daemon.Current().Status
@@ -267,6 +269,15 @@ func runRun(p runPlan, out output) (err error) {
 				s.poweredOff = true
 				s.say("the guest powered off; the next generation boots it again")
 			}
+			if p.watch && guestRebooted(ev) {
+				s.say("the guest rebooted; booting the newest generation")
+				if err := s.bootAgain(ctx); err != nil {
+					if ctx.Err() != nil {
+						return interrupted()
+					}
+					return exitStatus{qemu.ExitError, err}
+				}
+			}
 		case st := <-gens:
 			if err := s.onGeneration(ctx, st); err != nil {
 				if ctx.Err() != nil {
@@ -343,15 +354,8 @@ func (s *session) onGeneration(ctx context.Context, st live.Status) error {
 	case s.plan.onChange == onChangeNone:
 		s.say("%s (--on-change none)", line)
 	case s.plan.onChange == onChangeReset:
-		err := s.proc.Reset(ctx, s.poweredOff)
-		s.poweredOff = false
-		if err != nil {
-			s.say("%s; system_reset failed (%v), restarting QEMU", line, err)
-			return s.restart(ctx)
-		}
 		s.say("%s, resetting the guest", line)
-		s.event(event{Event: "reset_sent", Generation: st.Generation})
-		s.startJob(st.Generation)
+		return s.bootAgain(ctx)
 	default:
 		s.say("%s, restarting QEMU", line)
 		return s.restart(ctx)

@@ -71,7 +71,7 @@ func TestRunPlan(t *testing.T) {
 	}
 
 	p := plan("--accel", "tcg")
-	if !p.watch || p.until != nil || p.onChange != onChangeReset || !p.machine.NoShutdown || p.machine.NoReboot {
+	if !p.watch || p.until != nil || p.onChange != onChangeReset || !p.machine.NoShutdown || p.machine.NoReboot || !p.machine.RebootStops {
 		t.Errorf("the loop: watch %v, until %v, on-change %s, NoShutdown %v, NoReboot %v; want a watching reset loop that keeps QEMU on poweroff",
 			p.watch, p.until, p.onChange, p.machine.NoShutdown, p.machine.NoReboot)
 	}

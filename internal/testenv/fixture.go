@@ -8,6 +8,7 @@ const FixturesEnv = fixtures.FixturesEnv
 var (
 	ErrNoFixture = fixtures.ErrNoFixture
 	Modules      = fixtures.Modules
+	ProbeModules = fixtures.ProbeModules
 	RepoRoot     = fixtures.RepoRoot
 	FixturesDir  = fixtures.FixturesDir
 	Kernel       = fixtures.Kernel

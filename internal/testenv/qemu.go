@@ -349,3 +349,32 @@ func (vm *VM) Kill() error {
 	}
 	return nil
 }
+
+// cdDriveRe finds a CD drive's name in the monitor's info block.
+var cdDriveRe = regexp.MustCompile(`(?m)^(ide\d+-cd\d+)\b`)
+
+// BootNewestCD boots the newest generation of a live image attached as the
+// CD the way the README says for a QEMU started by hand: stop the guest,
+// give the CD a fresh open of image (a file, or an NBD URL; -f because a
+// guest that mounted its CD locked the tray), reset, continue. A reset
+// alone boots the generation the CD was opened with (promise 7).
+func (vm *VM) BootNewestCD(image string) error {
+	info, err := vm.Monitor("info block")
+	if err != nil {
+		return err
+	}
+	m := cdDriveRe.FindStringSubmatch(info)
+	if m == nil {
+		return fmt.Errorf("no CD drive in info block:\n%s", info)
+	}
+	for _, c := range []string{"stop", "change " + m[1] + " -f " + image + " raw", "system_reset", "cont"} {
+		reply, err := vm.Monitor(c)
+		if err != nil {
+			return err
+		}
+		if reply != "" {
+			return fmt.Errorf("monitor %q: %s", c, reply)
+		}
+	}
+	return nil
+}

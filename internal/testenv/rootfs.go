@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -21,6 +22,16 @@ const (
 	GuestError    = "LIVEISO-ERROR: " // followed by what went wrong
 	GuestWaiting  = "LIVEISO-WAITING" // liveiso.wait: the guest idles until reset or killed
 	GuestPoweroff = "LIVEISO-POWEROFF"
+
+	// liveiso.probe (see probeScript): the hash of /isolinux/initrd.img
+	// on the mounted medium at boot and at every round of the probe, the
+	// copy of the whole medium, the kernel's complaints about its medium,
+	// the end of the probe.
+	ProbeBoot  = "LIVEISO-PROBE-BOOT "  // followed by the device and the hash
+	ProbeRound = "LIVEISO-PROBE-ROUND " // followed by the round and the hash
+	ProbeCopy  = "LIVEISO-PROBE-COPY "  // followed by the copy's initrd hash and pvd=same|differs
+	ProbeDmesg = "LIVEISO-PROBE-DMESG " // followed by a kernel log line about the medium
+	ProbeDone  = "LIVEISO-PROBE-DONE"
 )
 
 // Kernel command-line words the guest's /init acts on.
@@ -32,6 +43,17 @@ const (
 	// "utf8" it converts names with the built-in UTF-16 code, no nls
 	// module).
 	ArgNoRock = "liveiso.norock"
+	// ArgProbe: mount the medium (CD or virtio disk) and, for
+	// ProbeSecondsFile seconds, probe it as a running system does; then
+	// copy it whole, and act as ProbeAfterFile says.
+	ArgProbe = "liveiso.probe"
+)
+
+// Files of the rootfs that ArgProbe reads, so that a test can change them
+// for the next generation.
+const (
+	ProbeSecondsFile = "etc/probe-seconds" // how long the probe lasts; 0: mount and hash only
+	ProbeAfterFile   = "etc/probe-after"   // "reboot" (reboot -f 10 s after the probe) or "wait"
 )
 
 // BusyboxPath is the static busybox the rootfs is made of (Debian's
@@ -108,8 +130,13 @@ mountcd() {
 	echo LIVEISO-LIST-END
 }
 
+PROBE
+
 if has_word liveiso.mountcd; then
 	mountcd
+fi
+if has_word liveiso.probe; then
+	probe
 fi
 if has_word liveiso.wait; then
 	echo LIVEISO-WAITING
@@ -117,6 +144,80 @@ if has_word liveiso.wait; then
 fi
 echo LIVEISO-POWEROFF
 poweroff -f
+`
+
+// probeScript is the part of /init that acts on ArgProbe: promise 7 as a
+// running guest sees it. It mounts its medium (/dev/sr0, or /dev/vda when
+// it is a virtio disk) and hashes /isolinux/initrd.img, which changes with
+// every generation; then, once a second for ProbeSecondsFile seconds, it
+// reads what firmware and probes read (sector 16 and sector 0 of the raw
+// device, busybox findfs's superblock probe of every block device, for a
+// disk the partition table with fdisk -l and blockdev --rereadpt), drops
+// its caches and hashes the file again. Then it copies the whole raw
+// medium in order (dd), keeping the ISO volume in /tmp, mounts that copy
+// and hashes its initrd, and compares the copy's primary volume descriptor
+// with the one it read at boot. PROBEMODULES is replaced by ProbeModules,
+// MODULES by Modules.
+const probeScript = `probe() {
+	for m in MODULES PROBEMODULES; do
+		insmod /lib/modules/$m.ko || { echo "LIVEISO-ERROR: insmod $m failed"; return 1; }
+	done
+	n=0 dev=
+	while [ -z "$dev" ]; do
+		for d in /dev/sr0 /dev/vda; do
+			[ -b $d ] && dev=$d
+		done
+		n=$((n + 1))
+		if [ $n -gt 600 ]; then
+			echo "LIVEISO-ERROR: no /dev/sr0 or /dev/vda after 60 s"
+			return 1
+		fi
+		[ -n "$dev" ] || sleep 0.1
+	done
+	if ! mount -t iso9660 -o ro $dev /mnt; then
+		echo "LIVEISO-ERROR: mount -t iso9660 $dev failed"
+		dmesg | tail -n 20
+		return 1
+	fi
+	dd if=$dev of=/tmp/pvd bs=2048 skip=16 count=1 2>/dev/null
+	echo "LIVEISO-PROBE-BOOT $dev $(sha256sum /mnt/isolinux/initrd.img | cut -d ' ' -f 1)"
+	secs=$(cat /etc/probe-seconds)
+	[ "$secs" -gt 0 ] || return 0
+	end=$(($(date +%s) + secs)) i=0
+	while [ $(date +%s) -lt $end ]; do
+		i=$((i + 1))
+		dd if=$dev of=/dev/null bs=2048 skip=16 count=1 2>/dev/null || echo "LIVEISO-ERROR: read of sector 16 failed"
+		dd if=$dev of=/dev/null bs=512 count=1 2>/dev/null || echo "LIVEISO-ERROR: read of sector 0 failed"
+		found=$(findfs LABEL=LIVEISO 2>&1)
+		if [ $dev = /dev/vda ]; then
+			fdisk -l $dev >/dev/null 2>&1
+			rereadpt=$(blockdev --rereadpt $dev 2>&1 && echo ok)
+		fi
+		[ $i = 1 ] && echo "findfs LABEL=LIVEISO: $found; blockdev --rereadpt: ${rereadpt:-not a disk}"
+		echo 3 >/proc/sys/vm/drop_caches
+		echo "LIVEISO-PROBE-ROUND $i $(sha256sum /mnt/isolinux/initrd.img | cut -d ' ' -f 1)"
+		sleep 1
+	done
+	bytes=$(($(stat -f -c %b /mnt) * $(stat -f -c %S /mnt)))
+	dd if=$dev bs=64k 2>/dev/null | { head -c $bytes >/tmp/copy; cat >/dev/null; }
+	mkdir -p /copy
+	if mount -t iso9660 -o ro,loop /tmp/copy /copy; then
+		dd if=/tmp/copy of=/tmp/pvd2 bs=2048 skip=16 count=1 2>/dev/null
+		pvd=differs
+		cmp -s /tmp/pvd /tmp/pvd2 && pvd=same
+		echo "LIVEISO-PROBE-COPY $(sha256sum /copy/isolinux/initrd.img | cut -d ' ' -f 1) pvd=$pvd bytes=$bytes"
+		umount /copy
+	else
+		echo "LIVEISO-PROBE-COPY none: the copy does not mount"
+	fi
+	rm -f /tmp/copy
+	dmesg | grep -iE 'i/o error|isofs|iso9660|blk_update|medium error|critical' | sed 's/^/LIVEISO-PROBE-DMESG /'
+	echo LIVEISO-PROBE-DONE
+	if [ "$(cat /etc/probe-after)" = reboot ]; then
+		sleep 10
+		reboot -f
+	fi
+}
 `
 
 // BuildBusyboxRootfs creates in dir (which must be empty or missing) a root
@@ -130,13 +231,13 @@ func BuildBusyboxRootfs(dir, marker string) error {
 	if err != nil {
 		return err
 	}
-	return buildBusyboxRootfs(dir, marker, BusyboxPath, k.ModulesDir, Modules())
+	return buildBusyboxRootfs(dir, marker, BusyboxPath, k.ModulesDir, Modules(), ProbeModules())
 }
 
 // buildBusyboxRootfs is BuildBusyboxRootfs with busybox and the modules
 // (in load order, from modulesDir) of any architecture. The applets are
 // the host busybox's, of the same Debian version.
-func buildBusyboxRootfs(dir, marker, busybox, modulesDir string, modules []string) error {
+func buildBusyboxRootfs(dir, marker, busybox, modulesDir string, modules, probeModules []string) error {
 	if strings.ContainsAny(marker, "\n\r") {
 		return fmt.Errorf("marker %q: must be one line", marker)
 	}
@@ -176,7 +277,7 @@ func buildBusyboxRootfs(dir, marker, busybox, modulesDir string, modules []strin
 			return err
 		}
 	}
-	for _, m := range modules {
+	for _, m := range append(slices.Clone(modules), probeModules...) {
 		if err := CopyFile(filepath.Join(modulesDir, m+".ko"), filepath.Join(dir, "lib/modules", m+".ko"), 0o644); err != nil {
 			return err
 		}
@@ -184,7 +285,14 @@ func buildBusyboxRootfs(dir, marker, busybox, modulesDir string, modules []strin
 	if err := os.WriteFile(filepath.Join(dir, "etc/marker"), []byte(marker+"\n"), 0o644); err != nil {
 		return err
 	}
-	script := strings.Replace(initScript, "MODULES", strings.Join(modules, " "), 1)
+	probe := strings.Replace(probeScript, "PROBEMODULES", strings.Join(probeModules, " "), 1)
+	script := strings.Replace(initScript, "PROBE\n", probe, 1)
+	script = strings.Replace(script, "MODULES", strings.Join(modules, " "), -1)
+	for name, content := range map[string]string{ProbeSecondsFile: "30\n", ProbeAfterFile: "reboot\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
 	if err := os.WriteFile(filepath.Join(dir, "init"), []byte(script), 0o755); err != nil {
 		return err
 	}

@@ -14,5 +14,5 @@ func BuildArm64BusyboxRootfs(dir, marker string) error {
 	if err != nil {
 		return err
 	}
-	return buildBusyboxRootfs(dir, marker, a.Busybox(), a.Kernel.ModulesDir, fx.Arm64Modules())
+	return buildBusyboxRootfs(dir, marker, a.Busybox(), a.Kernel.ModulesDir, fx.Arm64Modules(), nil)
 }
