@@ -29,12 +29,8 @@ func bootScript(s *Server, base string, g *live.Snapshot) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!ipxe\n# liveiso generation %d\n", g.Generation)
-	arm64 := g.Status.Arch == arm64Arch
-	if arm64 {
-		// An x86 iPXE would fetch an arm64 kernel and fail in its loader;
-		// say why instead. ${buildarch} is arm64 in iPXE built for ARM64.
-		b.WriteString("iseq ${buildarch} arm64 || goto wrongarch\n")
-	}
+	guard, wrongArch := archGuard(g)
+	b.WriteString(guard)
 	if g.UKI != nil {
 		b.WriteString("iseq ${platform} efi && goto uefi ||\n")
 	}
@@ -51,14 +47,24 @@ func bootScript(s *Server, base string, g *live.Snapshot) string {
 		}
 		b.WriteString("\n")
 	}
-	if arm64 {
-		b.WriteString(":wrongarch\necho liveiso: the kernel is for arm64, this iPXE for ${buildarch}\nexit 1\n")
-	}
+	b.WriteString(wrongArch)
 	return b.String()
 }
 
 // arm64Arch is live.Status.Arch of an arm64 kernel.
 const arm64Arch = "arm64"
+
+// archGuard returns the lines a script of generation g starts and ends
+// with so that an iPXE of another architecture says why it stops: an x86
+// iPXE would fetch an arm64 kernel and fail in its loader. ${buildarch} is
+// arm64 in iPXE built for ARM64. Both are empty for an x86-64 generation.
+func archGuard(g *live.Snapshot) (head, tail string) {
+	if g.Status.Arch != arm64Arch {
+		return "", ""
+	}
+	return "iseq ${buildarch} arm64 || goto wrongarch\n",
+		":wrongarch\necho liveiso: the kernel is for arm64, this iPXE for ${buildarch}\nexit 1\n"
+}
 
 // sanbootScript boots the CD image of one generation as an HTTP SAN disk
 // (iPXE reads it with Range requests, as a BIOS reads a CD).
@@ -91,8 +97,9 @@ func chunkScript(s *Server, base string, g *live.Snapshot, keys []string, kernel
 	if kernelKey != "" {
 		kernel = chunkPrefix + kernelKey
 	}
-	return fmt.Sprintf("#!ipxe\n# liveiso generation %d, %d chunks\nkernel %s%s %s\n%sboot\n",
-		g.Generation, len(keys), base, kernel, cmd, initrds.String())
+	guard, wrongArch := archGuard(g)
+	return fmt.Sprintf("#!ipxe\n# liveiso generation %d, %d chunks\n%skernel %s%s %s\n%sboot\n%s",
+		g.Generation, len(keys), guard, base, kernel, cmd, initrds.String(), wrongArch)
 }
 
 // identifyScript is the answer to a script's URL without the client's

@@ -132,7 +132,27 @@ func TestBootScriptArm64(t *testing.T) {
 		":wrongarch\n" +
 		"echo liveiso: the kernel is for arm64, this iPXE for ${buildarch}\n" +
 		"exit 1\n"
-	if _, body := get(t, ts.URL+"/boot.ipxe"); string(body) != want {
-		t.Errorf("/boot.ipxe of an arm64 generation:\n%s\nwant:\n%s", body, want)
+	if _, body := get(t, ts.URL+"/boot.ipxe?whole=1&"+clientQuery[1:]); string(body) != want {
+		t.Errorf("/boot.ipxe?whole=1 of an arm64 generation:\n%s\nwant:\n%s", body, want)
+	}
+}
+
+// The chunked script of an arm64 generation has the same guard as the
+// whole-initrd one, around the same kernel and initrd lines as x86-64's.
+func TestChunkScriptArm64(t *testing.T) {
+	_, s, _ := testServer(t, 2, Options{Append: "console=ttyAMA0"}, nil)
+	g := fakeGen(3, 4096)
+	x86 := chunkScript(s, "http://h", g, []string{"k0", "k1"}, "kk")
+	g.Status.Arch = "arm64"
+	got := chunkScript(s, "http://h", g, []string{"k0", "k1"}, "kk")
+	body := strings.TrimPrefix(x86, "#!ipxe\n# liveiso generation 3, 2 chunks\n")
+	want := "#!ipxe\n# liveiso generation 3, 2 chunks\n" +
+		"iseq ${buildarch} arm64 || goto wrongarch\n" + body +
+		":wrongarch\necho liveiso: the kernel is for arm64, this iPXE for ${buildarch}\nexit 1\n"
+	if got != want {
+		t.Errorf("chunked script of an arm64 generation:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.Contains(body, "kernel http://h/c/kk initrd=c0 initrd=c1 console=ttyAMA0\n") {
+		t.Errorf("x86-64 chunked script:\n%s", x86)
 	}
 }
