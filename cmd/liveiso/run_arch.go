@@ -81,7 +81,11 @@ func (f *runFlags) findFirmware(arch qemu.Arch) (qemu.OVMF, error) {
 		if arch == qemu.AArch64 {
 			return qemu.FindAAVMF(places)
 		}
-		return qemu.FindOVMF(places)
+		o, err := qemu.FindOVMF(places)
+		if err != nil {
+			return o, fmt.Errorf("--firmware uefi: %w", err)
+		}
+		return o, nil
 	}
 	if arch == qemu.AArch64 {
 		o, err := qemu.FindAAVMF(qemu.AAVMFPlaces())
