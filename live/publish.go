@@ -57,6 +57,7 @@ func (d *Daemon) publish(g *generation.Generation) {
 		Capacity:          capacity,
 		CapacityGrown:     d.st.CapacityGrown,
 		InitrdSize:        g.Initrd.Size(),
+		InitrdUnpacked:    s.BytesIn,
 		ChunksTotal:       s.ChunksTotal,
 		ChunksRebuilt:     s.ChunksRebuilt,
 		ChunksRacy:        s.ChunksRacy,
