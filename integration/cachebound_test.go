@@ -242,8 +242,15 @@ func TestCacheKilledWhileWriting(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Duration(200+round*250) * time.Millisecond)
-		cmd.Process.Kill()
-		cmd.Wait()
+		aborted, err := testenv.KillDaemon(cmd, dir, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aborted {
+			// A known go-fuse limit, not what this test is about (see
+			// KillDaemon): the daemon died inside its mount check.
+			t.Logf("round %d: the killed daemon hung in its own mount check; its FUSE connection was aborted", round)
+		}
 		if err := testenv.Unmount(dir); err != nil {
 			t.Fatal(err)
 		}

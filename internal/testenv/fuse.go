@@ -3,9 +3,13 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/liveiso/liveiso/vfs"
 )
@@ -63,4 +67,61 @@ func CleanupUnmount(t testing.TB, mountpoint string) {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
+}
+
+// KillDaemon SIGKILLs a liveiso daemon that serves mountpoint and waits for
+// it to exit. A daemon killed while go-fuse's mount check holds a file of
+// its own mount open (fuse.Server.WaitMount's poll hack opens
+// .go-fuse-epoll-hack right after the mount) cannot exit: on its way out
+// the kernel flushes that file through the FUSE server, which is the dying
+// process itself. After grace, KillDaemon aborts the mount's FUSE
+// connection (fusectl), which lets it go, and reports that it had to.
+func KillDaemon(cmd *exec.Cmd, mountpoint string, grace time.Duration) (aborted bool, err error) {
+	cmd.Process.Kill()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		return false, nil
+	case <-time.After(grace):
+	}
+	if err := abortFUSE(mountpoint); err != nil {
+		return true, err
+	}
+	select {
+	case <-done:
+		return true, nil
+	case <-time.After(grace):
+		return true, fmt.Errorf("pid %d did not exit after its FUSE connection was aborted", cmd.Process.Pid)
+	}
+}
+
+// abortFUSE aborts the FUSE connection of the file system mounted on
+// mountpoint: /sys/fs/fuse/connections/MINOR/abort, MINOR being the minor
+// device number /proc/self/mountinfo gives the mount.
+func abortFUSE(mountpoint string) error {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[4] != mountpoint {
+			continue
+		}
+		_, minor, ok := strings.Cut(f[2], ":")
+		if !ok {
+			return fmt.Errorf("mountinfo: device %q of %s", f[2], mountpoint)
+		}
+		const conns = "/sys/fs/fuse/connections"
+		abort := filepath.Join(conns, minor, "abort")
+		if _, err := os.Stat(abort); err != nil {
+			// fusectl is not mounted on every machine.
+			if err := syscall.Mount("fusectl", conns, "fusectl", 0, ""); err != nil && err != syscall.EBUSY {
+				return fmt.Errorf("mount fusectl on %s: %w", conns, err)
+			}
+		}
+		return os.WriteFile(abort, []byte("1"), 0o200)
+	}
+	return fmt.Errorf("%s is not mounted", mountpoint)
 }
