@@ -47,7 +47,7 @@ unit-test:
 
 # Boot tests run in parallel (t.Parallel), two at a time on two cores.
 integration-test:
-	$(GO) test -v -timeout 25m ./integration/
+	$(GO) test -v -timeout 40m ./integration/
 
 lint:
 	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt -l: not formatted:"; echo "$$files"; exit 1; fi
