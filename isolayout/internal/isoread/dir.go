@@ -95,21 +95,22 @@ func validISOIdent(id string, dir bool) error {
 	return nil
 }
 
-// readDir reads the records of dir's extent.
-func (img *Image) readDir(dir, parent *File, isRoot bool, dirs map[uint32]*File) error {
+// dirRecords reads the records of dir's extent, the same way for the
+// primary and the Joliet hierarchy: a directory extent read once (dirs), no
+// record across a sector. Each record's offset in the extent is in offs.
+func (img *Image) dirRecords(dir *File, dirs map[uint32]*File) (recs []*rawRecord, offs []int, err error) {
 	lba, size := dir.Extents[0].LBA, dir.Extents[0].Len
 	if size%sectorSize != 0 || size == 0 {
-		return fmt.Errorf("%s: directory size %d", dir.Name, size)
+		return nil, nil, fmt.Errorf("%s: directory size %d", dir.Name, size)
 	}
 	if _, dup := dirs[lba]; dup {
-		return fmt.Errorf("directory extent %d twice", lba)
+		return nil, nil, fmt.Errorf("directory extent %d twice", lba)
 	}
 	dirs[lba] = dir
 	data, err := img.read(int64(lba)*sectorSize, int(size))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	var recs []*rawRecord
 	for off := 0; off < len(data); {
 		if data[off] == 0 {
 			off = (off/sectorSize + 1) * sectorSize
@@ -117,14 +118,23 @@ func (img *Image) readDir(dir, parent *File, isRoot bool, dirs map[uint32]*File)
 		}
 		n := int(data[off])
 		if off%sectorSize+n > sectorSize {
-			return fmt.Errorf("%s: record at %d crosses a sector", dir.Name, off)
+			return nil, nil, fmt.Errorf("%s: record at %d crosses a sector", dir.Name, off)
 		}
 		rec, err := parseRecord(data[off:])
 		if err != nil {
-			return fmt.Errorf("%s: record at %d: %w", dir.Name, off, err)
+			return nil, nil, fmt.Errorf("%s: record at %d: %w", dir.Name, off, err)
 		}
-		recs = append(recs, rec)
+		recs, offs = append(recs, rec), append(offs, off)
 		off += n
+	}
+	return recs, offs, nil
+}
+
+// readDir reads the records of dir's extent.
+func (img *Image) readDir(dir, parent *File, isRoot bool, dirs map[uint32]*File) error {
+	recs, _, err := img.dirRecords(dir, dirs)
+	if err != nil {
+		return err
 	}
 	if len(recs) < 2 || recs[0].ident != "\x00" || recs[1].ident != "\x01" {
 		return fmt.Errorf("%s: no . and .. records", dir.Name)

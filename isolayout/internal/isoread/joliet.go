@@ -41,37 +41,14 @@ func (img *Image) readJoliet(root []byte, lLBA, mLBA, ptSize uint32) error {
 }
 
 func (img *Image) readJolietDir(dir, parent *File, dirs map[uint32]*File) error {
-	lba, size := dir.Extents[0].LBA, dir.Extents[0].Len
-	if size%sectorSize != 0 || size == 0 {
-		return fmt.Errorf("%s: directory size %d", dir.Name, size)
-	}
-	if _, dup := dirs[lba]; dup {
-		return fmt.Errorf("directory extent %d twice", lba)
-	}
-	dirs[lba] = dir
-	data, err := img.read(int64(lba)*sectorSize, int(size))
+	recs, offs, err := img.dirRecords(dir, dirs)
 	if err != nil {
 		return err
 	}
-	var recs []*rawRecord
-	for off := 0; off < len(data); {
-		if data[off] == 0 {
-			off = (off/sectorSize + 1) * sectorSize
-			continue
-		}
-		n := int(data[off])
-		if off%sectorSize+n > sectorSize {
-			return fmt.Errorf("%s: record at %d crosses a sector", dir.Name, off)
-		}
-		rec, err := parseRecord(data[off:])
-		if err != nil {
-			return fmt.Errorf("%s: record at %d: %w", dir.Name, off, err)
-		}
+	for i, rec := range recs {
 		if len(rec.su) != 0 {
-			return fmt.Errorf("%s: record at %d: system use in a Joliet record", dir.Name, off)
+			return fmt.Errorf("%s: record at %d: system use in a Joliet record", dir.Name, offs[i])
 		}
-		recs = append(recs, rec)
-		off += n
 	}
 	if len(recs) < 2 || recs[0].ident != "\x00" || recs[1].ident != "\x01" {
 		return fmt.Errorf("%s: no . and .. records", dir.Name)
