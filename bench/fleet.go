@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -123,33 +122,11 @@ func fleetEditTarget(root string) (string, []byte, error) {
 // fleetRun starts serve (and nginx), boots n clients, edits, boots them
 // again, and reads what the origin sent.
 func fleetRun(ctx context.Context, cfg *config, c *corpus, work, cacheDir, edit string, orig []byte, query string, cache bool, n int, res *fleetResult) (*fleetRow, error) {
-	logPath := filepath.Join(work, "serve.log")
-	logf, err := os.Create(logPath)
+	origin, _, stop, err := startServe(cfg, c, work, cacheDir)
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close()
-	args := append(append([]string{"serve"}, cfg.liveiso.imageArgs(c.Root, cacheDir)...), "--listen", "127.0.0.1:0")
-	serve := exec.Command(cfg.liveiso.bin, args...)
-	serve.Stdout, serve.Stderr = logf, logf
-	if err := serve.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan struct{})
-	go func() { serve.Wait(); close(exited) }()
-	defer func() {
-		serve.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			serve.Process.Kill()
-			<-exited
-		}
-	}()
-	origin, err := waitServeURL(logPath, exited, 10*time.Minute)
-	if err != nil {
-		return nil, err
-	}
+	defer stop()
 	base := origin
 	if cache {
 		dir := filepath.Join(work, "nginx")

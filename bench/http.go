@@ -58,33 +58,11 @@ var serveURLRe = regexp.MustCompile(`url=(http://\S+)`)
 // measureHTTP runs liveiso serve and nginx on loopback and loads both.
 func measureHTTP(ctx context.Context, cfg *config, c *corpus, work string) (*httpResult, error) {
 	res := &httpResult{Corpus: c.Name, Nginx: toolVersion("nginx", "-v")}
-	logPath := filepath.Join(work, "serve.log")
-	logf, err := os.Create(logPath)
+	base, pid, stop, err := startServe(cfg, c, work, filepath.Join(work, "serve-cache"))
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close()
-	args := append(append([]string{"serve"}, cfg.liveiso.imageArgs(c.Root, filepath.Join(work, "serve-cache"))...), "--listen", "127.0.0.1:0")
-	serve := exec.Command(cfg.liveiso.bin, args...)
-	serve.Stdout, serve.Stderr = logf, logf
-	if err := serve.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan struct{})
-	go func() { serve.Wait(); close(exited) }()
-	defer func() {
-		serve.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			serve.Process.Kill()
-			<-exited
-		}
-	}()
-	base, err := waitServeURL(logPath, exited, 10*time.Minute)
-	if err != nil {
-		return nil, err
-	}
+	defer stop()
 	cfg.logf("http: liveiso serve at %s", base)
 
 	client := &http.Client{
@@ -118,7 +96,7 @@ func measureHTTP(ctx context.Context, cfg *config, c *corpus, work string) (*htt
 		return nil, fmt.Errorf("nginx: %d bytes of %d: %v", n, res.ImageBytes, err)
 	}
 
-	res.RSSIdle, _ = procfs.StatusBytes(serve.Process.Pid, "VmRSS")
+	res.RSSIdle, _ = procfs.StatusBytes(pid, "VmRSS")
 	for _, pattern := range httpPatterns {
 		for _, n := range httpClients {
 			row := &httpRow{Pattern: pattern, Clients: n}
@@ -128,7 +106,7 @@ func measureHTTP(ctx context.Context, cfg *config, c *corpus, work string) (*htt
 					url string
 					out *samples
 					pid int
-				}{{liveURL, &row.Liveiso, serve.Process.Pid}, {nginxURL, &row.Nginx, 0}} {
+				}{{liveURL, &row.Liveiso, pid}, {nginxURL, &row.Nginx, 0}} {
 					stopRSS := func() {}
 					if side.pid != 0 && n == 64 {
 						stopRSS = pollRSS(side.pid, &res.RSSPeak)
@@ -347,4 +325,39 @@ func renderHTTP(p func(string, ...any), h *httpResult, runs int) {
 	p("client is Go's net/http in the bench process, keep-alive, reading to io.Discard: whole images, or 1 MiB ranges at\n")
 	p("random 1 MiB-aligned offsets. liveiso serve's RSS: %s before the loads, at most %s while 64 clients read (VmRSS, polled every %v).\n\n",
 		mib(h.RSSIdle), mib(h.RSSPeak), rssPoll)
+}
+
+// startServe starts liveiso serve on c's tree, with its log in
+// work/serve.log, and returns its base URL once it serves, its pid, and
+// the func that stops it (SIGINT, then SIGKILL after 30 s).
+func startServe(cfg *config, c *corpus, work, cacheDir string) (base string, pid int, stop func(), err error) {
+	logPath := filepath.Join(work, "serve.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	args := append(append([]string{"serve"}, cfg.liveiso.imageArgs(c.Root, cacheDir)...), "--listen", "127.0.0.1:0")
+	serve := exec.Command(cfg.liveiso.bin, args...)
+	serve.Stdout, serve.Stderr = logf, logf
+	if err := serve.Start(); err != nil {
+		logf.Close()
+		return "", 0, nil, err
+	}
+	exited := make(chan struct{})
+	go func() { serve.Wait(); close(exited) }()
+	stop = func() {
+		serve.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			serve.Process.Kill()
+			<-exited
+		}
+		logf.Close()
+	}
+	if base, err = waitServeURL(logPath, exited, 10*time.Minute); err != nil {
+		stop()
+		return "", 0, nil, err
+	}
+	return base, serve.Process.Pid, stop, nil
 }
